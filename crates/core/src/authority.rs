@@ -1,0 +1,530 @@
+//! Who may sign what: the registry of keys, actors, reports and recommendations
+//! built from the log itself, and the rules that refuse an entry at append and
+//! flag it at verify.
+//!
+//! The same [`Authority::check`] runs in both places, so a log built by other
+//! software is held to exactly the rules `trail append` enforces.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use bincode::{Decode, Encode};
+
+use crate::event::{Event, EventKind, Role};
+use crate::types::{Day, Id, PublicKey};
+
+/// What the registry knows about one key.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct KeyRecord {
+    /// The actor the key signs for.
+    pub actor: Id,
+    /// Roles the key holds.
+    pub roles: Vec<Role>,
+    /// Seq of the entry that first granted it.
+    pub granted_seq: u64,
+    /// Seq of the entry that revoked (or rotated away) the key, if any.
+    pub revoked_seq: Option<u64>,
+}
+
+/// What the registry knows about one recommendation.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct RecRecord {
+    /// The report it belongs to.
+    pub report: Id,
+    /// Actors it is addressed to.
+    pub addressees: Vec<Id>,
+    /// Seq of the entry that issued it.
+    pub issued_seq: u64,
+}
+
+/// A succession: `successor` answers for the old actor from `date` on.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct SuccessionRecord {
+    /// The body that takes over.
+    pub successor: Id,
+    /// The day it takes effect.
+    pub date: Day,
+}
+
+/// A registry row changed by an entry; the store persists exactly these.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Row {
+    /// A key record.
+    Key(PublicKey),
+    /// An actor's body name.
+    Actor(Id),
+    /// A report id.
+    Report(Id),
+    /// A recommendation record.
+    Rec(Id),
+    /// A succession record, keyed by the old actor.
+    Succession(Id),
+}
+
+/// Why an entry may not be appended (or, at verify, why it should not be there).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Rejection {
+    /// The first entry must create the log.
+    #[error("the first entry must be log_created, not {0}")]
+    GenesisMissing(EventKind),
+    /// `log_created` appears after seq 0.
+    #[error("log_created may only be the first entry")]
+    GenesisRepeated,
+    /// The genesis entry is signed by a key other than the one it names.
+    #[error("log_created must be signed by the admin key it names")]
+    GenesisSigner,
+    /// The signing key was never granted.
+    #[error("key {0} is not registered in this log")]
+    UnknownKey(String),
+    /// The signing key was revoked before this entry.
+    #[error("key {key} of {actor} was revoked at seq {revoked_seq}")]
+    RevokedKey {
+        /// Short form of the key.
+        key: String,
+        /// Its actor.
+        actor: Id,
+        /// The revoking entry.
+        revoked_seq: u64,
+    },
+    /// The signer lacks the role the event needs.
+    #[error("{actor} (key {key}) may not sign {kind}: it needs the {needed} role")]
+    MissingRole {
+        /// The signer's actor.
+        actor: Id,
+        /// Short form of the key.
+        key: String,
+        /// The event kind.
+        kind: EventKind,
+        /// The role(s) that would allow it.
+        needed: String,
+    },
+    /// The recommendation named has not been issued in this log.
+    #[error("unknown recommendation {0}")]
+    UnknownRec(Id),
+    /// The report named has not been published in this log.
+    #[error("unknown report {0}")]
+    UnknownReport(Id),
+    /// A recommendation or report id is used twice.
+    #[error("{what} {id} already exists")]
+    Duplicate {
+        /// "recommendation" or "report".
+        what: &'static str,
+        /// The id.
+        id: Id,
+    },
+    /// A respondent answers a recommendation that is not addressed to it.
+    #[error("{rec} is not addressed to {actor} (addressees: {addressees})")]
+    NotAddressee {
+        /// The recommendation.
+        rec: Id,
+        /// The signer's actor.
+        actor: Id,
+        /// Who it is addressed to.
+        addressees: String,
+    },
+    /// A key problem in a grant, revoke or rotation.
+    #[error("{0}")]
+    KeyChange(String),
+    /// The actor named is not registered.
+    #[error("unknown actor {0}")]
+    UnknownActor(Id),
+    /// A correction that points at something it may not correct.
+    #[error("correction of seq {target}: {problem}")]
+    BadCorrection {
+        /// The target seq.
+        target: u64,
+        /// What is wrong.
+        problem: String,
+    },
+}
+
+/// Read access to earlier entries, which a correction needs to check its target.
+pub trait History {
+    /// The signer and kind of the entry at `seq`, if it exists.
+    fn signer_and_kind(&self, seq: u64) -> Option<(PublicKey, EventKind)>;
+}
+
+/// The registry of keys, actors, reports and recommendations at one point in the log.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Authority {
+    /// Every key ever granted.
+    pub keys: BTreeMap<PublicKey, KeyRecord>,
+    /// Every actor ever registered, with its body's name.
+    pub actors: BTreeMap<Id, String>,
+    /// Every report published.
+    pub reports: BTreeSet<Id>,
+    /// Every recommendation issued.
+    pub recs: BTreeMap<Id, RecRecord>,
+    /// Successions, keyed by the old actor.
+    pub successions: BTreeMap<Id, SuccessionRecord>,
+}
+
+fn short(key: &PublicKey) -> String {
+    key.short()
+}
+
+impl Authority {
+    /// The actor a key signs for, if the key is registered.
+    pub fn actor_of(&self, key: &PublicKey) -> Option<&Id> {
+        self.keys.get(key).map(|k| &k.actor)
+    }
+
+    /// Whether `actor` answers for `addressee`: it is the addressee or its successor.
+    pub fn answers_for(&self, actor: &Id, addressee: &Id) -> bool {
+        let mut current = addressee;
+        // A chain longer than the number of successions would mean a cycle.
+        for _ in 0..=self.successions.len() {
+            if current == actor {
+                return true;
+            }
+            match self.successions.get(current) {
+                Some(s) => current = &s.successor,
+                None => return false,
+            }
+        }
+        false
+    }
+
+    fn active_admin_keys(&self) -> usize {
+        self.keys
+            .values()
+            .filter(|k| k.revoked_seq.is_none() && k.roles.contains(&Role::Admin))
+            .count()
+    }
+
+    /// Checks that `signer` may append `event` as entry `seq`.
+    pub fn check(
+        &self,
+        seq: u64,
+        signer: &PublicKey,
+        event: &Event,
+        history: &dyn History,
+    ) -> Result<(), Rejection> {
+        if seq == 0 {
+            return match event {
+                Event::LogCreated(g) if g.public_key == *signer => Ok(()),
+                Event::LogCreated(_) => Err(Rejection::GenesisSigner),
+                other => Err(Rejection::GenesisMissing(other.kind())),
+            };
+        }
+        let key = self
+            .keys
+            .get(signer)
+            .ok_or_else(|| Rejection::UnknownKey(signer.to_string()))?;
+        if let Some(revoked_seq) = key.revoked_seq {
+            return Err(Rejection::RevokedKey {
+                key: short(signer),
+                actor: key.actor.clone(),
+                revoked_seq,
+            });
+        }
+        let need = |roles: &[Role]| -> Result<(), Rejection> {
+            if roles.iter().any(|r| key.roles.contains(r)) {
+                return Ok(());
+            }
+            let names: Vec<_> = roles.iter().map(|r| r.name()).collect();
+            Err(Rejection::MissingRole {
+                actor: key.actor.clone(),
+                key: short(signer),
+                kind: event.kind(),
+                needed: names.join(" or "),
+            })
+        };
+        match event {
+            Event::LogCreated(_) => Err(Rejection::GenesisRepeated),
+            Event::KeyGranted(g) => {
+                need(&[Role::Admin])?;
+                self.check_grant(&g.actor, &g.body, &g.public_key)
+            }
+            Event::KeyRevoked(r) => {
+                need(&[Role::Admin])?;
+                self.check_revoke(&r.public_key)
+            }
+            Event::KeyRotated(r) => self.check_new_key(&r.new_public_key, &key.actor),
+            Event::ReportPublished(r) => {
+                need(&[Role::Issuer])?;
+                if self.reports.contains(&r.report) {
+                    return Err(Rejection::Duplicate {
+                        what: "report",
+                        id: r.report.clone(),
+                    });
+                }
+                Ok(())
+            }
+            Event::RecommendationIssued(r) => {
+                need(&[Role::Issuer])?;
+                if !self.reports.contains(&r.report) {
+                    return Err(Rejection::UnknownReport(r.report.clone()));
+                }
+                if self.recs.contains_key(&r.rec) {
+                    return Err(Rejection::Duplicate {
+                        what: "recommendation",
+                        id: r.rec.clone(),
+                    });
+                }
+                Ok(())
+            }
+            Event::ResponseRecorded(r) => {
+                need(&[Role::Respondent])?;
+                self.check_addressed(&r.rec, &key.actor)
+            }
+            Event::TargetRevised(r) => {
+                need(&[Role::Respondent])?;
+                self.check_addressed(&r.rec, &key.actor)
+            }
+            Event::ProgressClaim(c) => {
+                let rec = self.rec(&c.rec)?;
+                if self.answers_for(&key.actor, &c.subject) {
+                    // A body's claim about itself counts as the addressee's own
+                    // claim, so it must come from a respondent it is addressed to.
+                    need(&[Role::Respondent])?;
+                    self.check_addressed(&c.rec, &key.actor)
+                } else {
+                    // Anyone may say something about another body; replay records it
+                    // as a third-party claim, never as the addressee's.
+                    let _ = rec;
+                    Ok(())
+                }
+            }
+            Event::Assessment(a) => {
+                need(&[Role::Assessor])?;
+                self.rec(&a.rec).map(|_| ())
+            }
+            Event::FundingDecision(f) => {
+                need(&[Role::Funder])?;
+                f.recs.iter().try_for_each(|r| self.rec(r).map(|_| ()))
+            }
+            Event::AccountabilitySession(s) => {
+                need(&[Role::Funder, Role::Issuer])?;
+                s.recs.iter().try_for_each(|r| self.rec(r).map(|_| ()))
+            }
+            Event::ResponseDeadlineExtended(r) => {
+                need(&[Role::Issuer])?;
+                self.rec(&r.rec).map(|_| ())
+            }
+            Event::RecommendationClosed(r) => {
+                need(&[Role::Issuer])?;
+                self.rec(&r.rec).map(|_| ())
+            }
+            Event::BodySucceeded(s) => {
+                need(&[Role::Admin])?;
+                if !self.actors.contains_key(&s.old_actor) {
+                    return Err(Rejection::UnknownActor(s.old_actor.clone()));
+                }
+                if self.answers_for(&s.old_actor, &s.new_actor) {
+                    return Err(Rejection::KeyChange(format!(
+                        "{} already answers for {}; the succession would make a cycle",
+                        s.old_actor, s.new_actor
+                    )));
+                }
+                Ok(())
+            }
+            Event::Correction(c) => {
+                let is_admin = key.roles.contains(&Role::Admin);
+                self.check_correction(seq, &key.actor, is_admin, c, history)
+            }
+        }
+    }
+
+    fn rec(&self, rec: &Id) -> Result<&RecRecord, Rejection> {
+        self.recs
+            .get(rec)
+            .ok_or_else(|| Rejection::UnknownRec(rec.clone()))
+    }
+
+    fn check_addressed(&self, rec: &Id, actor: &Id) -> Result<(), Rejection> {
+        let record = self.rec(rec)?;
+        if record.addressees.iter().any(|a| self.answers_for(actor, a)) {
+            return Ok(());
+        }
+        let names: Vec<_> = record.addressees.iter().map(Id::as_str).collect();
+        Err(Rejection::NotAddressee {
+            rec: rec.clone(),
+            actor: actor.clone(),
+            addressees: names.join(", "),
+        })
+    }
+
+    fn check_new_key(&self, key: &PublicKey, actor: &Id) -> Result<(), Rejection> {
+        let valid = key.verifying_key().is_some_and(|k| !k.is_weak());
+        if !valid {
+            return Err(Rejection::KeyChange(format!(
+                "{key} is not a usable ed25519 public key"
+            )));
+        }
+        match self.keys.get(key) {
+            Some(k) if k.revoked_seq.is_some() => Err(Rejection::KeyChange(format!(
+                "key {} was revoked; a revoked key cannot be used again",
+                short(key)
+            ))),
+            Some(k) if k.actor != *actor => Err(Rejection::KeyChange(format!(
+                "key {} already belongs to {}",
+                short(key),
+                k.actor
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    fn check_grant(&self, actor: &Id, body: &str, key: &PublicKey) -> Result<(), Rejection> {
+        if let Some(existing) = self.actors.get(actor)
+            && existing != body
+        {
+            return Err(Rejection::KeyChange(format!(
+                "actor {actor} is registered as {existing:?}, not {body:?}"
+            )));
+        }
+        self.check_new_key(key, actor)
+    }
+
+    fn check_revoke(&self, key: &PublicKey) -> Result<(), Rejection> {
+        let record = self.keys.get(key).ok_or_else(|| {
+            Rejection::KeyChange(format!("key {} is not registered", short(key)))
+        })?;
+        if record.revoked_seq.is_some() {
+            return Err(Rejection::KeyChange(format!(
+                "key {} is already revoked",
+                short(key)
+            )));
+        }
+        if record.roles.contains(&Role::Admin) && self.active_admin_keys() == 1 {
+            return Err(Rejection::KeyChange(
+                "that is the last admin key; grant another admin first".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    fn check_correction(
+        &self,
+        seq: u64,
+        actor: &Id,
+        is_admin: bool,
+        c: &crate::event::Correction,
+        history: &dyn History,
+    ) -> Result<(), Rejection> {
+        let bad = |problem: String| Rejection::BadCorrection {
+            target: c.target_seq,
+            problem,
+        };
+        if c.target_seq >= seq {
+            return Err(bad("a correction can only point at an earlier entry".into()));
+        }
+        let (target_signer, target_kind) = history
+            .signer_and_kind(c.target_seq)
+            .ok_or_else(|| bad("no such entry".into()))?;
+        if matches!(
+            target_kind,
+            EventKind::LogCreated
+                | EventKind::KeyGranted
+                | EventKind::KeyRevoked
+                | EventKind::KeyRotated
+                | EventKind::BodySucceeded
+                | EventKind::Correction
+        ) {
+            return Err(bad(format!(
+                "{target_kind} entries cannot be corrected; record a new event instead"
+            )));
+        }
+        let target_actor = self.actor_of(&target_signer);
+        if !is_admin && target_actor != Some(actor) {
+            return Err(bad(format!(
+                "it was signed by {}; only that actor or an admin may correct it",
+                target_actor.map_or("an unknown key", Id::as_str)
+            )));
+        }
+        if let Some(replacement) = &c.replacement {
+            let kind = replacement.0.kind();
+            if kind != target_kind {
+                return Err(bad(format!(
+                    "the replacement is {kind} but the entry corrected is {target_kind}"
+                )));
+            }
+            if let Some(rec) = replacement.0.rec() {
+                self.rec(rec)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Records the effect of an accepted entry; returns the rows it changed.
+    pub fn apply(&mut self, seq: u64, signer: &PublicKey, event: &Event) -> Vec<Row> {
+        match event {
+            Event::LogCreated(g) => {
+                self.actors.insert(g.actor.clone(), g.body.clone());
+                self.keys.insert(
+                    g.public_key,
+                    KeyRecord {
+                        actor: g.actor.clone(),
+                        roles: vec![Role::Admin],
+                        granted_seq: seq,
+                        revoked_seq: None,
+                    },
+                );
+                vec![Row::Actor(g.actor.clone()), Row::Key(g.public_key)]
+            }
+            Event::KeyGranted(g) => {
+                self.actors.insert(g.actor.clone(), g.body.clone());
+                let record = self.keys.entry(g.public_key).or_insert(KeyRecord {
+                    actor: g.actor.clone(),
+                    roles: Vec::new(),
+                    granted_seq: seq,
+                    revoked_seq: None,
+                });
+                for role in &g.roles {
+                    if !record.roles.contains(role) {
+                        record.roles.push(*role);
+                    }
+                }
+                record.roles.sort();
+                vec![Row::Actor(g.actor.clone()), Row::Key(g.public_key)]
+            }
+            Event::KeyRevoked(r) => {
+                if let Some(k) = self.keys.get_mut(&r.public_key) {
+                    k.revoked_seq = Some(seq);
+                }
+                vec![Row::Key(r.public_key)]
+            }
+            Event::KeyRotated(r) => {
+                let Some(old) = self.keys.get_mut(signer) else {
+                    return Vec::new();
+                };
+                old.revoked_seq = Some(seq);
+                let new = KeyRecord {
+                    actor: old.actor.clone(),
+                    roles: old.roles.clone(),
+                    granted_seq: seq,
+                    revoked_seq: None,
+                };
+                self.keys.insert(r.new_public_key, new);
+                vec![Row::Key(*signer), Row::Key(r.new_public_key)]
+            }
+            Event::ReportPublished(r) => {
+                self.reports.insert(r.report.clone());
+                vec![Row::Report(r.report.clone())]
+            }
+            Event::RecommendationIssued(r) => {
+                self.recs.insert(
+                    r.rec.clone(),
+                    RecRecord {
+                        report: r.report.clone(),
+                        addressees: r.addressees.clone(),
+                        issued_seq: seq,
+                    },
+                );
+                vec![Row::Rec(r.rec.clone())]
+            }
+            Event::BodySucceeded(s) => {
+                self.successions.insert(
+                    s.old_actor.clone(),
+                    SuccessionRecord {
+                        successor: s.new_actor.clone(),
+                        date: s.date,
+                    },
+                );
+                vec![Row::Succession(s.old_actor.clone())]
+            }
+            _ => Vec::new(),
+        }
+    }
+}

@@ -1,0 +1,281 @@
+//! The portable bundle: a whole log in one file, readable in a single
+//! streaming pass without sled (docs/FORMAT.md, "Bundle").
+//!
+//! Layout: the 8-byte magic `TRAILBDL`, a u16 format version, then records,
+//! each a one-byte tag, a u32 length and that many bytes. Entry records hold
+//! canonical entry bytes in log order; the end record holds the entry count
+//! and the last entry's hash, so a bundle cut short is told apart from a
+//! shorter log.
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter, ErrorKind, Read, Write};
+use std::path::Path;
+
+use crate::error::{Error, Result};
+use crate::limits::MAX_ENTRY_BYTES;
+use crate::store::Log;
+use crate::types::EntryHash;
+use crate::verify::{VerifiedEntry, Verifier};
+
+/// First bytes of every bundle.
+pub const MAGIC: &[u8; 8] = b"TRAILBDL";
+/// The bundle format version this build writes and reads.
+pub const VERSION: u16 = 1;
+/// Tag of a record holding one entry.
+pub const TAG_ENTRY: u8 = 0x01;
+/// Tag of the final record: u64 entry count, then the last entry's hash.
+pub const TAG_END: u8 = 0xff;
+/// Entries verified per chunk while streaming.
+const CHUNK: usize = 4096;
+
+/// Writes a bundle record by record.
+pub struct BundleWriter<W: Write> {
+    out: W,
+    count: u64,
+    last: EntryHash,
+}
+
+impl<W: Write> BundleWriter<W> {
+    /// Starts a bundle by writing its header.
+    pub fn new(mut out: W) -> std::io::Result<Self> {
+        out.write_all(MAGIC)?;
+        out.write_all(&VERSION.to_le_bytes())?;
+        Ok(BundleWriter {
+            out,
+            count: 0,
+            last: EntryHash::default(),
+        })
+    }
+
+    fn record(&mut self, tag: u8, payload: &[u8]) -> std::io::Result<()> {
+        let len = u32::try_from(payload.len()).map_err(|_| std::io::Error::from(ErrorKind::InvalidInput))?;
+        self.out.write_all(&[tag])?;
+        self.out.write_all(&len.to_le_bytes())?;
+        self.out.write_all(payload)
+    }
+
+    /// Adds the next verified entry.
+    pub fn entry(&mut self, entry: &VerifiedEntry) -> std::io::Result<()> {
+        self.record(TAG_ENTRY, entry.bytes())?;
+        self.count += 1;
+        self.last = entry.hash();
+        Ok(())
+    }
+
+    /// Writes the end record and returns the output.
+    pub fn finish(mut self) -> std::io::Result<W> {
+        let mut end = self.count.to_le_bytes().to_vec();
+        end.extend_from_slice(&self.last.0);
+        self.record(TAG_END, &end)?;
+        self.out.flush()?;
+        Ok(self.out)
+    }
+}
+
+/// One record read from a bundle.
+enum Record {
+    Entry(Vec<u8>),
+    End { count: u64, last: EntryHash },
+}
+
+/// Reads a bundle's records, refusing anything malformed.
+struct BundleReader<R: Read> {
+    input: R,
+    entries_read: u64,
+}
+
+impl<R: Read> BundleReader<R> {
+    fn new(mut input: R) -> Result<Self> {
+        let mut header = [0u8; 10];
+        read_exact_or(&mut input, &mut header, || "file is too short to be a trail bundle".into())?;
+        if &header[..8] != MAGIC {
+            return Err(Error::Bundle("not a trail bundle (wrong magic bytes)".into()));
+        }
+        let version = u16::from_le_bytes([header[8], header[9]]);
+        if version != VERSION {
+            return Err(Error::Bundle(format!(
+                "bundle format version {version} is not supported (this build reads {VERSION})"
+            )));
+        }
+        Ok(BundleReader {
+            input,
+            entries_read: 0,
+        })
+    }
+
+    fn truncated(&self) -> String {
+        match self.entries_read {
+            0 => "bundle is truncated: it ends before its first entry".into(),
+            n => format!("bundle is truncated after seq {}", n - 1),
+        }
+    }
+
+    fn next(&mut self) -> Result<Record> {
+        let mut head = [0u8; 5];
+        let truncated = self.truncated();
+        read_exact_or(&mut self.input, &mut head, || truncated.clone())?;
+        let len = u32::from_le_bytes([head[1], head[2], head[3], head[4]]) as usize;
+        match head[0] {
+            TAG_ENTRY => {
+                if len > MAX_ENTRY_BYTES {
+                    return Err(Error::Bundle(format!(
+                        "entry record at seq {} claims {len} bytes; the limit is {MAX_ENTRY_BYTES}",
+                        self.entries_read
+                    )));
+                }
+                let mut bytes = vec![0u8; len];
+                read_exact_or(&mut self.input, &mut bytes, || truncated.clone())?;
+                self.entries_read += 1;
+                Ok(Record::Entry(bytes))
+            }
+            TAG_END => {
+                if len != 40 {
+                    return Err(Error::Bundle("end record has the wrong length".into()));
+                }
+                let mut bytes = [0u8; 40];
+                read_exact_or(&mut self.input, &mut bytes, || truncated.clone())?;
+                let mut count = [0u8; 8];
+                count.copy_from_slice(&bytes[..8]);
+                let mut last = [0u8; 32];
+                last.copy_from_slice(&bytes[8..]);
+                let mut rest = [0u8; 1];
+                if self.input.read(&mut rest).map_err(bundle_io)? != 0 {
+                    return Err(Error::Bundle("unexpected bytes after the end record".into()));
+                }
+                Ok(Record::End {
+                    count: u64::from_le_bytes(count),
+                    last: EntryHash(last),
+                })
+            }
+            tag => Err(Error::Bundle(format!(
+                "unknown record type 0x{tag:02x} after {} entries",
+                self.entries_read
+            ))),
+        }
+    }
+}
+
+fn bundle_io(e: std::io::Error) -> Error {
+    Error::Bundle(format!("read failed: {e}"))
+}
+
+fn read_exact_or(input: &mut impl Read, buf: &mut [u8], message: impl FnOnce() -> String) -> Result<()> {
+    input.read_exact(buf).map_err(|e| match e.kind() {
+        ErrorKind::UnexpectedEof => Error::Bundle(message()),
+        _ => bundle_io(e),
+    })
+}
+
+/// Verifies a bundle from any reader, handing each verified chunk to `sink`.
+pub fn verify_reader(input: impl Read, mut sink: impl FnMut(&Verifier, &[VerifiedEntry]) -> Result<()>) -> Result<Verifier> {
+    let mut reader = BundleReader::new(input)?;
+    let mut verifier = Verifier::new();
+    let mut chunk = Vec::with_capacity(CHUNK);
+    loop {
+        match reader.next()? {
+            Record::Entry(bytes) => {
+                chunk.push(bytes);
+                if chunk.len() == CHUNK {
+                    let verified = verifier.verify_chunk(std::mem::take(&mut chunk))?;
+                    sink(&verifier, &verified)?;
+                }
+            }
+            Record::End { count, last } => {
+                let verified = verifier.verify_chunk(chunk)?;
+                sink(&verifier, &verified)?;
+                if count != verifier.len() || last != verifier.head_hash() {
+                    return Err(Error::Bundle(format!(
+                        "end record says {count} entries ending in {last}, but the bundle holds {} ending in {}",
+                        verifier.len(),
+                        verifier.head_hash()
+                    )));
+                }
+                if verifier.is_empty() {
+                    return Err(Error::Bundle("bundle holds no entries".into()));
+                }
+                return Ok(verifier);
+            }
+        }
+    }
+}
+
+/// Verifies a bundle file.
+pub fn verify_file(path: &Path) -> Result<Verifier> {
+    let file = File::open(path).map_err(|source| Error::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    verify_reader(BufReader::with_capacity(1 << 20, file), |_, _| Ok(()))
+}
+
+/// Verifies a log and writes it as a bundle; the file appears only when complete.
+pub fn export(log: &Log, out: &Path) -> Result<u64> {
+    let io = |source| Error::Io {
+        path: out.to_owned(),
+        source,
+    };
+    let tmp = out.with_extension("partial");
+    let file = File::create(&tmp).map_err(io)?;
+    let mut writer = BundleWriter::new(BufWriter::with_capacity(1 << 20, file)).map_err(io)?;
+    let result = log.verify_with(|chunk| chunk.iter().try_for_each(|e| writer.entry(e).map_err(io)));
+    let verifier = match result {
+        Ok(v) => v,
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e);
+        }
+    };
+    let file = writer.finish().map_err(io)?.into_inner().map_err(|e| io(e.into_error()))?;
+    file.sync_all().map_err(io)?;
+    std::fs::rename(&tmp, out).map_err(io)?;
+    Ok(verifier.len())
+}
+
+/// Rebuilds a log directory from a bundle, refusing one that does not verify.
+/// The directory appears only once the whole bundle is verified and on disk.
+pub fn import(bundle: &Path, dir: &Path) -> Result<u64> {
+    if dir.exists() && std::fs::read_dir(dir).map(|mut d| d.next().is_some()).unwrap_or(true) {
+        return Err(Error::LogExists {
+            path: dir.to_owned(),
+        });
+    }
+    let staging = staging_dir(dir);
+    let _ = std::fs::remove_dir_all(&staging);
+    let result = (|| {
+        let log = Log::create_empty(&staging)?;
+        let file = File::open(bundle).map_err(|source| Error::Io {
+            path: bundle.to_owned(),
+            source,
+        })?;
+        let verifier = verify_reader(BufReader::with_capacity(1 << 20, file), |v, chunk| {
+            log.write_verified(chunk, v.authority())
+        })?;
+        log.finish_import()?;
+        Ok(verifier.len())
+    })();
+    match result {
+        Ok(count) => {
+            if dir.exists() {
+                std::fs::remove_dir(dir).map_err(|source| Error::Io {
+                    path: dir.to_owned(),
+                    source,
+                })?;
+            }
+            std::fs::rename(&staging, dir).map_err(|source| Error::Io {
+                path: dir.to_owned(),
+                source,
+            })?;
+            Ok(count)
+        }
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&staging);
+            Err(e)
+        }
+    }
+}
+
+fn staging_dir(dir: &Path) -> std::path::PathBuf {
+    let mut name = dir.file_name().unwrap_or_default().to_os_string();
+    name.push(".importing");
+    dir.with_file_name(name)
+}

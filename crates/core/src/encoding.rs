@@ -1,0 +1,331 @@
+//! The one place where bytes are made: canonical entry bytes, the signing input,
+//! the entry hash, and the binary forms of stored records.
+//!
+//! Everything here follows docs/FORMAT.md, which uses the same names. All
+//! bincode calls in the workspace live in this module, so replacing bincode
+//! (unmaintained; pinned at 2.0.1) touches nothing else. The configuration is
+//! fixed-width little-endian integers, lengths as u64, enum variants as u32,
+//! with a size limit so that a hostile length can never cause a large
+//! allocation.
+
+use bincode::de::Decoder;
+use bincode::enc::Encoder;
+use bincode::error::{DecodeError, EncodeError};
+use bincode::{Decode, Encode};
+
+use crate::entry::{Entry, UnsignedEntry};
+use crate::event::{self, Event, EventKind, Replacement};
+use crate::limits::MAX_ENTRY_BYTES;
+use crate::types::{Day, Digest, EntryHash, Id, PublicKey, Signature, Timestamp};
+
+/// The entry format version written as the first byte of every entry.
+pub const ENTRY_FORMAT_VERSION: u8 = 1;
+
+/// Prefix of the bytes an entry's signature covers (docs/FORMAT.md, "Signing input").
+pub const SIGNING_CONTEXT: &[u8] = b"trail entry signature v1\0";
+
+/// BLAKE3 `derive_key` context for entry hashes (docs/FORMAT.md, "Entry hash").
+pub const ENTRY_HASH_CONTEXT: &str = "trail 2026-11-23 entry hash v1";
+
+/// Size of an ed25519 signature, the last field of an entry.
+const SIGNATURE_LEN: usize = 64;
+
+fn config() -> impl bincode::config::Config {
+    bincode::config::standard()
+        .with_little_endian()
+        .with_fixed_int_encoding()
+        .with_limit::<MAX_ENTRY_BYTES>()
+}
+
+/// Why bytes could not be decoded; the text says where, for error messages.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct DecodeFailure(pub String);
+
+fn failure(e: DecodeError) -> DecodeFailure {
+    DecodeFailure(match e {
+        DecodeError::UnexpectedEnd { .. } => "the bytes end in the middle of a field".into(),
+        DecodeError::LimitExceeded => {
+            format!("a length field claims more than the {MAX_ENTRY_BYTES}-byte entry limit")
+        }
+        DecodeError::Utf8 { .. } => "a text field is not valid UTF-8".into(),
+        DecodeError::UnexpectedVariant { found, type_name, .. } => {
+            format!("value {found} is not a valid {}", short_type(type_name))
+        }
+        DecodeError::OtherString(s) => s,
+        DecodeError::Other(s) => s.into(),
+        other => other.to_string(),
+    })
+}
+
+fn short_type(name: &str) -> &str {
+    name.rsplit("::").next().unwrap_or(name)
+}
+
+/// The canonical bytes of everything an entry's signature covers, without the prefix.
+pub fn unsigned_bytes(entry: &UnsignedEntry) -> Vec<u8> {
+    // Encoding into a Vec cannot fail for these types; the size limit only
+    // applies when decoding.
+    let mut out = Vec::with_capacity(256);
+    let fields = (
+        ENTRY_FORMAT_VERSION,
+        entry.seq,
+        entry.prev_hash,
+        entry.recorded_at,
+        entry.signer,
+        &entry.event,
+    );
+    encode_into(&fields, &mut out);
+    out
+}
+
+fn encode_into<T: Encode>(value: &T, out: &mut Vec<u8>) {
+    let unlimited = bincode::config::standard()
+        .with_little_endian()
+        .with_fixed_int_encoding();
+    // Writing to a Vec has no I/O failure and none of our Encode impls fail.
+    if let Ok(bytes) = bincode::encode_to_vec(value, unlimited) {
+        out.extend_from_slice(&bytes);
+    }
+}
+
+/// The exact bytes an entry's ed25519 signature is made over.
+pub fn signing_input(unsigned: &[u8]) -> Vec<u8> {
+    let mut input = Vec::with_capacity(SIGNING_CONTEXT.len() + unsigned.len());
+    input.extend_from_slice(SIGNING_CONTEXT);
+    input.extend_from_slice(unsigned);
+    input
+}
+
+/// The canonical bytes of a signed entry: unsigned bytes then the signature.
+pub fn entry_bytes(entry: &Entry) -> Vec<u8> {
+    let mut out = unsigned_bytes(&entry.unsigned);
+    out.extend_from_slice(&entry.signature.0);
+    out
+}
+
+/// The entry hash: BLAKE3 in derive-key mode over the full canonical bytes.
+pub fn entry_hash(canonical: &[u8]) -> EntryHash {
+    let mut hasher = blake3::Hasher::new_derive_key(ENTRY_HASH_CONTEXT);
+    hasher.update(canonical);
+    EntryHash(*hasher.finalize().as_bytes())
+}
+
+/// Decodes one entry from exactly `bytes`; trailing or missing bytes are an error.
+pub fn decode_entry(bytes: &[u8]) -> Result<Entry, DecodeFailure> {
+    if bytes.len() > MAX_ENTRY_BYTES {
+        return Err(DecodeFailure(format!(
+            "entry is {} bytes; the limit is {MAX_ENTRY_BYTES}",
+            bytes.len()
+        )));
+    }
+    let Some(body_len) = bytes.len().checked_sub(SIGNATURE_LEN) else {
+        return Err(DecodeFailure("entry is shorter than a signature".into()));
+    };
+    let (unsigned_part, signature) = bytes.split_at(body_len);
+    let ((version, seq, prev_hash, recorded_at, signer, event), used): (
+        (u8, u64, EntryHash, Timestamp, PublicKey, Event),
+        usize,
+    ) = bincode::decode_from_slice(unsigned_part, config()).map_err(failure)?;
+    if version != ENTRY_FORMAT_VERSION {
+        return Err(DecodeFailure(format!(
+            "entry format version {version} is not supported (this build reads {ENTRY_FORMAT_VERSION})"
+        )));
+    }
+    if used != unsigned_part.len() {
+        return Err(DecodeFailure(format!(
+            "{} unexpected bytes after the event",
+            unsigned_part.len() - used
+        )));
+    }
+    let mut sig = [0u8; SIGNATURE_LEN];
+    sig.copy_from_slice(signature);
+    Ok(Entry {
+        unsigned: UnsignedEntry {
+            seq,
+            prev_hash,
+            recorded_at,
+            signer,
+            event,
+        },
+        signature: Signature(sig),
+    })
+}
+
+/// Encodes a stored record (authority rows, head) with the canonical configuration.
+pub fn encode_record<T: Encode>(value: &T) -> Vec<u8> {
+    let mut out = Vec::new();
+    encode_into(value, &mut out);
+    out
+}
+
+/// Decodes a stored record written by [`encode_record`].
+pub fn decode_record<T: Decode<()>>(bytes: &[u8]) -> Result<T, DecodeFailure> {
+    let (value, used) = bincode::decode_from_slice(bytes, config()).map_err(failure)?;
+    if used != bytes.len() {
+        return Err(DecodeFailure("unexpected bytes after a stored record".into()));
+    }
+    Ok(value)
+}
+
+// ---- Binary forms of the value types (docs/FORMAT.md, "Values") ----
+
+impl Encode for Day {
+    fn encode<E: Encoder>(&self, e: &mut E) -> Result<(), EncodeError> {
+        self.0.year().encode(e)?;
+        (self.0.month() as u8).encode(e)?;
+        (self.0.day() as u8).encode(e)
+    }
+}
+
+impl<C> Decode<C> for Day {
+    fn decode<D: Decoder<Context = C>>(d: &mut D) -> Result<Self, DecodeError> {
+        let year = i16::decode(d)?;
+        let month = u8::decode(d)?;
+        let day = u8::decode(d)?;
+        let month = i8::try_from(month).unwrap_or(i8::MAX);
+        let day = i8::try_from(day).unwrap_or(i8::MAX);
+        Day::new(year, month, day)
+            .ok_or_else(|| DecodeError::OtherString(format!("{year}-{month}-{day} is not a date")))
+    }
+}
+bincode::impl_borrow_decode!(Day);
+
+impl Encode for Timestamp {
+    fn encode<E: Encoder>(&self, e: &mut E) -> Result<(), EncodeError> {
+        self.micros().encode(e)
+    }
+}
+
+impl<C> Decode<C> for Timestamp {
+    fn decode<D: Decoder<Context = C>>(d: &mut D) -> Result<Self, DecodeError> {
+        let micros = i64::decode(d)?;
+        Timestamp::from_micros(micros)
+            .ok_or_else(|| DecodeError::OtherString(format!("timestamp {micros} is out of range")))
+    }
+}
+bincode::impl_borrow_decode!(Timestamp);
+
+macro_rules! raw_bytes {
+    ($name:ident, $len:literal) => {
+        impl Encode for $name {
+            fn encode<E: Encoder>(&self, e: &mut E) -> Result<(), EncodeError> {
+                self.0.encode(e)
+            }
+        }
+        impl<C> Decode<C> for $name {
+            fn decode<D: Decoder<Context = C>>(d: &mut D) -> Result<Self, DecodeError> {
+                Ok($name(<[u8; $len]>::decode(d)?))
+            }
+        }
+        bincode::impl_borrow_decode!($name);
+    };
+}
+raw_bytes!(PublicKey, 32);
+raw_bytes!(Digest, 32);
+raw_bytes!(EntryHash, 32);
+raw_bytes!(Signature, 64);
+
+impl Encode for Id {
+    fn encode<E: Encoder>(&self, e: &mut E) -> Result<(), EncodeError> {
+        self.as_str().encode(e)
+    }
+}
+
+impl<C> Decode<C> for Id {
+    fn decode<D: Decoder<Context = C>>(d: &mut D) -> Result<Self, DecodeError> {
+        let s = String::decode(d)?;
+        Id::new(&s).map_err(DecodeError::OtherString)
+    }
+}
+bincode::impl_borrow_decode!(Id);
+
+impl Encode for Event {
+    fn encode<E: Encoder>(&self, e: &mut E) -> Result<(), EncodeError> {
+        (self.kind() as u16).encode(e)?;
+        match self {
+            Event::LogCreated(b) => b.encode(e),
+            Event::KeyGranted(b) => b.encode(e),
+            Event::KeyRevoked(b) => b.encode(e),
+            Event::ReportPublished(b) => b.encode(e),
+            Event::RecommendationIssued(b) => b.encode(e),
+            Event::ResponseRecorded(b) => b.encode(e),
+            Event::FundingDecision(b) => b.encode(e),
+            Event::ProgressClaim(b) => b.encode(e),
+            Event::Assessment(b) => b.encode(e),
+            Event::Correction(b) => b.encode(e),
+            Event::ResponseDeadlineExtended(b) => b.encode(e),
+            Event::TargetRevised(b) => b.encode(e),
+            Event::AccountabilitySession(b) => b.encode(e),
+            Event::RecommendationClosed(b) => b.encode(e),
+            Event::BodySucceeded(b) => b.encode(e),
+            Event::KeyRotated(b) => b.encode(e),
+        }
+    }
+}
+
+fn decode_event_of_kind<C, D: Decoder<Context = C>>(
+    kind: EventKind,
+    d: &mut D,
+) -> Result<Event, DecodeError> {
+    Ok(match kind {
+        EventKind::LogCreated => Event::LogCreated(event::LogCreated::decode(d)?),
+        EventKind::KeyGranted => Event::KeyGranted(event::KeyGranted::decode(d)?),
+        EventKind::KeyRevoked => Event::KeyRevoked(event::KeyRevoked::decode(d)?),
+        EventKind::ReportPublished => Event::ReportPublished(event::ReportPublished::decode(d)?),
+        EventKind::RecommendationIssued => {
+            Event::RecommendationIssued(event::RecommendationIssued::decode(d)?)
+        }
+        EventKind::ResponseRecorded => Event::ResponseRecorded(event::ResponseRecorded::decode(d)?),
+        EventKind::FundingDecision => Event::FundingDecision(event::FundingDecision::decode(d)?),
+        EventKind::ProgressClaim => Event::ProgressClaim(event::ProgressClaim::decode(d)?),
+        EventKind::Assessment => Event::Assessment(event::Assessment::decode(d)?),
+        EventKind::Correction => Event::Correction(event::Correction::decode(d)?),
+        EventKind::ResponseDeadlineExtended => {
+            Event::ResponseDeadlineExtended(event::ResponseDeadlineExtended::decode(d)?)
+        }
+        EventKind::TargetRevised => Event::TargetRevised(event::TargetRevised::decode(d)?),
+        EventKind::AccountabilitySession => {
+            Event::AccountabilitySession(event::AccountabilitySession::decode(d)?)
+        }
+        EventKind::RecommendationClosed => {
+            Event::RecommendationClosed(event::RecommendationClosed::decode(d)?)
+        }
+        EventKind::BodySucceeded => Event::BodySucceeded(event::BodySucceeded::decode(d)?),
+        EventKind::KeyRotated => Event::KeyRotated(event::KeyRotated::decode(d)?),
+    })
+}
+
+fn decode_kind<C, D: Decoder<Context = C>>(d: &mut D) -> Result<EventKind, DecodeError> {
+    let code = u16::decode(d)?;
+    EventKind::from_code(code)
+        .ok_or_else(|| DecodeError::OtherString(format!("unknown event kind code {code}")))
+}
+
+impl<C> Decode<C> for Event {
+    fn decode<D: Decoder<Context = C>>(d: &mut D) -> Result<Self, DecodeError> {
+        let kind = decode_kind(d)?;
+        decode_event_of_kind(kind, d)
+    }
+}
+bincode::impl_borrow_decode!(Event);
+
+impl Encode for Replacement {
+    fn encode<E: Encoder>(&self, e: &mut E) -> Result<(), EncodeError> {
+        self.0.encode(e)
+    }
+}
+
+impl<C> Decode<C> for Replacement {
+    fn decode<D: Decoder<Context = C>>(d: &mut D) -> Result<Self, DecodeError> {
+        // Refusing a nested correction before decoding it bounds recursion at one level.
+        let kind = decode_kind(d)?;
+        if kind == EventKind::Correction {
+            return Err(DecodeError::OtherString(
+                "a correction's replacement cannot be another correction".into(),
+            ));
+        }
+        Ok(Replacement(Box::new(decode_event_of_kind(kind, d)?)))
+    }
+}
+bincode::impl_borrow_decode!(Replacement);

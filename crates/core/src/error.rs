@@ -1,0 +1,95 @@
+//! The library's error type. Messages are one plain sentence naming what is
+//! wrong; the CLI adds advice and picks the exit code.
+
+use std::path::PathBuf;
+
+use crate::authority::Rejection;
+use crate::encoding::DecodeFailure;
+use crate::event::InvalidEvent;
+use crate::verify::VerifyError;
+
+/// Everything that can go wrong in trail-core.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Reading or writing a file failed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// A secret key file that others can read.
+    #[error("{}: secret key file is readable by others (mode {mode:o}); run chmod 600 on it", path.display())]
+    KeyFileTooOpen {
+        /// The file.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
+    /// A file that is not a trail secret key.
+    #[error("{}: not a trail secret key file", path.display())]
+    BadKeyFile {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The directory holds no trail log.
+    #[error("{}: not a trail log (run trail init to create one)", path.display())]
+    NotALog {
+        /// The directory.
+        path: PathBuf,
+    },
+    /// `init` on a directory that already holds a log.
+    #[error("{}: a log already exists here", path.display())]
+    LogExists {
+        /// The directory.
+        path: PathBuf,
+    },
+    /// Another process has the log open.
+    #[error("{}: log is busy (another process has it open)", path.display())]
+    Busy {
+        /// The directory.
+        path: PathBuf,
+    },
+    /// The embedded store failed.
+    #[error("{}: storage error: {message}", path.display())]
+    Store {
+        /// The log directory.
+        path: PathBuf,
+        /// sled's message.
+        message: String,
+    },
+    /// Stored data that cannot be read back; the log is damaged.
+    #[error("log is damaged: {0}")]
+    Corrupt(String),
+    /// The event is malformed.
+    #[error("invalid event: {0}")]
+    InvalidEvent(#[from] InvalidEvent),
+    /// The signer may not append this event.
+    #[error("refused: {0}")]
+    Rejected(#[from] Rejection),
+    /// Verification found a bad entry.
+    #[error("{0}")]
+    Verify(#[from] VerifyError),
+    /// A bundle that is not a trail bundle, or is damaged outside any entry.
+    #[error("bundle: {0}")]
+    Bundle(String),
+    /// Bytes that do not decode.
+    #[error("{0}")]
+    Decode(#[from] DecodeFailure),
+    /// An event given in JSON could not be read.
+    #[error("{0}")]
+    Input(String),
+    /// An append that would record an entry earlier than the head.
+    #[error("the log's last entry was recorded at {head}, after {requested}; refusing to go back in time")]
+    ClockBehind {
+        /// Head's recorded time.
+        head: String,
+        /// The time asked for.
+        requested: String,
+    },
+}
+
+/// Shorthand for results in this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

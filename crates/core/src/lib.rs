@@ -1,0 +1,33 @@
+//! trail-core: a tamper-evident accountability ledger.
+//!
+//! Statements about recommendations (issued, answered, funded, claimed,
+//! assessed) are kept as signed, hash-chained, append-only entries in a sled
+//! store. Anyone can verify from the entries alone that nothing was changed,
+//! removed or reordered.
+//!
+//! The library never prints, never exits and never panics on input; every
+//! failure is an [`Error`]. Code that needs trustworthy entries takes
+//! [`VerifiedEntry`], which only [`Verifier`] can produce.
+
+#![forbid(unsafe_code)]
+
+pub mod authority;
+pub mod bundle;
+pub mod encoding;
+pub mod entry;
+pub mod error;
+pub mod event;
+pub mod keys;
+pub mod limits;
+pub mod store;
+pub mod types;
+pub mod verify;
+
+pub use authority::{Authority, Rejection};
+pub use entry::{Entry, UnsignedEntry};
+pub use error::{Error, Result};
+pub use event::{Event, EventKind, Role};
+pub use keys::SecretKey;
+pub use store::{Appended, Head, Log, OpenOptions};
+pub use types::{Day, Digest, EntryHash, Id, PublicKey, Signature, Timestamp};
+pub use verify::{Problem, VerifiedEntry, VerifyError, Verifier};

@@ -1,0 +1,14 @@
+//! Size limits enforced at append and at verify, so that neither a careless
+//! signer nor a hostile bundle can make an entry that is too big to handle.
+//! docs/FORMAT.md ("Limits") lists the same numbers.
+
+/// Longest id (actor, report, recommendation, decision, forum), in bytes.
+pub const MAX_ID_LEN: usize = 64;
+/// Longest short text (a title, subject, body name, reason, purpose), in bytes.
+pub const MAX_SHORT_TEXT: usize = 1024;
+/// Longest free text (a narrative, actions, reasons for no action), in bytes.
+pub const MAX_LONG_TEXT: usize = 16 * 1024;
+/// Most items in one list (addressees, recommendations, evidence, roles).
+pub const MAX_LIST: usize = 64;
+/// Largest canonical entry, in bytes; decoding refuses anything longer.
+pub const MAX_ENTRY_BYTES: usize = 64 * 1024;

@@ -1,0 +1,486 @@
+//! The log on disk: one sled directory per log.
+//!
+//! Everything lives in one sled tree, under key prefixes, so that each append
+//! (entry, head and registry rows) is a single atomic sled batch, and is
+//! flushed to disk before the append returns. sled's own file lock keeps a
+//! second process out; within a process, appends are serialised by a mutex.
+//!
+//! Keys: `m:format`, `m:head`, `e:` + seq (big-endian u64) for entries, and
+//! `k:` / `a:` / `p:` / `r:` / `s:` + id for registry rows (keys, actors,
+//! reports, recommendations, successions), which are derived from the entries
+//! so that an append need not re-read the log.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use crate::authority::{Authority, History, KeyRecord, RecRecord, Row, SuccessionRecord};
+use crate::encoding::{self, decode_record, encode_record};
+use crate::entry::{Entry, UnsignedEntry};
+use crate::error::{Error, Result};
+use crate::event::{Event, EventKind};
+use crate::keys::SecretKey;
+use crate::types::{EntryHash, Id, PublicKey, Timestamp};
+use crate::verify::{Problem, VerifiedEntry, VerifyError, Verifier};
+
+const FORMAT_KEY: &[u8] = b"m:format";
+const FORMAT_VALUE: &[u8] = b"trail log v1";
+const HEAD_KEY: &[u8] = b"m:head";
+const ENTRY_PREFIX: &[u8] = b"e:";
+/// Entries read per verification chunk: enough for parallel batch checks,
+/// small enough to keep memory flat.
+const CHUNK: usize = 4096;
+
+/// The last entry of a log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Head {
+    /// Its seq.
+    pub seq: u64,
+    /// Its hash.
+    pub hash: EntryHash,
+    /// When it was recorded.
+    pub recorded_at: Timestamp,
+}
+
+/// Where a new entry landed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Appended {
+    /// Its seq.
+    pub seq: u64,
+    /// Its hash.
+    pub hash: EntryHash,
+}
+
+/// How to open a log.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct OpenOptions {
+    /// How long to keep retrying while another process holds the log.
+    pub wait: Option<Duration>,
+}
+
+struct WriterState {
+    head: Option<Head>,
+    authority: Authority,
+}
+
+/// An open log.
+pub struct Log {
+    path: PathBuf,
+    db: sled::Db,
+    tree: sled::Tree,
+    state: Mutex<WriterState>,
+}
+
+fn entry_key(seq: u64) -> Vec<u8> {
+    let mut key = ENTRY_PREFIX.to_vec();
+    key.extend_from_slice(&seq.to_be_bytes());
+    key
+}
+
+fn row_key(row: &Row) -> Vec<u8> {
+    let (prefix, id): (&[u8], &[u8]) = match row {
+        Row::Key(k) => (b"k:", &k.0),
+        Row::Actor(a) => (b"a:", a.as_str().as_bytes()),
+        Row::Report(r) => (b"p:", r.as_str().as_bytes()),
+        Row::Rec(r) => (b"r:", r.as_str().as_bytes()),
+        Row::Succession(a) => (b"s:", a.as_str().as_bytes()),
+    };
+    [prefix, id].concat()
+}
+
+fn row_value(authority: &Authority, row: &Row) -> Vec<u8> {
+    match row {
+        Row::Key(k) => authority.keys.get(k).map(encode_record),
+        Row::Actor(a) => authority.actors.get(a).map(encode_record),
+        Row::Report(_) => Some(Vec::new()),
+        Row::Rec(r) => authority.recs.get(r).map(encode_record),
+        Row::Succession(a) => authority.successions.get(a).map(encode_record),
+    }
+    .unwrap_or_default()
+}
+
+fn encode_head(head: &Head) -> Vec<u8> {
+    encode_record(&(head.seq, head.hash, head.recorded_at))
+}
+
+fn decode_head(bytes: &[u8]) -> Result<Head> {
+    let (seq, hash, recorded_at) = decode_record(bytes)
+        .map_err(|e| Error::Corrupt(format!("head record: {e}")))?;
+    Ok(Head {
+        seq,
+        hash,
+        recorded_at,
+    })
+}
+
+impl Log {
+    fn store_error(&self, e: sled::Error) -> Error {
+        store_error(&self.path, e)
+    }
+
+    /// Creates a new log in `dir` (which must not hold one) with a signed genesis entry.
+    pub fn create(dir: &Path, name: &str, admin: &SecretKey, actor: Id, body: &str) -> Result<Log> {
+        if dir.join("db").exists() || dir.join("conf").exists() {
+            return Err(Error::LogExists {
+                path: dir.to_owned(),
+            });
+        }
+        let genesis = Event::LogCreated(crate::event::LogCreated {
+            name: name.to_owned(),
+            actor,
+            body: body.to_owned(),
+            public_key: admin.public_key(),
+            date: crate::types::Day::of_timestamp(Timestamp::now()),
+        });
+        // Validate before creating anything, so a bad name leaves no directory behind.
+        genesis.validate()?;
+        let log = Log::open_db(dir, OpenOptions::default())?;
+        log.tree
+            .insert(FORMAT_KEY, FORMAT_VALUE)
+            .map_err(|e| log.store_error(e))?;
+        log.append(admin, genesis)?;
+        Ok(log)
+    }
+
+    /// Opens an existing log.
+    pub fn open(dir: &Path) -> Result<Log> {
+        Log::open_with(dir, OpenOptions::default())
+    }
+
+    /// Opens an existing log, waiting for another process to let go if asked to.
+    pub fn open_with(dir: &Path, options: OpenOptions) -> Result<Log> {
+        if !dir.join("db").is_file() || !dir.join("conf").is_file() {
+            return Err(Error::NotALog {
+                path: dir.to_owned(),
+            });
+        }
+        let log = Log::open_db(dir, options)?;
+        if log.tree.get(FORMAT_KEY).map_err(|e| log.store_error(e))?.as_deref() != Some(FORMAT_VALUE) {
+            return Err(Error::NotALog {
+                path: dir.to_owned(),
+            });
+        }
+        let head = match log.tree.get(HEAD_KEY).map_err(|e| log.store_error(e))? {
+            Some(bytes) => Some(decode_head(&bytes)?),
+            None => None,
+        };
+        let authority = log.load_authority()?;
+        *log.state.lock().unwrap_or_else(|p| p.into_inner()) = WriterState { head, authority };
+        Ok(log)
+    }
+
+    fn open_db(dir: &Path, options: OpenOptions) -> Result<Log> {
+        let started = Instant::now();
+        let db = loop {
+            match sled::Config::new().path(dir).open() {
+                Ok(db) => break db,
+                Err(e) if is_lock_error(&e) => {
+                    let waited_enough = options.wait.is_none_or(|w| started.elapsed() >= w);
+                    if waited_enough {
+                        return Err(Error::Busy {
+                            path: dir.to_owned(),
+                        });
+                    }
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(e) => return Err(store_error(dir, e)),
+            }
+        };
+        let tree = db.open_tree("trail").map_err(|e| store_error(dir, e))?;
+        Ok(Log {
+            path: dir.to_owned(),
+            db,
+            tree,
+            state: Mutex::new(WriterState {
+                head: None,
+                authority: Authority::default(),
+            }),
+        })
+    }
+
+    fn load_authority(&self) -> Result<Authority> {
+        let mut authority = Authority::default();
+        let corrupt = |what: &str, e: encoding::DecodeFailure| Error::Corrupt(format!("{what} row: {e}"));
+        for prefix in [b"k:", b"a:", b"p:", b"r:", b"s:"] {
+            for item in self.tree.scan_prefix(prefix) {
+                let (key, value) = item.map_err(|e| self.store_error(e))?;
+                let id = &key[2..];
+                let text_id = || {
+                    std::str::from_utf8(id)
+                        .ok()
+                        .and_then(|s| Id::new(s).ok())
+                        .ok_or_else(|| Error::Corrupt("registry row with a bad id".into()))
+                };
+                match prefix {
+                    b"k:" => {
+                        let pk = PublicKey(
+                            id.try_into()
+                                .map_err(|_| Error::Corrupt("key row with a bad key".into()))?,
+                        );
+                        let record: KeyRecord = decode_record(&value).map_err(|e| corrupt("key", e))?;
+                        authority.keys.insert(pk, record);
+                    }
+                    b"a:" => {
+                        let body: String = decode_record(&value).map_err(|e| corrupt("actor", e))?;
+                        authority.actors.insert(text_id()?, body);
+                    }
+                    b"p:" => {
+                        authority.reports.insert(text_id()?);
+                    }
+                    b"r:" => {
+                        let record: RecRecord = decode_record(&value).map_err(|e| corrupt("rec", e))?;
+                        authority.recs.insert(text_id()?, record);
+                    }
+                    _ => {
+                        let record: SuccessionRecord =
+                            decode_record(&value).map_err(|e| corrupt("succession", e))?;
+                        authority.successions.insert(text_id()?, record);
+                    }
+                }
+            }
+        }
+        Ok(authority)
+    }
+
+    /// The log directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The last entry, if the log has any.
+    pub fn head(&self) -> Option<Head> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).head
+    }
+
+    /// The registry of keys and recommendations as of the head.
+    pub fn authority(&self) -> Authority {
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).authority.clone()
+    }
+
+    /// Appends one event signed by `key`; returns once it is on disk.
+    pub fn append(&self, key: &SecretKey, event: Event) -> Result<Appended> {
+        let mut appended = self.append_all(key, vec![event])?;
+        appended
+            .pop()
+            .ok_or_else(|| Error::Input("nothing to append".into()))
+    }
+
+    /// Appends several events signed by `key`, all or nothing, with one flush.
+    pub fn append_all(&self, key: &SecretKey, events: Vec<Event>) -> Result<Vec<Appended>> {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Timestamp::now();
+        if let Some(head) = state.head
+            && now < head.recorded_at
+        {
+            return Err(Error::ClockBehind {
+                head: head.recorded_at.to_string(),
+                requested: now.to_string(),
+            });
+        }
+        let signer = key.public_key();
+        let mut authority = state.authority.clone();
+        let mut head = state.head;
+        let mut batch = sled::Batch::default();
+        let mut rows = Vec::new();
+        let mut pending: Vec<(PublicKey, EventKind)> = Vec::new();
+        let first_seq = head.map_or(0, |h| h.seq + 1);
+        let mut appended = Vec::with_capacity(events.len());
+        for mut event in events {
+            event.normalize();
+            event.validate()?;
+            let seq = head.map_or(0, |h| h.seq + 1);
+            let history = StoreHistory {
+                tree: &self.tree,
+                first_pending: first_seq,
+                pending: &pending,
+            };
+            authority.check(seq, &signer, &event, &history)?;
+            let unsigned = UnsignedEntry {
+                seq,
+                prev_hash: head.map_or(EntryHash::default(), |h| h.hash),
+                recorded_at: now,
+                signer,
+                event,
+            };
+            let entry = unsigned.sign(key);
+            let bytes = entry.to_bytes();
+            if bytes.len() > crate::limits::MAX_ENTRY_BYTES {
+                return Err(Error::Input(format!(
+                    "entry would be {} bytes; the limit is {}",
+                    bytes.len(),
+                    crate::limits::MAX_ENTRY_BYTES
+                )));
+            }
+            let hash = encoding::entry_hash(&bytes);
+            rows.extend(authority.apply(seq, &signer, entry.event()));
+            pending.push((signer, entry.event().kind()));
+            batch.insert(entry_key(seq), bytes);
+            head = Some(Head {
+                seq,
+                hash,
+                recorded_at: now,
+            });
+            appended.push(Appended { seq, hash });
+        }
+        let Some(new_head) = head else {
+            return Ok(appended);
+        };
+        rows.sort();
+        rows.dedup();
+        for row in &rows {
+            batch.insert(row_key(row), row_value(&authority, row));
+        }
+        batch.insert(HEAD_KEY, encode_head(&new_head));
+        self.tree.apply_batch(batch).map_err(|e| self.store_error(e))?;
+        self.db.flush().map_err(|e| self.store_error(e))?;
+        state.head = Some(new_head);
+        state.authority = authority;
+        Ok(appended)
+    }
+
+    /// Reads stored entries `from..=to` (unverified), in order.
+    pub fn entries(&self, from: u64, to: Option<u64>) -> impl Iterator<Item = Result<Entry>> + '_ {
+        let end = to.map_or_else(|| ENTRY_PREFIX.to_vec().into_iter().chain([0xff; 9]).collect(), entry_key);
+        self.tree
+            .range(entry_key(from)..=end)
+            .map(move |item| {
+                let (_, value) = item.map_err(|e| self.store_error(e))?;
+                Entry::from_bytes(&value).map_err(Error::from)
+            })
+    }
+
+    /// Verifies every stored entry in order, handing each verified chunk to `sink`.
+    ///
+    /// Also checks that the head record and the registry rows agree with what
+    /// the entries imply, so a truncated or doctored store is caught.
+    pub fn verify_with(&self, mut sink: impl FnMut(&[VerifiedEntry]) -> Result<()>) -> Result<Verifier> {
+        let mut verifier = Verifier::new();
+        let mut chunk = Vec::with_capacity(CHUNK);
+        let mut expected = 0u64;
+        for item in self.tree.scan_prefix(ENTRY_PREFIX) {
+            let (key, value) = item.map_err(|e| self.store_error(e))?;
+            let stored_seq = key
+                .get(2..10)
+                .and_then(|b| b.try_into().ok())
+                .map(u64::from_be_bytes);
+            if stored_seq != Some(expected) {
+                return Err(Error::Verify(VerifyError {
+                    seq: expected,
+                    problem: Problem::Undecodable(encoding::DecodeFailure(
+                        "entry is missing from the store".into(),
+                    )),
+                }));
+            }
+            expected += 1;
+            chunk.push(value.to_vec());
+            if chunk.len() == CHUNK {
+                sink(&verifier.verify_chunk(std::mem::take(&mut chunk))?)?;
+            }
+        }
+        sink(&verifier.verify_chunk(chunk)?)?;
+        let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let head_seq = state.head.map(|h| h.seq);
+        let verified_last = verifier.len().checked_sub(1);
+        if head_seq != verified_last {
+            return Err(Error::Verify(VerifyError {
+                seq: verifier.len(),
+                problem: Problem::Undecodable(encoding::DecodeFailure(format!(
+                    "entry is missing from the store (the head record says the log ends at seq {})",
+                    head_seq.map_or("none".into(), |s| s.to_string())
+                ))),
+            }));
+        }
+        if state.head.map(|h| h.hash) != Some(verifier.head_hash()) {
+            return Err(Error::Corrupt(
+                "the head record's hash does not match the last entry".into(),
+            ));
+        }
+        if state.authority != *verifier.authority() {
+            return Err(Error::Corrupt(
+                "the stored key and recommendation registry differs from what the entries imply".into(),
+            ));
+        }
+        Ok(verifier)
+    }
+
+    /// Writes already verified entries (from a bundle) into this empty log, in
+    /// batches, with one flush at the end. Used by import.
+    pub(crate) fn write_verified(&self, entries: &[VerifiedEntry], authority: &Authority) -> Result<()> {
+        let mut batch = sled::Batch::default();
+        for v in entries {
+            batch.insert(entry_key(v.seq()), v.bytes());
+        }
+        if let Some(last) = entries.last() {
+            let head = Head {
+                seq: last.seq(),
+                hash: last.hash(),
+                recorded_at: last.entry().unsigned.recorded_at,
+            };
+            batch.insert(HEAD_KEY, encode_head(&head));
+            let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            state.head = Some(head);
+            state.authority = authority.clone();
+        }
+        self.tree.apply_batch(batch).map_err(|e| self.store_error(e))
+    }
+
+    /// Writes the registry rows and flushes; the last step of an import.
+    pub(crate) fn finish_import(&self) -> Result<()> {
+        let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let mut batch = sled::Batch::default();
+        batch.insert(FORMAT_KEY, FORMAT_VALUE);
+        let a = &state.authority;
+        let rows = a.keys.keys().map(|k| Row::Key(*k))
+            .chain(a.actors.keys().map(|k| Row::Actor(k.clone())))
+            .chain(a.reports.iter().map(|k| Row::Report(k.clone())))
+            .chain(a.recs.keys().map(|k| Row::Rec(k.clone())))
+            .chain(a.successions.keys().map(|k| Row::Succession(k.clone())));
+        for row in rows {
+            batch.insert(row_key(&row), row_value(a, &row));
+        }
+        self.tree.apply_batch(batch).map_err(|e| self.store_error(e))?;
+        self.db.flush().map_err(|e| self.store_error(e))?;
+        Ok(())
+    }
+
+    /// Opens a fresh store for import (no genesis written).
+    pub(crate) fn create_empty(dir: &Path) -> Result<Log> {
+        Log::open_db(dir, OpenOptions::default())
+    }
+}
+
+/// Looks up correction targets in the store and in the batch being appended.
+struct StoreHistory<'a> {
+    tree: &'a sled::Tree,
+    first_pending: u64,
+    pending: &'a [(PublicKey, EventKind)],
+}
+
+impl History for StoreHistory<'_> {
+    fn signer_and_kind(&self, seq: u64) -> Option<(PublicKey, EventKind)> {
+        if seq >= self.first_pending {
+            return self.pending.get(usize::try_from(seq - self.first_pending).ok()?).copied();
+        }
+        let bytes = self.tree.get(entry_key(seq)).ok()??;
+        let entry = Entry::from_bytes(&bytes).ok()?;
+        Some((entry.unsigned.signer, entry.event().kind()))
+    }
+}
+
+fn is_lock_error(e: &sled::Error) -> bool {
+    matches!(e, sled::Error::Io(io) if io.to_string().contains("could not acquire lock"))
+}
+
+fn store_error(path: &Path, e: sled::Error) -> Error {
+    match e {
+        sled::Error::Io(source) => Error::Io {
+            path: path.to_owned(),
+            source,
+        },
+        sled::Error::Corruption { .. } => Error::Corrupt(format!("sled reports corruption in {}", path.display())),
+        other => Error::Store {
+            path: path.to_owned(),
+            message: other.to_string(),
+        },
+    }
+}

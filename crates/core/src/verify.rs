@@ -1,0 +1,302 @@
+//! Verification of a chain of entries, and the [`VerifiedEntry`] type that only
+//! this module can make.
+//!
+//! Whatever needs trustworthy entries (replay, export, proofs) takes
+//! `VerifiedEntry`, so code that forgets to verify does not compile.
+//! Entries are checked in chunks: decoding, hashing and signature checks run
+//! in parallel (ed25519 batch verification), then one sequential pass checks
+//! seq, links, time order and authorization in log order, so the first
+//! problem reported is always the earliest one.
+
+use std::fmt;
+
+use ed25519_dalek::{Signature as DalekSignature, VerifyingKey};
+use rayon::prelude::*;
+
+use crate::authority::{Authority, History, Rejection};
+use crate::encoding::{self, DecodeFailure};
+use crate::entry::Entry;
+use crate::event::{EventKind, InvalidEvent};
+use crate::types::{EntryHash, PublicKey, Timestamp};
+
+/// An entry that passed every check in its place in the log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifiedEntry {
+    entry: Entry,
+    hash: EntryHash,
+    bytes: Vec<u8>,
+}
+
+impl VerifiedEntry {
+    /// The entry.
+    pub fn entry(&self) -> &Entry {
+        &self.entry
+    }
+    /// Its hash.
+    pub fn hash(&self) -> EntryHash {
+        self.hash
+    }
+    /// Its canonical bytes, exactly as verified.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+    /// Its seq.
+    pub fn seq(&self) -> u64 {
+        self.entry.unsigned.seq
+    }
+    /// Gives up the verified wrapper.
+    pub fn into_parts(self) -> (Entry, EntryHash, Vec<u8>) {
+        (self.entry, self.hash, self.bytes)
+    }
+}
+
+/// What is wrong with one entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Problem {
+    /// The bytes are not a well-formed entry.
+    Undecodable(DecodeFailure),
+    /// The entry carries another seq than its position.
+    WrongSeq {
+        /// The seq written in the entry.
+        found: u64,
+    },
+    /// The previous-hash field does not match the previous entry.
+    BrokenLink {
+        /// Hash of the previous entry.
+        expected: EntryHash,
+        /// Hash written in this entry.
+        found: EntryHash,
+    },
+    /// Recorded earlier than the entry before it.
+    TimeWentBack {
+        /// The previous entry's time.
+        previous: Timestamp,
+        /// This entry's time.
+        found: Timestamp,
+    },
+    /// The signature does not verify.
+    BadSignature {
+        /// Whose key it claims to be.
+        signer: String,
+    },
+    /// The event breaks a size or consistency rule.
+    InvalidEvent(InvalidEvent),
+    /// The signer was not allowed to sign it there.
+    Unauthorized(Rejection),
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Problem::Undecodable(e) => write!(f, "entry cannot be decoded: {e}"),
+            Problem::WrongSeq { found } => write!(f, "entry says it is seq {found}"),
+            Problem::BrokenLink { expected, found } => write!(
+                f,
+                "previous-hash field is {found} but the previous entry hashes to {expected}"
+            ),
+            Problem::TimeWentBack { previous, found } => write!(
+                f,
+                "recorded at {found}, earlier than the previous entry ({previous})"
+            ),
+            Problem::BadSignature { signer } => {
+                write!(f, "signature does not verify for key of {signer}")
+            }
+            Problem::InvalidEvent(e) => write!(f, "invalid event: {e}"),
+            Problem::Unauthorized(r) => write!(f, "not allowed: {r}"),
+        }
+    }
+}
+
+/// The first bad entry in a log, and what is wrong with it.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("seq {seq}: {problem}")]
+pub struct VerifyError {
+    /// The position of the bad entry.
+    pub seq: u64,
+    /// What is wrong.
+    pub problem: Problem,
+}
+
+/// Signer and kind of every verified entry, compactly: corrections need them.
+#[derive(Default)]
+struct SeenEntries {
+    keys: Vec<PublicKey>,
+    key_index: std::collections::HashMap<PublicKey, u32>,
+    entries: Vec<(u32, u16)>,
+}
+
+impl SeenEntries {
+    fn push(&mut self, signer: PublicKey, kind: EventKind) {
+        let next = self.keys.len() as u32;
+        let index = *self.key_index.entry(signer).or_insert(next);
+        if index == next {
+            self.keys.push(signer);
+        }
+        self.entries.push((index, kind as u16));
+    }
+}
+
+impl History for SeenEntries {
+    fn signer_and_kind(&self, seq: u64) -> Option<(PublicKey, EventKind)> {
+        let (key, kind) = *self.entries.get(usize::try_from(seq).ok()?)?;
+        Some((*self.keys.get(key as usize)?, EventKind::from_code(kind)?))
+    }
+}
+
+/// Checks entries in log order, carrying what later entries are checked against.
+#[derive(Default)]
+pub struct Verifier {
+    next_seq: u64,
+    prev_hash: EntryHash,
+    prev_time: Option<Timestamp>,
+    authority: Authority,
+    seen: SeenEntries,
+}
+
+/// How many signatures go into one ed25519 batch.
+const BATCH: usize = 128;
+
+struct Decoded {
+    entry: Entry,
+    hash: EntryHash,
+    key: Option<VerifyingKey>,
+}
+
+impl Verifier {
+    /// A verifier expecting the genesis entry next.
+    pub fn new() -> Verifier {
+        Verifier::default()
+    }
+
+    /// How many entries have been verified.
+    pub fn len(&self) -> u64 {
+        self.next_seq
+    }
+
+    /// Whether nothing has been verified yet.
+    pub fn is_empty(&self) -> bool {
+        self.next_seq == 0
+    }
+
+    /// Hash of the last verified entry (zero before genesis).
+    pub fn head_hash(&self) -> EntryHash {
+        self.prev_hash
+    }
+
+    /// The registry as of the last verified entry.
+    pub fn authority(&self) -> &Authority {
+        &self.authority
+    }
+
+    /// Verifies the next entries, given as canonical bytes in log order.
+    ///
+    /// On error nothing after the bad entry is accepted; entries before it in
+    /// the same chunk are verified but not returned.
+    pub fn verify_chunk(&mut self, chunk: Vec<Vec<u8>>) -> Result<Vec<VerifiedEntry>, VerifyError> {
+        let decoded: Vec<Result<Decoded, DecodeFailure>> = chunk
+            .par_iter()
+            .map(|bytes| {
+                let entry = encoding::decode_entry(bytes)?;
+                let hash = encoding::entry_hash(bytes);
+                let key = entry.unsigned.signer.verifying_key();
+                Ok(Decoded { entry, hash, key })
+            })
+            .collect();
+        let signatures_ok = check_signatures(&chunk, &decoded);
+
+        let mut out = Vec::with_capacity(chunk.len());
+        for ((bytes, decoded), sig_ok) in chunk.into_iter().zip(decoded).zip(signatures_ok) {
+            let seq = self.next_seq;
+            let fail = |problem| VerifyError { seq, problem };
+            let Decoded { entry, hash, .. } = decoded.map_err(|e| fail(Problem::Undecodable(e)))?;
+            self.check_in_place(&entry, sig_ok).map_err(fail)?;
+            let u = &entry.unsigned;
+            self.authority.apply(seq, &u.signer, &u.event);
+            self.seen.push(u.signer, u.event.kind());
+            self.next_seq += 1;
+            self.prev_hash = hash;
+            self.prev_time = Some(u.recorded_at);
+            out.push(VerifiedEntry { entry, hash, bytes });
+        }
+        Ok(out)
+    }
+
+    /// Checks one entry that is about to be appended (already signed by us).
+    pub fn verify_one(&mut self, bytes: Vec<u8>) -> Result<VerifiedEntry, VerifyError> {
+        let mut verified = self.verify_chunk(vec![bytes])?;
+        verified.pop().ok_or(VerifyError {
+            seq: self.next_seq,
+            problem: Problem::Undecodable(DecodeFailure("nothing to verify".into())),
+        })
+    }
+
+    fn check_in_place(&self, entry: &Entry, signature_ok: bool) -> Result<(), Problem> {
+        let u = &entry.unsigned;
+        if u.seq != self.next_seq {
+            return Err(Problem::WrongSeq { found: u.seq });
+        }
+        if u.prev_hash != self.prev_hash {
+            return Err(Problem::BrokenLink {
+                expected: self.prev_hash,
+                found: u.prev_hash,
+            });
+        }
+        if let Some(previous) = self.prev_time
+            && u.recorded_at < previous
+        {
+            return Err(Problem::TimeWentBack {
+                previous,
+                found: u.recorded_at,
+            });
+        }
+        if !signature_ok {
+            let signer = self
+                .authority
+                .actor_of(&u.signer)
+                .map_or_else(|| format!("unregistered key {}", u.signer.short()), |a| a.to_string());
+            return Err(Problem::BadSignature { signer });
+        }
+        u.event.validate().map_err(Problem::InvalidEvent)?;
+        self.authority
+            .check(u.seq, &u.signer, &u.event, &self.seen)
+            .map_err(Problem::Unauthorized)
+    }
+}
+
+/// Whether each entry's signature verifies, batch-verifying groups in parallel
+/// and falling back to one-by-one checks only inside a group that fails.
+fn check_signatures(raw: &[Vec<u8>], decoded: &[Result<Decoded, DecodeFailure>]) -> Vec<bool> {
+    let items: Vec<(usize, Vec<u8>, DalekSignature, VerifyingKey)> = decoded
+        .iter()
+        .enumerate()
+        .filter_map(|(i, d)| {
+            let d = d.as_ref().ok()?;
+            let key = d.key?;
+            let unsigned = &raw[i][..raw[i].len() - 64];
+            let sig = DalekSignature::from_bytes(&d.entry.signature.0);
+            Some((i, encoding::signing_input(unsigned), sig, key))
+        })
+        .collect();
+    let mut ok = vec![false; raw.len()];
+    let results: Vec<Vec<(usize, bool)>> = items
+        .par_chunks(BATCH)
+        .map(|group| {
+            let messages: Vec<&[u8]> = group.iter().map(|(_, m, _, _)| m.as_slice()).collect();
+            let sigs: Vec<DalekSignature> = group.iter().map(|(_, _, s, _)| *s).collect();
+            let keys: Vec<VerifyingKey> = group.iter().map(|(_, _, _, k)| *k).collect();
+            if ed25519_dalek::verify_batch(&messages, &sigs, &keys).is_ok() {
+                group.iter().map(|(i, ..)| (*i, true)).collect()
+            } else {
+                group
+                    .iter()
+                    .map(|(i, m, s, k)| (*i, k.verify_strict(m, s).is_ok()))
+                    .collect()
+            }
+        })
+        .collect();
+    for (i, good) in results.into_iter().flatten() {
+        ok[i] = good;
+    }
+    ok
+}
