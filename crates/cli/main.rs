@@ -1,1 +1,101 @@
-fn main(){}
+//! The `trail` command: a thin layer over trail-core that parses arguments,
+//! prints results and chooses exit codes (0 ok, 1 verification failed,
+//! 2 usage, input or I/O error).
+
+#![forbid(unsafe_code)]
+
+mod args;
+mod commands;
+mod demo;
+mod output;
+mod read;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use args::{Cli, Command};
+
+/// A failure to report: its message and the exit code it maps to.
+pub struct Failure {
+    /// 1 for verification failures, 2 for everything else.
+    pub code: u8,
+    /// One plain line saying what is wrong.
+    pub message: String,
+}
+
+impl From<trail_core::Error> for Failure {
+    fn from(e: trail_core::Error) -> Self {
+        use trail_core::Error as E;
+        let code = match e {
+            E::Verify(_) | E::Bundle(_) | E::Corrupt(_) | E::Decode(_) => 1,
+            _ => 2,
+        };
+        Failure {
+            code,
+            message: e.to_string(),
+        }
+    }
+}
+
+impl From<std::io::Error> for Failure {
+    fn from(e: std::io::Error) -> Self {
+        Failure {
+            code: 2,
+            message: e.to_string(),
+        }
+    }
+}
+
+impl Failure {
+    /// An input or usage problem (exit 2).
+    pub fn input(message: impl Into<String>) -> Failure {
+        Failure {
+            code: 2,
+            message: message.into(),
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Keygen { out } => commands::keygen(&out),
+        Command::Init {
+            log,
+            name,
+            key,
+            actor,
+            body,
+        } => commands::init(&log, &name, &key, actor, &body),
+        Command::Grant {
+            write,
+            actor,
+            body,
+            public_key,
+            role,
+            date,
+        } => commands::grant(&write, actor, body, public_key, role, date),
+        Command::Revoke {
+            write,
+            public_key,
+            reason,
+            date,
+        } => commands::revoke(&write, public_key, reason, date),
+        Command::Append { write, event } => commands::append(&write, &event),
+        Command::Verify { source, json } => read::verify(&source, json),
+        Command::Show { log, from, to, json } => read::show(&log.log, from, to, json),
+        Command::Export { log, out } => read::export(&log.log, &out),
+        Command::Import { bundle, log } => read::import(&bundle, &log),
+        Command::Evidence { file } => commands::evidence(&file),
+        Command::Demo { dir } => demo::run(dir),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) if f.message.contains("Broken pipe") => ExitCode::SUCCESS,
+        Err(f) => {
+            eprintln!("trail: {}", output::safe(&f.message));
+            ExitCode::from(f.code)
+        }
+    }
+}

@@ -217,6 +217,13 @@ impl Digest {
     pub fn of(bytes: &[u8]) -> Digest {
         Digest(*blake3::hash(bytes).as_bytes())
     }
+
+    /// BLAKE3 of everything `reader` yields, read in a streaming pass.
+    pub fn of_reader(reader: impl std::io::Read) -> std::io::Result<Digest> {
+        let mut hasher = blake3::Hasher::new();
+        hasher.update_reader(reader)?;
+        Ok(Digest(*hasher.finalize().as_bytes()))
+    }
 }
 
 /// An ed25519 signature over an entry's signing input.

@@ -1,0 +1,178 @@
+//! Command-line arguments: every command, flag and its help text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use trail_core::{Day, Id, PublicKey, Role};
+
+/// trail: a tamper-evident ledger of recommendations and what became of them.
+///
+/// Every statement (a recommendation issued, a response, a funding decision, a
+/// progress claim, an assessment) is a signed entry chained to the one before,
+/// so nobody can change or remove one without every auditor noticing.
+///
+/// Exit codes: 0 ok; 1 verification failed; 2 usage, input or I/O error.
+#[derive(Parser, Debug)]
+#[command(name = "trail", version, max_term_width = 100)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The log directory, from --log or TRAIL_LOG.
+#[derive(Args, Debug, Clone)]
+pub struct LogArg {
+    /// The log directory.
+    #[arg(long, env = "TRAIL_LOG", value_name = "DIR")]
+    pub log: PathBuf,
+}
+
+/// Flags for commands that write to a log.
+#[derive(Args, Debug, Clone)]
+pub struct WriteArgs {
+    #[command(flatten)]
+    pub log: LogArg,
+    /// The signer's secret key file (made by `trail keygen`).
+    #[arg(long, value_name = "FILE")]
+    pub key: PathBuf,
+    /// If another process is writing, wait up to this many seconds instead of failing.
+    #[arg(long, value_name = "SECONDS")]
+    pub wait: Option<u64>,
+    /// Print the result as JSON Lines.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// All commands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Make a new signing key: writes the secret key file (mode 0600) and prints the public key.
+    Keygen {
+        /// Where to write the secret key; an existing file is never overwritten.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Create a new log whose first entry names it and makes KEY its admin.
+    Init {
+        /// The directory to create the log in.
+        #[arg(long, env = "TRAIL_LOG", value_name = "DIR")]
+        log: PathBuf,
+        /// The log's name, e.g. "Operation Linden recommendations".
+        #[arg(long)]
+        name: String,
+        /// The administrator's secret key file.
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        /// The administrator's actor id.
+        #[arg(long, default_value = "admin")]
+        actor: Id,
+        /// The administrator's organisation.
+        #[arg(long, default_value = "Log administrator")]
+        body: String,
+    },
+    /// Register a public key for an actor with one or more roles (admin only).
+    Grant {
+        #[command(flatten)]
+        write: WriteArgs,
+        /// The actor id the key signs for, e.g. syp.
+        #[arg(long)]
+        actor: Id,
+        /// The organisation's name, e.g. "South Yorkshire Police".
+        #[arg(long)]
+        body: String,
+        /// The key to register, as 64 hex digits (what `trail keygen` printed).
+        #[arg(long, value_name = "HEX")]
+        public_key: PublicKey,
+        /// A role: admin, issuer, respondent, funder, assessor, operator or witness. Repeat for more.
+        #[arg(long, required = true)]
+        role: Vec<Role>,
+        /// The effective date (default: today, UTC).
+        #[arg(long)]
+        date: Option<Day>,
+    },
+    /// Revoke a key: it can sign nothing after this entry (admin only).
+    Revoke {
+        #[command(flatten)]
+        write: WriteArgs,
+        /// The key to revoke, as 64 hex digits.
+        #[arg(long, value_name = "HEX")]
+        public_key: PublicKey,
+        /// Why, in plain words.
+        #[arg(long)]
+        reason: String,
+        /// The effective date (default: today, UTC).
+        #[arg(long)]
+        date: Option<Day>,
+    },
+    /// Append signed events from a JSON file (one event, or JSON Lines: all or nothing).
+    Append {
+        #[command(flatten)]
+        write: WriteArgs,
+        /// The event file; `-` reads standard input. docs/EVENTS.md lists the event types.
+        #[arg(long, value_name = "FILE")]
+        event: PathBuf,
+    },
+    /// Check every link, hash, signature, seq, time and permission in a log or bundle.
+    Verify {
+        #[command(flatten)]
+        source: Source,
+        /// Print the result as JSON Lines.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print entries of a log.
+    Show {
+        #[command(flatten)]
+        log: LogArg,
+        /// First seq to show.
+        #[arg(long, default_value_t = 0)]
+        from: u64,
+        /// Last seq to show.
+        #[arg(long)]
+        to: Option<u64>,
+        /// Print JSON Lines instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Verify a log and write it to a portable bundle file.
+    Export {
+        #[command(flatten)]
+        log: LogArg,
+        /// The bundle file to write.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Rebuild a log directory from a bundle; refuses a bundle that does not verify.
+    Import {
+        /// The bundle file.
+        #[arg(long, value_name = "FILE")]
+        bundle: PathBuf,
+        /// The new log directory (must not exist or be empty).
+        #[arg(long, env = "TRAIL_LOG", value_name = "DIR")]
+        log: PathBuf,
+    },
+    /// Print the BLAKE3 digest of a document, to cite it as evidence.
+    Evidence {
+        /// The document.
+        file: PathBuf,
+    },
+    /// Build a demonstration log from the Operation Linden case, verify it, export and re-verify it.
+    Demo {
+        /// Where to build it (default: a new directory under the system temp directory).
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+}
+
+/// Where to read entries from for `verify`.
+#[derive(Args, Debug, Clone)]
+#[group(required = true, multiple = false)]
+pub struct Source {
+    /// A log directory.
+    #[arg(long, env = "TRAIL_LOG", value_name = "DIR")]
+    pub log: Option<PathBuf>,
+    /// A bundle file made by `trail export`.
+    #[arg(long, value_name = "FILE")]
+    pub bundle: Option<PathBuf>,
+}

@@ -1,0 +1,1 @@
+pub fn run(_d: Option<std::path::PathBuf>) -> Result<(), crate::Failure> { Ok(()) }

@@ -1,0 +1,125 @@
+//! Commands that read: verify, show, export, import.
+
+use std::path::Path;
+
+use serde_json::json;
+use trail_core::{bundle, Authority, Entry, Event, Log};
+
+use crate::args::Source;
+use crate::output;
+use crate::Failure;
+
+type Outcome = Result<(), Failure>;
+
+pub fn verify(source: &Source, json: bool) -> Outcome {
+    let (what, result) = match (&source.log, &source.bundle) {
+        (_, Some(bundle)) => (bundle.display().to_string(), bundle::verify_file(bundle)),
+        (Some(dir), None) => {
+            let log = Log::open(dir)?;
+            (dir.display().to_string(), log.verify_with(|_| Ok(())))
+        }
+        (None, None) => return Err(Failure::input("give --log DIR or --bundle FILE")),
+    };
+    match result {
+        Ok(verifier) => {
+            if json {
+                output::json_line(
+                    "verified",
+                    json!({ "entries": verifier.len(), "head": verifier.head_hash().to_string() }),
+                )?;
+            } else {
+                output::line(format!(
+                    "{what}: intact: {} entries, head {}",
+                    verifier.len(),
+                    verifier.head_hash()
+                ))?;
+            }
+            Ok(())
+        }
+        Err(e) => {
+            if json {
+                let seq = match &e {
+                    trail_core::Error::Verify(v) => Some(v.seq),
+                    _ => None,
+                };
+                output::json_line("failed", json!({ "seq": seq, "problem": e.to_string() }))?;
+            }
+            Err(e.into())
+        }
+    }
+}
+
+/// A one-line summary of an event for the table view.
+fn summary(event: &Event) -> String {
+    let v = serde_json::to_value(event).unwrap_or_default();
+    let get = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or_default().to_owned();
+    let main = ["rec", "report", "decision", "actor", "forum", "old_actor", "name"]
+        .iter()
+        .map(|k| get(k))
+        .find(|s| !s.is_empty())
+        .unwrap_or_default();
+    let detail = ["position", "status", "verdict", "stage", "outcome", "title", "subject", "reason"]
+        .iter()
+        .map(|k| get(k))
+        .find(|s| !s.is_empty())
+        .unwrap_or_default();
+    let mut detail: String = detail.chars().take(60).collect();
+    if let Event::Correction(c) = event {
+        detail = format!("corrects seq {}", c.target_seq);
+    }
+    format!("{main} {detail}").trim().to_owned()
+}
+
+fn signer_name(authority: &Authority, entry: &Entry) -> String {
+    authority
+        .actor_of(&entry.unsigned.signer)
+        .map_or_else(|| entry.unsigned.signer.short(), |a| a.to_string())
+}
+
+pub fn show(dir: &Path, from: u64, to: Option<u64>, json: bool) -> Outcome {
+    let log = Log::open(dir)?;
+    let authority = log.authority();
+    for entry in log.entries(from, to) {
+        let entry = entry?;
+        let u = &entry.unsigned;
+        if json {
+            output::json_line(
+                "entry",
+                json!({
+                    "seq": u.seq,
+                    "hash": entry.hash().to_string(),
+                    "prev_hash": u.prev_hash.to_string(),
+                    "recorded_at": u.recorded_at.to_string(),
+                    "signer": u.signer.to_string(),
+                    "actor": authority.actor_of(&u.signer).map(|a| a.to_string()),
+                    "event": &u.event,
+                    "signature": entry.signature.to_string(),
+                }),
+            )?;
+        } else {
+            output::line(format!(
+                "{:>5}  {}  {:<12} {:<26} {}  {}",
+                u.seq,
+                u.recorded_at.0.strftime("%Y-%m-%d %H:%M:%S"),
+                output::safe(&signer_name(&authority, &entry)),
+                u.event.kind().name(),
+                u.event.date(),
+                output::safe(&summary(&u.event)),
+            ))?;
+        }
+    }
+    Ok(())
+}
+
+pub fn export(dir: &Path, out: &Path) -> Outcome {
+    let log = Log::open(dir)?;
+    let count = bundle::export(&log, out)?;
+    output::line(format!("exported {count} verified entries to {}", out.display()))?;
+    Ok(())
+}
+
+pub fn import(bundle_path: &Path, dir: &Path) -> Outcome {
+    let count = bundle::import(bundle_path, dir)?;
+    output::line(format!("imported {count} verified entries into {}", dir.display()))?;
+    Ok(())
+}
