@@ -6,11 +6,13 @@ use std::time::Duration;
 
 use serde_json::json;
 use trail_core::event::{KeyGranted, KeyRevoked};
-use trail_core::{Appended, Day, Event, Id, Log, OpenOptions, PublicKey, Role, SecretKey, Timestamp};
+use trail_core::{
+    Appended, Day, Event, Id, Log, OpenOptions, PublicKey, Role, SecretKey, Timestamp,
+};
 
+use crate::Failure;
 use crate::args::WriteArgs;
 use crate::output;
-use crate::Failure;
 
 type Outcome = Result<(), Failure>;
 
@@ -24,8 +26,14 @@ pub fn keygen(out: &Path) -> Outcome {
 pub fn init(dir: &Path, name: &str, key: &Path, actor: Id, body: &str) -> Outcome {
     let key = SecretKey::load(key)?;
     let log = Log::create(dir, name, &key, actor, body)?;
-    let head = log.head().ok_or_else(|| Failure::input("log has no genesis entry"))?;
-    output::line(format!("created log {:?} in {}", output::safe(name), dir.display()))?;
+    let head = log
+        .head()
+        .ok_or_else(|| Failure::input("log has no genesis entry"))?;
+    output::line(format!(
+        "created log {:?} in {}",
+        output::safe(name),
+        dir.display()
+    ))?;
     output::line(format!("seq 0 {}", head.hash))?;
     Ok(())
 }
@@ -46,7 +54,10 @@ fn open_for_write(write: &WriteArgs) -> Result<(Log, SecretKey), Failure> {
 fn report(appended: &[Appended], json: bool) -> Outcome {
     for a in appended {
         if json {
-            output::json_line("appended", json!({ "seq": a.seq, "hash": a.hash.to_string() }))?;
+            output::json_line(
+                "appended",
+                json!({ "seq": a.seq, "hash": a.hash.to_string() }),
+            )?;
         } else {
             output::line(format!("seq {} {}", a.seq, a.hash))?;
         }
@@ -73,7 +84,12 @@ pub fn grant(
     report(&[log.append(&key, event)?], write.json)
 }
 
-pub fn revoke(write: &WriteArgs, public_key: PublicKey, reason: String, date: Option<Day>) -> Outcome {
+pub fn revoke(
+    write: &WriteArgs,
+    public_key: PublicKey,
+    reason: String,
+    date: Option<Day>,
+) -> Outcome {
     let (log, key) = open_for_write(write)?;
     let event = Event::KeyRevoked(KeyRevoked {
         public_key,
@@ -99,11 +115,15 @@ fn parse_events(text: &str) -> Result<Vec<Event>, Failure> {
         .filter(|(_, l)| !l.trim().is_empty())
         .collect();
     if lines.len() == 1 {
-        return Event::from_json(trimmed).map(|e| vec![e]).map_err(Failure::input);
+        return Event::from_json(trimmed)
+            .map(|e| vec![e])
+            .map_err(Failure::input);
     }
     lines
         .into_iter()
-        .map(|(n, l)| Event::from_json(l).map_err(|e| Failure::input(format!("line {}: {e}", n + 1))))
+        .map(|(n, l)| {
+            Event::from_json(l).map_err(|e| Failure::input(format!("line {}: {e}", n + 1)))
+        })
         .collect()
 }
 
@@ -132,8 +152,10 @@ pub fn append(write: &WriteArgs, event_file: &Path) -> Outcome {
 }
 
 pub fn evidence(file: &Path) -> Outcome {
-    let f = std::fs::File::open(file).map_err(|e| Failure::input(format!("{}: {e}", file.display())))?;
-    let digest = trail_core::Digest::of_reader(f).map_err(|e| Failure::input(format!("{}: {e}", file.display())))?;
+    let f = std::fs::File::open(file)
+        .map_err(|e| Failure::input(format!("{}: {e}", file.display())))?;
+    let digest = trail_core::Digest::of_reader(f)
+        .map_err(|e| Failure::input(format!("{}: {e}", file.display())))?;
     output::line(format!("{digest}  {}", file.display()))?;
     Ok(())
 }

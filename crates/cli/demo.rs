@@ -4,11 +4,11 @@
 
 use std::path::PathBuf;
 
-use serde_json::{json, Value};
-use trail_core::{bundle, Digest, Event, Id, Log, Role, SecretKey};
+use serde_json::{Value, json};
+use trail_core::{Digest, Event, Id, Log, Role, SecretKey, bundle};
 
-use crate::output;
 use crate::Failure;
+use crate::output;
 
 /// Someone who signs in the demo: actor id, organisation, roles.
 struct Signer {
@@ -28,21 +28,48 @@ fn signers() -> Vec<Signer> {
         key: SecretKey::generate(),
     };
     vec![
-        make("iopc", "Independent Office for Police Conduct", &[Role::Issuer]),
+        make(
+            "iopc",
+            "Independent Office for Police Conduct",
+            &[Role::Issuer],
+        ),
         make("syp", "South Yorkshire Police", &[Role::Respondent]),
         make("college", "College of Policing", &[Role::Respondent]),
-        make("pcc-sy", "Police and Crime Commissioner for South Yorkshire", &[Role::Funder]),
-        make("northshire", "Northshire Police (fictional)", &[Role::Respondent]),
-        make("northshire-pcc", "Northshire Police and Crime Commissioner (fictional)", &[Role::Funder]),
-        make("inspectorate", "Illustrative Inspectorate (fictional)", &[Role::Assessor]),
-        make("oversight", "Illustrative Oversight Office (fictional)", &[Role::Issuer]),
+        make(
+            "pcc-sy",
+            "Police and Crime Commissioner for South Yorkshire",
+            &[Role::Funder],
+        ),
+        make(
+            "northshire",
+            "Northshire Police (fictional)",
+            &[Role::Respondent],
+        ),
+        make(
+            "northshire-pcc",
+            "Northshire Police and Crime Commissioner (fictional)",
+            &[Role::Funder],
+        ),
+        make(
+            "inspectorate",
+            "Illustrative Inspectorate (fictional)",
+            &[Role::Assessor],
+        ),
+        make(
+            "oversight",
+            "Illustrative Oversight Office (fictional)",
+            &[Role::Issuer],
+        ),
     ]
 }
 
 /// The twelve Linden recommendations, by the themes the press reported; the
 /// split into twelve and the addressees of each are illustrative.
 const LINDEN_THEMES: [(&str, &str); 4] = [
-    ("Training for officers on child sexual exploitation, kept up to date as staff turn over", "college"),
+    (
+        "Training for officers on child sexual exploitation, kept up to date as staff turn over",
+        "college",
+    ),
     ("Support provided to survivors", "syp"),
     ("Information sharing between forces", "college"),
     ("How child sexual exploitation offences are recorded", "syp"),
@@ -74,12 +101,16 @@ fn northshire_events() -> Result<Vec<Event>, Failure> {
     let report = vec![
         ev(json!({"type": "report_published", "report": "NORTH-2022",
             "title": format!("{ILLUSTRATIVE}review of Northshire Police crime recording"), "date": "2022-03-01"}))?,
-        ev(json!({"type": "recommendation_issued", "rec": "NORTH-R1", "report": "NORTH-2022",
+        ev(
+            json!({"type": "recommendation_issued", "rec": "NORTH-R1", "report": "NORTH-2022",
             "addressees": ["northshire"], "subject": format!("{ILLUSTRATIVE}record every reported crime against a child within 24 hours"),
-            "date": "2022-03-01"}))?,
-        ev(json!({"type": "recommendation_issued", "rec": "NORTH-R2", "report": "NORTH-2022",
+            "date": "2022-03-01"}),
+        )?,
+        ev(
+            json!({"type": "recommendation_issued", "rec": "NORTH-R2", "report": "NORTH-2022",
             "addressees": ["northshire"], "subject": format!("{ILLUSTRATIVE}audit crime recording quarterly and publish the results"),
-            "date": "2022-03-01"}))?,
+            "date": "2022-03-01"}),
+        )?,
     ];
     Ok(report)
 }
@@ -94,14 +125,19 @@ pub fn run(dir: Option<PathBuf>) -> Result<(), Failure> {
         Some(d) => d,
         None => std::env::temp_dir().join(format!("trail-demo-{}", std::process::id())),
     };
-    if dir.exists() && std::fs::read_dir(&dir).map(|mut d| d.next().is_some()).unwrap_or(true) {
+    if dir.exists()
+        && std::fs::read_dir(&dir)
+            .map(|mut d| d.next().is_some())
+            .unwrap_or(true)
+    {
         return Err(Failure::input(format!(
             "{}: directory is not empty; give --dir a new directory",
             dir.display()
         )));
     }
     let keys_dir = dir.join("keys");
-    std::fs::create_dir_all(&keys_dir).map_err(|e| Failure::input(format!("{}: {e}", keys_dir.display())))?;
+    std::fs::create_dir_all(&keys_dir)
+        .map_err(|e| Failure::input(format!("{}: {e}", keys_dir.display())))?;
     let log_dir = dir.join("log");
 
     let admin = SecretKey::generate();
@@ -114,52 +150,101 @@ pub fn run(dir: Option<PathBuf>) -> Result<(), Failure> {
         "Demo log administrator",
     )?;
     let people = signers();
-    let by = |actor: &str| people.iter().find(|p| p.actor == actor).ok_or_else(|| Failure::input("demo signer missing"));
+    let by = |actor: &str| {
+        people
+            .iter()
+            .find(|p| p.actor == actor)
+            .ok_or_else(|| Failure::input("demo signer missing"))
+    };
     let mut grants = Vec::new();
     for p in &people {
-        p.key.write_new_file(&keys_dir.join(format!("{}.key", p.actor)))?;
-        grants.push(ev(json!({"type": "key_granted", "actor": p.actor, "body": p.body,
-            "public_key": p.key.public_key().to_string(), "roles": p.roles, "date": "2021-11-01"}))?);
+        p.key
+            .write_new_file(&keys_dir.join(format!("{}.key", p.actor)))?;
+        grants.push(ev(
+            json!({"type": "key_granted", "actor": p.actor, "body": p.body,
+            "public_key": p.key.public_key().to_string(), "roles": p.roles, "date": "2021-11-01"}),
+        )?);
     }
-    let mut count = 1 + append(&log, &Signer { actor: "admin", body: "", roles: &[], key: admin }, grants)?;
+    let mut count = 1 + append(
+        &log,
+        &Signer {
+            actor: "admin",
+            body: "",
+            roles: &[],
+            key: admin,
+        },
+        grants,
+    )?;
     output::line(format!("built a log in {}", log_dir.display()))?;
 
     // Public facts of 23 November 2021 (SCENARIO.md).
     count += append(&log, by("iopc")?, linden_events()?)?;
-    count += append(&log, by("pcc-sy")?, vec![ev(json!({
+    count += append(
+        &log,
+        by("pcc-sy")?,
+        vec![ev(json!({
         "type": "progress_claim", "rec": "LINDEN-R12", "status": "in_progress", "subject": "syp",
         "narrative": "The PCC said the force has already made progress in some of the areas the recommendations cover (as reported on 23 November 2021). No evidence was attached.",
-        "date": "2021-11-23"}))?])?;
-    output::line("  Operation Linden: the IOPC report and its 12 recommendations (23 Nov 2021), and the PCC's statement of progress, a third-party claim with no evidence")?;
+        "date": "2021-11-23"}))?],
+    )?;
+    output::line(
+        "  Operation Linden: the IOPC report and its 12 recommendations (23 Nov 2021), and the PCC's statement of progress, a third-party claim with no evidence",
+    )?;
 
     // Illustrative entries for a fictional force: a claim that a later assessment contradicts.
     count += append(&log, by("oversight")?, northshire_events()?)?;
     let north = by("northshire")?;
-    count += append(&log, north, vec![
-        ev(json!({"type": "response_recorded", "rec": "NORTH-R1", "position": "accepted",
-            "actions": format!("{ILLUSTRATIVE}new recording desk staffed around the clock"), "target": "2022-12-31", "date": "2022-04-20"}))?,
-        ev(json!({"type": "response_recorded", "rec": "NORTH-R2", "position": "accepted_in_part",
-            "actions": format!("{ILLUSTRATIVE}audits twice a year, not quarterly"), "target": "2023-06-30", "date": "2022-04-20"}))?,
-    ])?;
-    count += append(&log, by("northshire-pcc")?, vec![ev(json!({
+    count += append(
+        &log,
+        north,
+        vec![
+            ev(
+                json!({"type": "response_recorded", "rec": "NORTH-R1", "position": "accepted",
+            "actions": format!("{ILLUSTRATIVE}new recording desk staffed around the clock"), "target": "2022-12-31", "date": "2022-04-20"}),
+            )?,
+            ev(
+                json!({"type": "response_recorded", "rec": "NORTH-R2", "position": "accepted_in_part",
+            "actions": format!("{ILLUSTRATIVE}audits twice a year, not quarterly"), "target": "2023-06-30", "date": "2022-04-20"}),
+            )?,
+        ],
+    )?;
+    count += append(
+        &log,
+        by("northshire-pcc")?,
+        vec![ev(json!({
         "type": "funding_decision", "decision": "N22/007", "amount_minor": 25_000_000, "currency": "GBP",
-        "purpose": format!("{ILLUSTRATIVE}crime recording desk"), "recs": ["NORTH-R1"], "stage": "approved", "date": "2022-05-10"}))?])?;
+        "purpose": format!("{ILLUSTRATIVE}crime recording desk"), "recs": ["NORTH-R1"], "stage": "approved", "date": "2022-05-10"}))?],
+    )?;
     let plan = Digest::of(b"Northshire Police crime recording plan (illustrative)");
-    count += append(&log, north, vec![ev(json!({
+    count += append(
+        &log,
+        north,
+        vec![ev(json!({
         "type": "progress_claim", "rec": "NORTH-R1", "status": "implemented", "subject": "northshire",
         "narrative": format!("{ILLUSTRATIVE}the recording desk is open and all crimes against children are recorded within 24 hours"),
         "evidence": [{"name": "recording-plan.pdf", "blake3": plan.to_string(), "kind": "self_report"}],
-        "date": "2023-01-15"}))?])?;
+        "date": "2023-01-15"}))?],
+    )?;
     let inspection = Digest::of(b"Illustrative inspection report, Northshire, 2023");
-    count += append(&log, by("inspectorate")?, vec![ev(json!({
+    count += append(
+        &log,
+        by("inspectorate")?,
+        vec![ev(json!({
         "type": "assessment", "rec": "NORTH-R1", "verdict": "not_implemented", "coverage": "full",
         "narrative": format!("{ILLUSTRATIVE}a sample of 200 reports found 31 crimes against children not recorded within 24 hours"),
         "evidence": [{"name": "inspection-2023.pdf", "blake3": inspection.to_string(), "kind": "independent_inspection"}],
-        "date": "2023-09-01"}))?])?;
-    output::line("  Northshire Police (fictional): responses, funding, an \"implemented\" claim on self-report evidence, and an inspection that finds it not implemented")?;
+        "date": "2023-09-01"}))?],
+    )?;
+    output::line(
+        "  Northshire Police (fictional): responses, funding, an \"implemented\" claim on self-report evidence, and an inspection that finds it not implemented",
+    )?;
 
     let verifier = log.verify_with(|_| Ok(()))?;
-    output::line(format!("verified the log: {} entries intact, head {}", verifier.len(), verifier.head_hash()))?;
+    output::line(format!(
+        "verified the log: {} entries intact, head {}",
+        verifier.len(),
+        verifier.head_hash()
+    ))?;
     debug_assert_eq!(count, verifier.len());
     let bundle_path = dir.join("demo.trail");
     bundle::export(&log, &bundle_path)?;
@@ -169,8 +254,16 @@ pub fn run(dir: Option<PathBuf>) -> Result<(), Failure> {
         "exported {} and verified the bundle on its own: {} entries, same head: {}",
         bundle_path.display(),
         again.len(),
-        if again.head_hash() == verifier.head_hash() { "yes" } else { "NO" }
+        if again.head_hash() == verifier.head_hash() {
+            "yes"
+        } else {
+            "NO"
+        }
     ))?;
-    output::line(format!("try: trail show --log {}   (secret keys of the demo signers are in {})", log_dir.display(), keys_dir.display()))?;
+    output::line(format!(
+        "try: trail show --log {}   (secret keys of the demo signers are in {})",
+        log_dir.display(),
+        keys_dir.display()
+    ))?;
     Ok(())
 }

@@ -84,7 +84,12 @@ fn main() -> ExitCode {
         } => commands::revoke(&write, public_key, reason, date),
         Command::Append { write, event } => commands::append(&write, &event),
         Command::Verify { source, json } => read::verify(&source, json),
-        Command::Show { log, from, to, json } => read::show(&log.log, from, to, json),
+        Command::Show {
+            log,
+            from,
+            to,
+            json,
+        } => read::show(&log.log, from, to, json),
         Command::Export { log, out } => read::export(&log.log, &out),
         Command::Import { bundle, log } => read::import(&bundle, &log),
         Command::Evidence { file } => commands::evidence(&file),

@@ -3,11 +3,11 @@
 use std::path::Path;
 
 use serde_json::json;
-use trail_core::{bundle, Authority, Entry, Event, Log};
+use trail_core::{Authority, Entry, Event, Log, bundle};
 
+use crate::Failure;
 use crate::args::Source;
 use crate::output;
-use crate::Failure;
 
 type Outcome = Result<(), Failure>;
 
@@ -52,17 +52,32 @@ pub fn verify(source: &Source, json: bool) -> Outcome {
 /// A one-line summary of an event for the table view.
 fn summary(event: &Event) -> String {
     let v = serde_json::to_value(event).unwrap_or_default();
-    let get = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or_default().to_owned();
-    let main = ["rec", "report", "decision", "actor", "forum", "old_actor", "name"]
-        .iter()
-        .map(|k| get(k))
-        .find(|s| !s.is_empty())
-        .unwrap_or_default();
-    let detail = ["position", "status", "verdict", "stage", "outcome", "title", "subject", "reason"]
-        .iter()
-        .map(|k| get(k))
-        .find(|s| !s.is_empty())
-        .unwrap_or_default();
+    let get = |k: &str| {
+        v.get(k)
+            .and_then(|x| x.as_str())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let main = [
+        "rec",
+        "report",
+        "decision",
+        "actor",
+        "forum",
+        "old_actor",
+        "name",
+    ]
+    .iter()
+    .map(|k| get(k))
+    .find(|s| !s.is_empty())
+    .unwrap_or_default();
+    let detail = [
+        "position", "status", "verdict", "stage", "outcome", "title", "subject", "reason",
+    ]
+    .iter()
+    .map(|k| get(k))
+    .find(|s| !s.is_empty())
+    .unwrap_or_default();
     let mut detail: String = detail.chars().take(60).collect();
     if let Event::Correction(c) = event {
         detail = format!("corrects seq {}", c.target_seq);
@@ -114,12 +129,18 @@ pub fn show(dir: &Path, from: u64, to: Option<u64>, json: bool) -> Outcome {
 pub fn export(dir: &Path, out: &Path) -> Outcome {
     let log = Log::open(dir)?;
     let count = bundle::export(&log, out)?;
-    output::line(format!("exported {count} verified entries to {}", out.display()))?;
+    output::line(format!(
+        "exported {count} verified entries to {}",
+        out.display()
+    ))?;
     Ok(())
 }
 
 pub fn import(bundle_path: &Path, dir: &Path) -> Outcome {
     let count = bundle::import(bundle_path, dir)?;
-    output::line(format!("imported {count} verified entries into {}", dir.display()))?;
+    output::line(format!(
+        "imported {count} verified entries into {}",
+        dir.display()
+    ))?;
     Ok(())
 }

@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 use crate::event::{Event, EventKind};
 use crate::keys::SecretKey;
 use crate::types::{EntryHash, Id, PublicKey, Timestamp};
-use crate::verify::{Problem, VerifiedEntry, VerifyError, Verifier};
+use crate::verify::{Problem, VerifiedEntry, Verifier, VerifyError};
 
 const FORMAT_KEY: &[u8] = b"m:format";
 const FORMAT_VALUE: &[u8] = b"trail log v1";
@@ -104,8 +104,8 @@ fn encode_head(head: &Head) -> Vec<u8> {
 }
 
 fn decode_head(bytes: &[u8]) -> Result<Head> {
-    let (seq, hash, recorded_at) = decode_record(bytes)
-        .map_err(|e| Error::Corrupt(format!("head record: {e}")))?;
+    let (seq, hash, recorded_at) =
+        decode_record(bytes).map_err(|e| Error::Corrupt(format!("head record: {e}")))?;
     Ok(Head {
         seq,
         hash,
@@ -155,7 +155,13 @@ impl Log {
             });
         }
         let log = Log::open_db(dir, options)?;
-        if log.tree.get(FORMAT_KEY).map_err(|e| log.store_error(e))?.as_deref() != Some(FORMAT_VALUE) {
+        if log
+            .tree
+            .get(FORMAT_KEY)
+            .map_err(|e| log.store_error(e))?
+            .as_deref()
+            != Some(FORMAT_VALUE)
+        {
             return Err(Error::NotALog {
                 path: dir.to_owned(),
             });
@@ -200,7 +206,8 @@ impl Log {
 
     fn load_authority(&self) -> Result<Authority> {
         let mut authority = Authority::default();
-        let corrupt = |what: &str, e: encoding::DecodeFailure| Error::Corrupt(format!("{what} row: {e}"));
+        let corrupt =
+            |what: &str, e: encoding::DecodeFailure| Error::Corrupt(format!("{what} row: {e}"));
         for prefix in [b"k:", b"a:", b"p:", b"r:", b"s:"] {
             for item in self.tree.scan_prefix(prefix) {
                 let (key, value) = item.map_err(|e| self.store_error(e))?;
@@ -217,18 +224,21 @@ impl Log {
                             id.try_into()
                                 .map_err(|_| Error::Corrupt("key row with a bad key".into()))?,
                         );
-                        let record: KeyRecord = decode_record(&value).map_err(|e| corrupt("key", e))?;
+                        let record: KeyRecord =
+                            decode_record(&value).map_err(|e| corrupt("key", e))?;
                         authority.keys.insert(pk, record);
                     }
                     b"a:" => {
-                        let body: String = decode_record(&value).map_err(|e| corrupt("actor", e))?;
+                        let body: String =
+                            decode_record(&value).map_err(|e| corrupt("actor", e))?;
                         authority.actors.insert(text_id()?, body);
                     }
                     b"p:" => {
                         authority.reports.insert(text_id()?);
                     }
                     b"r:" => {
-                        let record: RecRecord = decode_record(&value).map_err(|e| corrupt("rec", e))?;
+                        let record: RecRecord =
+                            decode_record(&value).map_err(|e| corrupt("rec", e))?;
                         authority.recs.insert(text_id()?, record);
                     }
                     _ => {
@@ -254,7 +264,11 @@ impl Log {
 
     /// The registry of keys and recommendations as of the head.
     pub fn authority(&self) -> Authority {
-        self.state.lock().unwrap_or_else(|p| p.into_inner()).authority.clone()
+        self.state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .authority
+            .clone()
     }
 
     /// Appends one event signed by `key`; returns once it is on disk.
@@ -331,7 +345,9 @@ impl Log {
             batch.insert(row_key(row), row_value(&authority, row));
         }
         batch.insert(HEAD_KEY, encode_head(&new_head));
-        self.tree.apply_batch(batch).map_err(|e| self.store_error(e))?;
+        self.tree
+            .apply_batch(batch)
+            .map_err(|e| self.store_error(e))?;
         self.db.flush().map_err(|e| self.store_error(e))?;
         state.head = Some(new_head);
         state.authority = authority;
@@ -340,24 +356,27 @@ impl Log {
 
     /// Reads stored entries `from..=to` (unverified), in order.
     pub fn entries(&self, from: u64, to: Option<u64>) -> impl Iterator<Item = Result<Entry>> + '_ {
-        let end = to.map_or_else(|| ENTRY_PREFIX.to_vec().into_iter().chain([0xff; 9]).collect(), entry_key);
-        self.tree
-            .range(entry_key(from)..=end)
-            .map(move |item| {
-                let (_, value) = item.map_err(|e| self.store_error(e))?;
-                Entry::from_bytes(&value).map_err(Error::from)
-            })
+        let end = to.map_or_else(
+            || ENTRY_PREFIX.to_vec().into_iter().chain([0xff; 9]).collect(),
+            entry_key,
+        );
+        self.tree.range(entry_key(from)..=end).map(move |item| {
+            let (_, value) = item.map_err(|e| self.store_error(e))?;
+            Entry::from_bytes(&value).map_err(Error::from)
+        })
     }
 
     /// Verifies every stored entry in order, handing each verified chunk to `sink`.
     ///
     /// Also checks that the head record and the registry rows agree with what
     /// the entries imply, so a truncated or doctored store is caught.
-    pub fn verify_with(&self, mut sink: impl FnMut(&[VerifiedEntry]) -> Result<()>) -> Result<Verifier> {
+    pub fn verify_with(
+        &self,
+        mut sink: impl FnMut(&[VerifiedEntry]) -> Result<()>,
+    ) -> Result<Verifier> {
         let mut verifier = Verifier::new();
         let mut chunk = Vec::with_capacity(CHUNK);
-        let mut expected = 0u64;
-        for item in self.tree.scan_prefix(ENTRY_PREFIX) {
+        for (expected, item) in (0u64..).zip(self.tree.scan_prefix(ENTRY_PREFIX)) {
             let (key, value) = item.map_err(|e| self.store_error(e))?;
             let stored_seq = key
                 .get(2..10)
@@ -371,7 +390,6 @@ impl Log {
                     )),
                 }));
             }
-            expected += 1;
             chunk.push(value.to_vec());
             if chunk.len() == CHUNK {
                 sink(&verifier.verify_chunk(std::mem::take(&mut chunk))?)?;
@@ -397,7 +415,8 @@ impl Log {
         }
         if state.authority != *verifier.authority() {
             return Err(Error::Corrupt(
-                "the stored key and recommendation registry differs from what the entries imply".into(),
+                "the stored key and recommendation registry differs from what the entries imply"
+                    .into(),
             ));
         }
         Ok(verifier)
@@ -405,7 +424,11 @@ impl Log {
 
     /// Writes already verified entries (from a bundle) into this empty log, in
     /// batches, with one flush at the end. Used by import.
-    pub(crate) fn write_verified(&self, entries: &[VerifiedEntry], authority: &Authority) -> Result<()> {
+    pub(crate) fn write_verified(
+        &self,
+        entries: &[VerifiedEntry],
+        authority: &Authority,
+    ) -> Result<()> {
         let mut batch = sled::Batch::default();
         for v in entries {
             batch.insert(entry_key(v.seq()), v.bytes());
@@ -421,7 +444,9 @@ impl Log {
             state.head = Some(head);
             state.authority = authority.clone();
         }
-        self.tree.apply_batch(batch).map_err(|e| self.store_error(e))
+        self.tree
+            .apply_batch(batch)
+            .map_err(|e| self.store_error(e))
     }
 
     /// Writes the registry rows and flushes; the last step of an import.
@@ -430,7 +455,10 @@ impl Log {
         let mut batch = sled::Batch::default();
         batch.insert(FORMAT_KEY, FORMAT_VALUE);
         let a = &state.authority;
-        let rows = a.keys.keys().map(|k| Row::Key(*k))
+        let rows = a
+            .keys
+            .keys()
+            .map(|k| Row::Key(*k))
             .chain(a.actors.keys().map(|k| Row::Actor(k.clone())))
             .chain(a.reports.iter().map(|k| Row::Report(k.clone())))
             .chain(a.recs.keys().map(|k| Row::Rec(k.clone())))
@@ -438,7 +466,9 @@ impl Log {
         for row in rows {
             batch.insert(row_key(&row), row_value(a, &row));
         }
-        self.tree.apply_batch(batch).map_err(|e| self.store_error(e))?;
+        self.tree
+            .apply_batch(batch)
+            .map_err(|e| self.store_error(e))?;
         self.db.flush().map_err(|e| self.store_error(e))?;
         Ok(())
     }
@@ -459,7 +489,10 @@ struct StoreHistory<'a> {
 impl History for StoreHistory<'_> {
     fn signer_and_kind(&self, seq: u64) -> Option<(PublicKey, EventKind)> {
         if seq >= self.first_pending {
-            return self.pending.get(usize::try_from(seq - self.first_pending).ok()?).copied();
+            return self
+                .pending
+                .get(usize::try_from(seq - self.first_pending).ok()?)
+                .copied();
         }
         let bytes = self.tree.get(entry_key(seq)).ok()??;
         let entry = Entry::from_bytes(&bytes).ok()?;
@@ -477,7 +510,9 @@ fn store_error(path: &Path, e: sled::Error) -> Error {
             path: path.to_owned(),
             source,
         },
-        sled::Error::Corruption { .. } => Error::Corrupt(format!("sled reports corruption in {}", path.display())),
+        sled::Error::Corruption { .. } => {
+            Error::Corrupt(format!("sled reports corruption in {}", path.display()))
+        }
         other => Error::Store {
             path: path.to_owned(),
             message: other.to_string(),
