@@ -378,9 +378,10 @@ impl Authority {
     }
 
     fn check_revoke(&self, key: &PublicKey) -> Result<(), Rejection> {
-        let record = self.keys.get(key).ok_or_else(|| {
-            Rejection::KeyChange(format!("key {} is not registered", short(key)))
-        })?;
+        let record = self
+            .keys
+            .get(key)
+            .ok_or_else(|| Rejection::KeyChange(format!("key {} is not registered", short(key))))?;
         if record.revoked_seq.is_some() {
             return Err(Rejection::KeyChange(format!(
                 "key {} is already revoked",

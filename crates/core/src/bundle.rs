@@ -48,7 +48,8 @@ impl<W: Write> BundleWriter<W> {
     }
 
     fn record(&mut self, tag: u8, payload: &[u8]) -> std::io::Result<()> {
-        let len = u32::try_from(payload.len()).map_err(|_| std::io::Error::from(ErrorKind::InvalidInput))?;
+        let len = u32::try_from(payload.len())
+            .map_err(|_| std::io::Error::from(ErrorKind::InvalidInput))?;
         self.out.write_all(&[tag])?;
         self.out.write_all(&len.to_le_bytes())?;
         self.out.write_all(payload)
@@ -87,9 +88,13 @@ struct BundleReader<R: Read> {
 impl<R: Read> BundleReader<R> {
     fn new(mut input: R) -> Result<Self> {
         let mut header = [0u8; 10];
-        read_exact_or(&mut input, &mut header, || "file is too short to be a trail bundle".into())?;
+        read_exact_or(&mut input, &mut header, || {
+            "file is too short to be a trail bundle".into()
+        })?;
         if &header[..8] != MAGIC {
-            return Err(Error::Bundle("not a trail bundle (wrong magic bytes)".into()));
+            return Err(Error::Bundle(
+                "not a trail bundle (wrong magic bytes)".into(),
+            ));
         }
         let version = u16::from_le_bytes([header[8], header[9]]);
         if version != VERSION {
@@ -140,7 +145,9 @@ impl<R: Read> BundleReader<R> {
                 last.copy_from_slice(&bytes[8..]);
                 let mut rest = [0u8; 1];
                 if self.input.read(&mut rest).map_err(bundle_io)? != 0 {
-                    return Err(Error::Bundle("unexpected bytes after the end record".into()));
+                    return Err(Error::Bundle(
+                        "unexpected bytes after the end record".into(),
+                    ));
                 }
                 Ok(Record::End {
                     count: u64::from_le_bytes(count),
@@ -159,7 +166,11 @@ fn bundle_io(e: std::io::Error) -> Error {
     Error::Bundle(format!("read failed: {e}"))
 }
 
-fn read_exact_or(input: &mut impl Read, buf: &mut [u8], message: impl FnOnce() -> String) -> Result<()> {
+fn read_exact_or(
+    input: &mut impl Read,
+    buf: &mut [u8],
+    message: impl FnOnce() -> String,
+) -> Result<()> {
     input.read_exact(buf).map_err(|e| match e.kind() {
         ErrorKind::UnexpectedEof => Error::Bundle(message()),
         _ => bundle_io(e),
@@ -167,7 +178,10 @@ fn read_exact_or(input: &mut impl Read, buf: &mut [u8], message: impl FnOnce() -
 }
 
 /// Verifies a bundle from any reader, handing each verified chunk to `sink`.
-pub fn verify_reader(input: impl Read, mut sink: impl FnMut(&Verifier, &[VerifiedEntry]) -> Result<()>) -> Result<Verifier> {
+pub fn verify_reader(
+    input: impl Read,
+    mut sink: impl FnMut(&Verifier, &[VerifiedEntry]) -> Result<()>,
+) -> Result<Verifier> {
     let mut reader = BundleReader::new(input)?;
     let mut verifier = Verifier::new();
     let mut chunk = Vec::with_capacity(CHUNK);
@@ -217,7 +231,8 @@ pub fn export(log: &Log, out: &Path) -> Result<u64> {
     let tmp = out.with_extension("partial");
     let file = File::create(&tmp).map_err(io)?;
     let mut writer = BundleWriter::new(BufWriter::with_capacity(1 << 20, file)).map_err(io)?;
-    let result = log.verify_with(|chunk| chunk.iter().try_for_each(|e| writer.entry(e).map_err(io)));
+    let result =
+        log.verify_with(|chunk| chunk.iter().try_for_each(|e| writer.entry(e).map_err(io)));
     let verifier = match result {
         Ok(v) => v,
         Err(e) => {
@@ -225,7 +240,11 @@ pub fn export(log: &Log, out: &Path) -> Result<u64> {
             return Err(e);
         }
     };
-    let file = writer.finish().map_err(io)?.into_inner().map_err(|e| io(e.into_error()))?;
+    let file = writer
+        .finish()
+        .map_err(io)?
+        .into_inner()
+        .map_err(|e| io(e.into_error()))?;
     file.sync_all().map_err(io)?;
     std::fs::rename(&tmp, out).map_err(io)?;
     Ok(verifier.len())
@@ -234,7 +253,11 @@ pub fn export(log: &Log, out: &Path) -> Result<u64> {
 /// Rebuilds a log directory from a bundle, refusing one that does not verify.
 /// The directory appears only once the whole bundle is verified and on disk.
 pub fn import(bundle: &Path, dir: &Path) -> Result<u64> {
-    if dir.exists() && std::fs::read_dir(dir).map(|mut d| d.next().is_some()).unwrap_or(true) {
+    if dir.exists()
+        && std::fs::read_dir(dir)
+            .map(|mut d| d.next().is_some())
+            .unwrap_or(true)
+    {
         return Err(Error::LogExists {
             path: dir.to_owned(),
         });

@@ -49,7 +49,9 @@ fn failure(e: DecodeError) -> DecodeFailure {
             format!("a length field claims more than the {MAX_ENTRY_BYTES}-byte entry limit")
         }
         DecodeError::Utf8 { .. } => "a text field is not valid UTF-8".into(),
-        DecodeError::UnexpectedVariant { found, type_name, .. } => {
+        DecodeError::UnexpectedVariant {
+            found, type_name, ..
+        } => {
             format!("value {found} is not a valid {}", short_type(type_name))
         }
         DecodeError::OtherString(s) => s,
@@ -163,7 +165,9 @@ pub fn encode_record<T: Encode>(value: &T) -> Vec<u8> {
 pub fn decode_record<T: Decode<()>>(bytes: &[u8]) -> Result<T, DecodeFailure> {
     let (value, used) = bincode::decode_from_slice(bytes, config()).map_err(failure)?;
     if used != bytes.len() {
-        return Err(DecodeFailure("unexpected bytes after a stored record".into()));
+        return Err(DecodeFailure(
+            "unexpected bytes after a stored record".into(),
+        ));
     }
     Ok(value)
 }

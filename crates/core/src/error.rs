@@ -82,7 +82,9 @@ pub enum Error {
     #[error("{0}")]
     Input(String),
     /// An append that would record an entry earlier than the head.
-    #[error("the log's last entry was recorded at {head}, after {requested}; refusing to go back in time")]
+    #[error(
+        "the log's last entry was recorded at {head}, after {requested}; refusing to go back in time"
+    )]
     ClockBehind {
         /// Head's recorded time.
         head: String,

@@ -14,7 +14,9 @@ use crate::limits::{MAX_LIST, MAX_LONG_TEXT, MAX_SHORT_TEXT};
 use crate::types::{Day, Digest, Id, PublicKey};
 
 /// A role a key can hold; what each may sign is decided in `authority`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Encode, Decode)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Encode, Decode,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Grants and revokes keys, records successions.
@@ -245,7 +247,9 @@ pub struct ResponseRecorded {
 }
 
 /// How far money has got.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Encode, Decode)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Encode, Decode,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum FundingStage {
     /// Approved by the decision maker.
@@ -288,7 +292,9 @@ pub struct FundingDecision {
 }
 
 /// How far a claim says the work has got.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Encode, Decode)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Encode, Decode,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ClaimStatus {
     /// Not started.
@@ -769,7 +775,10 @@ impl Event {
                 if e.currency.len() != 3 || !e.currency.bytes().all(|b| b.is_ascii_uppercase()) {
                     return Err(InvalidEvent {
                         field: "currency",
-                        problem: format!("{:?} is not a three-letter ISO 4217 code such as GBP", e.currency),
+                        problem: format!(
+                            "{:?} is not a three-letter ISO 4217 code such as GBP",
+                            e.currency
+                        ),
                     });
                 }
                 check_required("purpose", &e.purpose, MAX_LONG_TEXT)?;
@@ -849,7 +858,9 @@ mod tests {
                "addressees":["syp"],"subject":"Training","date":"2021-11-23"}"#,
         )
         .unwrap();
-        let Event::RecommendationIssued(r) = e else { panic!("wrong kind") };
+        let Event::RecommendationIssued(r) = e else {
+            panic!("wrong kind")
+        };
         assert_eq!(r.response_due.unwrap().to_string(), "2022-01-17");
     }
 

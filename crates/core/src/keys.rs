@@ -104,7 +104,10 @@ mod tests {
         let path = dir.path().join("k");
         let key = SecretKey::generate();
         key.write_new_file(&path).unwrap();
-        assert_eq!(SecretKey::load(&path).unwrap().public_key(), key.public_key());
+        assert_eq!(
+            SecretKey::load(&path).unwrap().public_key(),
+            key.public_key()
+        );
         assert!(key.write_new_file(&path).is_err(), "must not overwrite");
         #[cfg(unix)]
         {

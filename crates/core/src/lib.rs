@@ -30,4 +30,4 @@ pub use event::{Event, EventKind, Role};
 pub use keys::SecretKey;
 pub use store::{Appended, Head, Log, OpenOptions};
 pub use types::{Day, Digest, EntryHash, Id, PublicKey, Signature, Timestamp};
-pub use verify::{Problem, VerifiedEntry, VerifyError, Verifier};
+pub use verify::{Problem, VerifiedEntry, Verifier, VerifyError};

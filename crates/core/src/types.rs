@@ -92,7 +92,9 @@ impl Timestamp {
 
     /// The instant `micros` microseconds after the Unix epoch, if representable.
     pub fn from_micros(micros: i64) -> Option<Timestamp> {
-        jiff::Timestamp::from_microsecond(micros).ok().map(Timestamp)
+        jiff::Timestamp::from_microsecond(micros)
+            .ok()
+            .map(Timestamp)
     }
 
     /// The last microsecond of a UTC day: "known at D" includes all of D.
@@ -103,8 +105,7 @@ impl Timestamp {
             .to_zoned(jiff::tz::TimeZone::UTC)
             .map(|z| z.timestamp().as_microsecond())
             .unwrap_or(i64::MAX);
-        Timestamp::from_micros(start.saturating_sub(1))
-            .unwrap_or(Timestamp(jiff::Timestamp::MAX))
+        Timestamp::from_micros(start.saturating_sub(1)).unwrap_or(Timestamp(jiff::Timestamp::MAX))
     }
 }
 
@@ -117,9 +118,9 @@ impl fmt::Display for Timestamp {
 impl FromStr for Timestamp {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let ts: jiff::Timestamp = s
-            .parse()
-            .map_err(|_| format!("{s:?} is not an RFC 3339 timestamp such as 2021-11-23T10:00:00Z"))?;
+        let ts: jiff::Timestamp = s.parse().map_err(|_| {
+            format!("{s:?} is not an RFC 3339 timestamp such as 2021-11-23T10:00:00Z")
+        })?;
         Timestamp::from_micros(ts.as_microsecond()).ok_or_else(|| format!("{s:?} is out of range"))
     }
 }
@@ -316,8 +317,17 @@ mod tests {
 
     #[test]
     fn day_parses_only_iso_dates() {
-        assert_eq!("2021-11-23".parse::<Day>().unwrap(), Day::new(2021, 11, 23).unwrap());
-        for bad in ["2021-11-31", "2021-1-23", "23/11/2021", "2021-11-23T00:00:00Z", ""] {
+        assert_eq!(
+            "2021-11-23".parse::<Day>().unwrap(),
+            Day::new(2021, 11, 23).unwrap()
+        );
+        for bad in [
+            "2021-11-31",
+            "2021-1-23",
+            "23/11/2021",
+            "2021-11-23T00:00:00Z",
+            "",
+        ] {
             assert!(bad.parse::<Day>().is_err(), "{bad} should be refused");
         }
     }

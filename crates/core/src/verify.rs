@@ -251,10 +251,10 @@ impl Verifier {
             });
         }
         if !signature_ok {
-            let signer = self
-                .authority
-                .actor_of(&u.signer)
-                .map_or_else(|| format!("unregistered key {}", u.signer.short()), |a| a.to_string());
+            let signer = self.authority.actor_of(&u.signer).map_or_else(
+                || format!("unregistered key {}", u.signer.short()),
+                |a| a.to_string(),
+            );
             return Err(Problem::BadSignature { signer });
         }
         u.event.validate().map_err(Problem::InvalidEvent)?;

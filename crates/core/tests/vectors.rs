@@ -16,8 +16,12 @@ fn documented(vector: &str, name: &str) -> String {
         .split("### ")
         .find(|s| s.starts_with(vector))
         .unwrap_or_else(|| panic!("FORMAT.md has no vector section {vector}"));
-    let mut lines = section.lines().skip_while(|l| !l.starts_with(&format!("{name}:")));
-    let first = lines.next().unwrap_or_else(|| panic!("vector {vector} has no {name}"));
+    let mut lines = section
+        .lines()
+        .skip_while(|l| !l.starts_with(&format!("{name}:")));
+    let first = lines
+        .next()
+        .unwrap_or_else(|| panic!("vector {vector} has no {name}"));
     let mut value = first[name.len() + 1..].trim().to_owned();
     for l in lines {
         let l = l.trim();
@@ -32,15 +36,34 @@ fn documented(vector: &str, name: &str) -> String {
 fn check(vector: &str, seed: u8, unsigned: UnsignedEntry) {
     let key = SecretKey::from_seed(&[seed; 32]);
     assert_eq!(unsigned.signer, key.public_key());
-    assert_eq!(documented(vector, "public key"), key.public_key().to_string());
+    assert_eq!(
+        documented(vector, "public key"),
+        key.public_key().to_string()
+    );
     let unsigned_bytes = encoding::unsigned_bytes(&unsigned);
     let signing_input = encoding::signing_input(&unsigned_bytes);
     let entry = unsigned.sign(&key);
     let bytes = entry.to_bytes();
-    assert_eq!(documented(vector, "signing input"), hex::encode(&signing_input), "{vector}: signing input");
-    assert_eq!(documented(vector, "signature"), entry.signature.to_string(), "{vector}: signature");
-    assert_eq!(documented(vector, "entry bytes"), hex::encode(&bytes), "{vector}: entry bytes");
-    assert_eq!(documented(vector, "entry hash"), entry.hash().to_string(), "{vector}: entry hash");
+    assert_eq!(
+        documented(vector, "signing input"),
+        hex::encode(&signing_input),
+        "{vector}: signing input"
+    );
+    assert_eq!(
+        documented(vector, "signature"),
+        entry.signature.to_string(),
+        "{vector}: signature"
+    );
+    assert_eq!(
+        documented(vector, "entry bytes"),
+        hex::encode(&bytes),
+        "{vector}: entry bytes"
+    );
+    assert_eq!(
+        documented(vector, "entry hash"),
+        entry.hash().to_string(),
+        "{vector}: entry hash"
+    );
     // The bytes decode back to the same entry, and the signature checks out.
     let decoded = trail_core::Entry::from_bytes(&bytes).unwrap();
     assert_eq!(decoded, entry);
