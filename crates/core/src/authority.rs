@@ -240,7 +240,17 @@ impl Authority {
                 need(&[Role::Admin])?;
                 self.check_revoke(&r.public_key)
             }
-            Event::KeyRotated(r) => self.check_new_key(&r.new_public_key, &key.actor),
+            Event::KeyRotated(r) => {
+                // Rotation moves an actor to a key nobody holds yet; rotating onto
+                // an existing key would merge or resurrect key records.
+                if self.keys.contains_key(&r.new_public_key) {
+                    return Err(Rejection::KeyChange(format!(
+                        "key {} is already registered; rotate to a new key",
+                        short(&r.new_public_key)
+                    )));
+                }
+                self.check_new_key(&r.new_public_key, &key.actor)
+            }
             Event::ReportPublished(r) => {
                 need(&[Role::Issuer])?;
                 if self.reports.contains(&r.report) {

@@ -2,11 +2,12 @@
 //! signer nor a hostile bundle can make an entry that is too big to handle.
 //! docs/FORMAT.md ("Limits") lists the same numbers.
 
-/// Longest id (actor, report, recommendation, decision, forum), in bytes.
+/// Longest id (actor, report, recommendation, funding decision), in bytes.
 pub const MAX_ID_LEN: usize = 64;
-/// Longest short text (a title, subject, body name, reason, purpose), in bytes.
+/// Longest short text (a log or body name, title, forum, document or evidence name,
+/// revocation reason), in bytes.
 pub const MAX_SHORT_TEXT: usize = 1024;
-/// Longest free text (a narrative, actions, reasons for no action), in bytes.
+/// Longest free text (a subject, narrative, purpose, actions, reasons, notes), in bytes.
 pub const MAX_LONG_TEXT: usize = 16 * 1024;
 /// Most items in one list (addressees, recommendations, evidence, roles).
 pub const MAX_LIST: usize = 64;
