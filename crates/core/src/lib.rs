@@ -19,6 +19,7 @@ pub mod error;
 pub mod event;
 pub mod keys;
 pub mod limits;
+pub mod merkle;
 pub mod store;
 pub mod types;
 pub mod verify;
