@@ -13,6 +13,7 @@
 
 pub mod authority;
 pub mod bundle;
+pub mod check;
 pub mod encoding;
 pub mod entry;
 pub mod error;
@@ -20,6 +21,7 @@ pub mod event;
 pub mod keys;
 pub mod limits;
 pub mod merkle;
+pub mod state;
 pub mod store;
 pub mod types;
 pub mod verify;
@@ -28,7 +30,9 @@ pub use authority::{Authority, Rejection};
 pub use entry::{Entry, UnsignedEntry};
 pub use error::{Error, Result};
 pub use event::{Event, EventKind, Role};
+pub use check::{CheckConfig, Finding, Rule, Severity, check};
 pub use keys::SecretKey;
+pub use state::{State, View, as_of, up_to_seq};
 pub use store::{Appended, Head, Log, OpenOptions};
 pub use types::{Day, Digest, EntryHash, Id, PublicKey, Signature, Timestamp};
 pub use verify::{Problem, VerifiedEntry, Verifier, VerifyError};

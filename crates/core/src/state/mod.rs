@@ -1,0 +1,212 @@
+//! Replay: the state of every recommendation, funding decision and actor,
+//! folded from verified entries, on two independent time axes.
+//!
+//! The fold is split in two so that it can be incremental and still answer
+//! questions about any effective date:
+//!
+//! - [`State`] is the fold itself. [`State::apply`] takes one [`VerifiedEntry`]
+//!   at a time, in log order, and keeps what every entry says, keyed by seq,
+//!   regardless of its effective date. It is serializable, so a prefix of the
+//!   log can be saved as a snapshot and folded forward later.
+//! - [`View`] is the projection of a `State` onto one effective date `at`
+//!   ([`State::view`]): per recommendation the six status dimensions of
+//!   DOMAIN.md kept apart, with the seqs behind each value.
+//!
+//! The recorded-time axis (`known_at`) and `--at-seq` are both prefixes of the
+//! log, because a verified log never goes back in recorded time; they decide
+//! which entries are folded. The effective-date axis (`at`) is a filter inside
+//! the projection, because effective dates are not monotone in seq: a
+//! backfilled entry can speak about any earlier day. [`as_of`] and
+//! [`up_to_seq`] put the two together.
+//!
+//! Only [`VerifiedEntry`] values can be folded, so replay cannot run on
+//! entries that were not verified.
+
+mod project;
+mod registry;
+mod replay;
+#[cfg(test)]
+pub(crate) mod testlog;
+#[cfg(test)]
+mod tests;
+mod view;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::event::{Event, Role};
+use crate::types::{EntryHash, Id, PublicKey, Timestamp};
+use crate::verify::VerifiedEntry;
+
+pub use registry::{Grant, KeyInfo, Revocation, SuccessionInfo};
+pub use replay::{as_of, up_to_seq};
+pub use view::{
+    ActorView, AssessmentView, ClaimView, ClockView, ClosureStatus, ClosureView, ExtensionView,
+    FundingStep, FundingView, KeyView, Party, PositionView, RecView, ReportView, ResponseClock,
+    ScheduleStatus, ScheduleView, SessionView, Standing, Statement, TargetChange, View,
+};
+
+/// An entry handed to [`State::apply`] out of log order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("replay expected seq {expected} next but was given seq {found}")]
+pub struct OutOfOrder {
+    /// The seq the fold needed next.
+    pub expected: u64,
+    /// The seq it was given.
+    pub found: u64,
+}
+
+/// One statement entry as folded: what it says, who signed it and when it was recorded.
+///
+/// Key and succession entries are not kept here; they shape the registry instead.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    /// The entry's seq.
+    pub seq: u64,
+    /// When it was recorded.
+    pub recorded_at: Timestamp,
+    /// The key that signed it.
+    pub signer: PublicKey,
+    /// The signer's actor when the entry was appended.
+    pub actor: Option<Id>,
+    /// For a progress claim (or a correction replacing one): whether the claim
+    /// is the subject's own, decided as `authority` decided it at append time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub party: Option<Party>,
+    /// The event.
+    pub event: Event,
+}
+
+/// The fold of a prefix of a verified log; see the module documentation.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct State {
+    /// Seq of the last entry folded, if any.
+    pub last_seq: Option<u64>,
+    /// Hash of the last entry folded; a snapshot is valid only for this hash.
+    pub last_hash: Option<EntryHash>,
+    /// When the last entry folded was recorded.
+    pub last_recorded_at: Option<Timestamp>,
+    /// Every key ever granted, with its grants and revocation.
+    pub keys: BTreeMap<PublicKey, KeyInfo>,
+    /// Every actor ever registered, with its body's name.
+    pub actors: BTreeMap<Id, String>,
+    /// Successions, keyed by the old actor.
+    pub successions: BTreeMap<Id, SuccessionInfo>,
+    /// Every statement entry (everything but key and succession entries), by seq.
+    pub records: BTreeMap<u64, Record>,
+    /// For each corrected seq, the seqs of the corrections that point at it, in log order.
+    pub corrections: BTreeMap<u64, Vec<u64>>,
+}
+
+impl State {
+    /// An empty state, before the genesis entry.
+    pub fn new() -> State {
+        State::default()
+    }
+
+    /// The seq the next entry must have.
+    pub fn next_seq(&self) -> u64 {
+        self.last_seq.map_or(0, |s| s.saturating_add(1))
+    }
+
+    /// Folds the next verified entry into the state.
+    ///
+    /// Entries must come in log order with no gaps, starting at seq 0 (or just
+    /// after the snapshot this state was loaded from); anything else is refused
+    /// and leaves the state unchanged.
+    pub fn apply(&mut self, entry: &VerifiedEntry) -> Result<(), OutOfOrder> {
+        let expected = self.next_seq();
+        if entry.seq() != expected {
+            return Err(OutOfOrder {
+                expected,
+                found: entry.seq(),
+            });
+        }
+        let u = &entry.entry().unsigned;
+        let seq = u.seq;
+        match &u.event {
+            Event::LogCreated(g) => {
+                self.actors.insert(g.actor.clone(), g.body.clone());
+                self.grant(&g.actor, g.public_key, seq, g.date, &[Role::Admin]);
+            }
+            Event::KeyGranted(g) => {
+                self.actors.insert(g.actor.clone(), g.body.clone());
+                self.grant(&g.actor, g.public_key, seq, g.date, &g.roles);
+            }
+            Event::KeyRevoked(r) => self.revoke(&r.public_key, seq, r.date, false),
+            Event::KeyRotated(r) => {
+                if let Some(old) = self.keys.get(&u.signer).cloned() {
+                    self.revoke(&u.signer, seq, r.date, true);
+                    // The new key takes over every role the old one held, as
+                    // `authority` decides at append time, whatever the dates.
+                    let mut roles: Vec<Role> = old
+                        .grants
+                        .iter()
+                        .flat_map(|g| g.roles.iter().copied())
+                        .collect();
+                    roles.sort();
+                    roles.dedup();
+                    self.grant(&old.actor, r.new_public_key, seq, r.date, &roles);
+                }
+            }
+            Event::BodySucceeded(s) => {
+                self.successions.insert(
+                    s.old_actor.clone(),
+                    SuccessionInfo {
+                        successor: s.new_actor.clone(),
+                        date: s.date,
+                        seq,
+                    },
+                );
+            }
+            event => {
+                let record = self.record(seq, u.recorded_at, u.signer, event);
+                if let Event::Correction(c) = event {
+                    self.corrections.entry(c.target_seq).or_default().push(seq);
+                }
+                self.records.insert(seq, record);
+            }
+        }
+        self.last_seq = Some(seq);
+        self.last_hash = Some(entry.hash());
+        self.last_recorded_at = Some(u.recorded_at);
+        Ok(())
+    }
+
+    /// Builds the record for a statement, classifying progress claims.
+    fn record(&self, seq: u64, recorded_at: Timestamp, signer: PublicKey, event: &Event) -> Record {
+        let actor = self.keys.get(&signer).map(|k| k.actor.clone());
+        let party = match event {
+            Event::ProgressClaim(c) => Some(self.party(actor.as_ref(), &c.subject)),
+            Event::Correction(c) => match c.replacement.as_ref().map(|r| r.0.as_ref()) {
+                // A replacement speaks for the entry it replaces, so the claim is
+                // attributed to that entry's signer, not to whoever corrected it.
+                Some(Event::ProgressClaim(claim)) => {
+                    let original = self
+                        .records
+                        .get(&c.target_seq)
+                        .and_then(|r| r.actor.as_ref());
+                    Some(self.party(original, &claim.subject))
+                }
+                _ => None,
+            },
+            _ => None,
+        };
+        Record {
+            seq,
+            recorded_at,
+            signer,
+            actor,
+            party,
+            event: event.clone(),
+        }
+    }
+
+    fn party(&self, actor: Option<&Id>, subject: &Id) -> Party {
+        match actor {
+            Some(a) if self.answers_for(a, subject, None) => Party::FirstParty,
+            _ => Party::ThirdParty,
+        }
+    }
+}
