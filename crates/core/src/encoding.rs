@@ -113,6 +113,13 @@ pub fn entry_hash(canonical: &[u8]) -> EntryHash {
     EntryHash(*hasher.finalize().as_bytes())
 }
 
+/// The entry's Merkle leaf hash: RFC 6962 `SHA-256(0x00 || canonical)`
+/// (docs/FORMAT.md, "Merkle tree"). SHA-256, not BLAKE3, because checkpoint
+/// and proof verifiers elsewhere fix it.
+pub fn merkle_leaf_hash(canonical: &[u8]) -> crate::merkle::Hash {
+    crate::merkle::leaf_hash(canonical)
+}
+
 /// Decodes one entry from exactly `bytes`; trailing or missing bytes are an error.
 pub fn decode_entry(bytes: &[u8]) -> Result<Entry, DecodeFailure> {
     if bytes.len() > MAX_ENTRY_BYTES {

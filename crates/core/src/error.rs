@@ -78,6 +78,9 @@ pub enum Error {
     /// Bytes that do not decode.
     #[error("{0}")]
     Decode(#[from] DecodeFailure),
+    /// A checkpoint, cosignature or proof was refused.
+    #[error("{0}")]
+    Transparency(#[from] crate::transparency::TransparencyError),
     /// An event given in JSON could not be read.
     #[error("{0}")]
     Input(String),

@@ -23,14 +23,15 @@ pub mod limits;
 pub mod merkle;
 pub mod state;
 pub mod store;
+pub mod transparency;
 pub mod types;
 pub mod verify;
 
 pub use authority::{Authority, Rejection};
+pub use check::{CheckConfig, Finding, Rule, Severity, check};
 pub use entry::{Entry, UnsignedEntry};
 pub use error::{Error, Result};
 pub use event::{Event, EventKind, Role};
-pub use check::{CheckConfig, Finding, Rule, Severity, check};
 pub use keys::SecretKey;
 pub use state::{State, View, as_of, up_to_seq};
 pub use store::{Appended, Head, Log, OpenOptions};

@@ -8,7 +8,9 @@
 //! Keys: `m:format`, `m:head`, `e:` + seq (big-endian u64) for entries, and
 //! `k:` / `a:` / `p:` / `r:` / `s:` + id for registry rows (keys, actors,
 //! reports, recommendations, successions), which are derived from the entries
-//! so that an append need not re-read the log.
+//! so that an append need not re-read the log. `t:` + level + index hold the
+//! Merkle tree over the entries (see `store_tree.rs`), written in the same
+//! batch as the entries, so the tree is always exactly the log.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -20,8 +22,17 @@ use crate::entry::{Entry, UnsignedEntry};
 use crate::error::{Error, Result};
 use crate::event::{Event, EventKind};
 use crate::keys::SecretKey;
+use crate::merkle::hash::Hash;
+use crate::merkle::tree::{self as merkle_tree, LeafIndex, TreeSize};
+use crate::transparency::TransparencyError;
 use crate::types::{EntryHash, Id, PublicKey, Timestamp};
 use crate::verify::{Problem, VerifiedEntry, Verifier, VerifyError};
+
+#[path = "store_tree.rs"]
+mod store_tree;
+#[cfg(test)]
+pub(crate) use store_tree::node_key;
+use store_tree::{Frontier, PendingNodes, SledNodes, tree_error};
 
 const FORMAT_KEY: &[u8] = b"m:format";
 const FORMAT_VALUE: &[u8] = b"trail log v1";
@@ -171,6 +182,9 @@ impl Log {
             None => None,
         };
         let authority = log.load_authority()?;
+        if let Some(head) = head {
+            store_tree::rebuild_if_missing(&log.tree, &log.db, &log.path, head.seq)?;
+        }
         *log.state.lock().unwrap_or_else(|p| p.into_inner()) = WriterState { head, authority };
         Ok(log)
     }
@@ -298,6 +312,7 @@ impl Log {
         let mut rows = Vec::new();
         let mut pending: Vec<(PublicKey, EventKind)> = Vec::new();
         let first_seq = head.map_or(0, |h| h.seq + 1);
+        let mut nodes = PendingNodes::new(&self.tree, &self.path);
         let mut appended = Vec::with_capacity(events.len());
         for mut event in events {
             event.normalize();
@@ -326,6 +341,7 @@ impl Log {
                 )));
             }
             let hash = encoding::entry_hash(&bytes);
+            nodes.append(&mut batch, seq, encoding::merkle_leaf_hash(&bytes))?;
             rows.extend(authority.apply(seq, &signer, entry.event()));
             pending.push((signer, entry.event().kind()));
             batch.insert(entry_key(seq), bytes);
@@ -375,7 +391,12 @@ impl Log {
         mut sink: impl FnMut(&[VerifiedEntry]) -> Result<()>,
     ) -> Result<Verifier> {
         let mut verifier = Verifier::new();
+        let mut frontier = Frontier::default();
         let mut chunk = Vec::with_capacity(CHUNK);
+        let mut check = |verified: &[VerifiedEntry]| -> Result<()> {
+            store_tree::check_nodes(&self.tree, &mut frontier, verified)?;
+            sink(verified)
+        };
         for (expected, item) in (0u64..).zip(self.tree.scan_prefix(ENTRY_PREFIX)) {
             let (key, value) = item.map_err(|e| self.store_error(e))?;
             let stored_seq = key
@@ -392,10 +413,11 @@ impl Log {
             }
             chunk.push(value.to_vec());
             if chunk.len() == CHUNK {
-                sink(&verifier.verify_chunk(std::mem::take(&mut chunk))?)?;
+                check(&verifier.verify_chunk(std::mem::take(&mut chunk))?)?;
             }
         }
-        sink(&verifier.verify_chunk(chunk)?)?;
+        check(&verifier.verify_chunk(chunk)?)?;
+        store_tree::check_root(&self.tree, &self.path, &frontier)?;
         let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let head_seq = state.head.map(|h| h.seq);
         let verified_last = verifier.len().checked_sub(1);
@@ -422,6 +444,46 @@ impl Log {
         Ok(verifier)
     }
 
+    /// Number of entries, which is the Merkle tree size.
+    pub fn tree_size(&self) -> u64 {
+        self.head().map_or(0, |h| h.seq + 1)
+    }
+
+    fn check_size(&self, size: u64) -> Result<()> {
+        let log_size = self.tree_size();
+        if size > log_size {
+            return Err(TransparencyError::SizeBeyondLog { size, log_size }.into());
+        }
+        Ok(())
+    }
+
+    /// RFC 6962 root of the tree over the first `size` entries, in O(log n) reads.
+    pub fn tree_root(&self, size: u64) -> Result<Hash> {
+        self.check_size(size)?;
+        merkle_tree::root(&SledNodes(&self.tree), TreeSize(size))
+            .map_err(|e| tree_error(&self.path, e))
+    }
+
+    /// RFC 9162 inclusion proof of entry `seq` in the tree of the first `size` entries.
+    pub fn inclusion_proof(&self, seq: u64, size: u64) -> Result<Vec<Hash>> {
+        self.check_size(size)?;
+        if seq >= size {
+            return Err(TransparencyError::SeqBeyondSize { seq, size }.into());
+        }
+        merkle_tree::inclusion_proof(&SledNodes(&self.tree), LeafIndex(seq), TreeSize(size))
+            .map_err(|e| tree_error(&self.path, e))
+    }
+
+    /// RFC 9162 consistency proof from the tree of `old` entries to that of `new`.
+    pub fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<Hash>> {
+        self.check_size(new)?;
+        if old > new {
+            return Err(TransparencyError::SizeOrder { old, new }.into());
+        }
+        merkle_tree::consistency_proof(&SledNodes(&self.tree), TreeSize(old), TreeSize(new))
+            .map_err(|e| tree_error(&self.path, e))
+    }
+
     /// Writes already verified entries (from a bundle) into this empty log, in
     /// batches, with one flush at the end. Used by import.
     pub(crate) fn write_verified(
@@ -430,8 +492,10 @@ impl Log {
         authority: &Authority,
     ) -> Result<()> {
         let mut batch = sled::Batch::default();
+        let mut nodes = PendingNodes::new(&self.tree, &self.path);
         for v in entries {
             batch.insert(entry_key(v.seq()), v.bytes());
+            nodes.append(&mut batch, v.seq(), encoding::merkle_leaf_hash(v.bytes()))?;
         }
         if let Some(last) = entries.last() {
             let head = Head {
