@@ -157,6 +157,62 @@ pub enum Command {
         /// The document.
         file: PathBuf,
     },
+    /// Replay the state of every recommendation on a date, as known at a time.
+    ///
+    /// --at is the effective date (what was true on D); --known-at keeps only
+    /// entries recorded by then (what the log said). `--at D` alone answers
+    /// "what was true on D as we know it today"; `--at D --known-at D` answers
+    /// "what did the log say on D".
+    Replay {
+        #[command(flatten)]
+        log: LogArg,
+        #[command(flatten)]
+        when: WhenArgs,
+        /// Replay only entries up to and including this seq (instead of --known-at).
+        #[arg(long, value_name = "N", conflicts_with = "known_at")]
+        at_seq: Option<u64>,
+        /// Print the state as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print one recommendation's timeline: seq, recorded time, effective date, signer, event.
+    History {
+        #[command(flatten)]
+        log: LogArg,
+        /// The recommendation id, e.g. LINDEN-R1.
+        rec: String,
+        /// Print JSON Lines.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check the record against the rules auditors apply; exit 1 if any finding reaches --fail-on.
+    Check {
+        #[command(flatten)]
+        log: LogArg,
+        #[command(flatten)]
+        when: WhenArgs,
+        /// Print JSON Lines.
+        #[arg(long)]
+        json: bool,
+        /// Lowest severity that makes the command exit 1: info, warning or error.
+        #[arg(long, default_value = "error", value_name = "SEVERITY")]
+        fail_on: trail_core::Severity,
+        /// A JSON file of thresholds, e.g. {"stale_months": 3}; flags below override it.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Days after acceptance by which a target date is expected (default 28).
+        #[arg(long, value_name = "DAYS")]
+        timetable_days: Option<u32>,
+        /// Days after acceptance after which work with no target is late (default 365).
+        #[arg(long, value_name = "DAYS")]
+        late_implementation_days: Option<u32>,
+        /// Months without a claim or session after which an accepted recommendation is stale (default 6).
+        #[arg(long, value_name = "MONTHS")]
+        stale_months: Option<u32>,
+        /// Months after approval within which a claim should cite the funding (default 6).
+        #[arg(long, value_name = "MONTHS")]
+        funding_unlinked_months: Option<u32>,
+    },
     /// Build a demonstration log from the Operation Linden case, verify it, export and re-verify it.
     Demo {
         /// Where to build it (default: a new directory under the system temp directory).
@@ -175,4 +231,15 @@ pub struct Source {
     /// A bundle file made by `trail export`.
     #[arg(long, value_name = "FILE")]
     pub bundle: Option<PathBuf>,
+}
+
+/// The two time axes of a replay.
+#[derive(Args, Debug, Clone)]
+pub struct WhenArgs {
+    /// Effective date: count events whose date is up to this day (default: today).
+    #[arg(long, value_name = "DATE")]
+    pub at: Option<crate::replay::When>,
+    /// Recorded time: count only entries recorded up to this date or timestamp (default: now).
+    #[arg(long, value_name = "DATE")]
+    pub known_at: Option<crate::replay::When>,
 }

@@ -9,6 +9,7 @@ mod commands;
 mod demo;
 mod output;
 mod read;
+mod replay;
 
 use std::process::ExitCode;
 
@@ -94,6 +95,39 @@ fn main() -> ExitCode {
         Command::Import { bundle, log } => read::import(&bundle, &log),
         Command::Evidence { file } => commands::evidence(&file),
         Command::Demo { dir } => demo::run(dir),
+        Command::Replay {
+            log,
+            when,
+            at_seq,
+            json,
+        } => replay::replay(&log.log, when.at, when.known_at, at_seq, json),
+        Command::History { log, rec, json } => replay::history(&log.log, &rec, json),
+        Command::Check {
+            log,
+            when,
+            json,
+            fail_on,
+            config,
+            timetable_days,
+            late_implementation_days,
+            stale_months,
+            funding_unlinked_months,
+        } => replay::check_config(
+            config.as_deref(),
+            [timetable_days, late_implementation_days, stale_months, funding_unlinked_months],
+        )
+        .and_then(|config| {
+            replay::run_check(
+                &log.log,
+                replay::CheckArgs {
+                    at: when.at,
+                    known_at: when.known_at,
+                    json,
+                    fail_on,
+                    config,
+                },
+            )
+        }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

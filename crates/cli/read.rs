@@ -50,7 +50,7 @@ pub fn verify(source: &Source, json: bool) -> Outcome {
 }
 
 /// A one-line summary of an event for the table view.
-fn summary(event: &Event) -> String {
+pub fn summary(event: &Event) -> String {
     let v = serde_json::to_value(event).unwrap_or_default();
     let get = |k: &str| {
         v.get(k)

@@ -1,0 +1,292 @@
+//! Commands that replay the log: replay, history, check (and the state that report renders).
+//!
+//! Every one of them verifies the whole log first and folds only verified
+//! entries, so a tampered log never produces a state.
+
+use std::path::Path;
+use std::str::FromStr;
+
+use trail_core::state::RecView;
+use trail_core::{check, CheckConfig, Day, Finding, Log, Severity, State, Timestamp, View};
+
+use crate::output;
+use crate::Failure;
+
+type Outcome = Result<(), Failure>;
+
+/// A date or a full timestamp given on the command line.
+#[derive(Clone, Copy, Debug)]
+pub enum When {
+    /// A calendar day (for `--known-at`, the whole day counts).
+    Day(Day),
+    /// An exact instant.
+    Instant(Timestamp),
+}
+
+impl FromStr for When {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if let Ok(day) = s.parse::<Day>() {
+            return Ok(When::Day(day));
+        }
+        s.parse::<Timestamp>().map(When::Instant).map_err(|_| {
+            format!("{s:?} is neither a date (YYYY-MM-DD) nor a timestamp (e.g. 2022-01-17T09:00:00Z)")
+        })
+    }
+}
+
+impl When {
+    /// The effective day this stands for.
+    pub fn day(self) -> Day {
+        match self {
+            When::Day(d) => d,
+            When::Instant(t) => Day::of_timestamp(t),
+        }
+    }
+
+    /// The last instant this stands for: a day includes everything recorded on it.
+    pub fn instant(self) -> Timestamp {
+        match self {
+            When::Day(d) => Timestamp::end_of_day(d),
+            When::Instant(t) => t,
+        }
+    }
+}
+
+/// Which entries to fold: those recorded up to an instant, or up to a seq.
+#[derive(Clone, Copy, Debug)]
+pub enum Cut {
+    /// Entries recorded at or before this instant.
+    KnownAt(Timestamp),
+    /// Entries up to and including this seq.
+    AtSeq(u64),
+}
+
+/// Verifies the log and folds the entries inside `cut` into a state.
+pub fn verified_state(dir: &Path, cut: Cut) -> Result<State, Failure> {
+    let log = Log::open(dir)?;
+    let mut state = State::new();
+    log.verify_with(|chunk| {
+        for entry in chunk {
+            let inside = match cut {
+                Cut::KnownAt(t) => entry.entry().unsigned.recorded_at <= t,
+                Cut::AtSeq(n) => entry.seq() <= n,
+            };
+            if inside {
+                state
+                    .apply(entry)
+                    .map_err(|e| trail_core::Error::Corrupt(e.to_string()))?;
+            }
+        }
+        Ok(())
+    })?;
+    Ok(state)
+}
+
+/// The view for `--at`, `--known-at` and `--at-seq` as the user gave them.
+pub fn view_for(dir: &Path, at: Option<When>, known_at: Option<When>, at_seq: Option<u64>) -> Result<View, Failure> {
+    let now = Timestamp::now();
+    let at_day = at.map_or_else(|| Day::of_timestamp(now), When::day);
+    let known = known_at.map_or(now, When::instant);
+    let cut = at_seq.map_or(Cut::KnownAt(known), Cut::AtSeq);
+    let state = verified_state(dir, cut)?;
+    let mut view = state.view(at_day);
+    if at_seq.is_none() {
+        view.known_at = Some(known);
+    }
+    Ok(view)
+}
+
+fn or_dash(value: Option<String>) -> String {
+    value.unwrap_or_else(|| "-".into())
+}
+
+fn name<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// The row of the replay table for one recommendation.
+fn row(rec: &RecView) -> [String; 8] {
+    let claimed = rec.claimed.as_ref().map(|c| name(&c.status));
+    let third = rec.claims.iter().rev().find(|c| name(&c.party) == "third_party");
+    let claimed = match (claimed, third) {
+        (Some(c), _) => c,
+        (None, Some(t)) => format!("({} by {})", name(&t.status), or_dash(t.actor.as_ref().map(|a| a.to_string()))),
+        (None, None) => "-".into(),
+    };
+    [
+        rec.rec.to_string(),
+        rec.addressees.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(","),
+        or_dash(rec.position.as_ref().map(|p| name(&p.position))),
+        claimed,
+        or_dash(rec.verified.as_ref().map(|v| name(&v.verdict))),
+        name(&rec.schedule.status),
+        name(&rec.closure.status),
+        format!("{} ({})", rec.response_clock.due, name(&rec.response_clock.status)),
+    ]
+}
+
+pub fn replay(dir: &Path, at: Option<When>, known_at: Option<When>, at_seq: Option<u64>, json: bool) -> Outcome {
+    let view = view_for(dir, at, known_at, at_seq)?;
+    if json {
+        output::json_line("state", &view)?;
+        return Ok(());
+    }
+    let known = view.known_at.map_or_else(|| format!("seq {}", or_dash(view.last_seq.map(|s| s.to_string()))), |k| k.to_string());
+    output::line(format!("state on {} as known at {} ({} recommendations)", view.at, known, view.recs.len()))?;
+    let header = ["rec", "addressees", "position", "claimed", "verified", "schedule", "closure", "response due"];
+    let mut recs: Vec<&RecView> = view.recs.values().collect();
+    recs.sort_by_key(|r| natural_key(r.rec.as_str()));
+    let rows: Vec<[String; 8]> = recs.into_iter().map(row).collect();
+    let mut widths = header.map(str::len);
+    for r in &rows {
+        for (w, cell) in widths.iter_mut().zip(r) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let format_row = |cells: &[String]| {
+        cells
+            .iter()
+            .zip(widths)
+            .map(|(c, w)| format!("{:<w$}", output::safe(c)))
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_owned()
+    };
+    output::line(format_row(&header.map(str::to_owned)))?;
+    for r in &rows {
+        output::line(format_row(r))?;
+    }
+    Ok(())
+}
+
+pub fn history(dir: &Path, rec: &str, json: bool) -> Outcome {
+    let view = view_for(dir, Some(When::Day(Day::new(9999, 12, 31).unwrap_or(Day::of_timestamp(Timestamp::now())))), None, None)?;
+    let found = view
+        .recs
+        .iter()
+        .find(|(id, _)| id.as_str() == rec)
+        .map(|(_, r)| r)
+        .ok_or_else(|| Failure::input(format!("unknown recommendation {}", output::safe(rec))))?;
+    for s in &found.history {
+        if json {
+            output::json_line("statement", s)?;
+        } else {
+            let standing = serde_json::to_value(s.standing).ok();
+            let standing = standing
+                .as_ref()
+                .and_then(|v| v.get("standing"))
+                .and_then(|v| v.as_str())
+                .filter(|s| *s != "in_force")
+                .map(|s| format!("  [{s}]"))
+                .unwrap_or_default();
+            output::line(format!(
+                "{:>5}  {}  {}  {:<14} {:<26} {}{}",
+                s.seq,
+                s.recorded_at.0.strftime("%Y-%m-%d %H:%M:%S"),
+                s.date(),
+                output::safe(&or_dash(s.actor.as_ref().map(|a| a.to_string()))),
+                s.event.kind().name(),
+                output::safe(&crate::read::summary(&s.event)),
+                standing
+            ))?;
+        }
+    }
+    Ok(())
+}
+
+/// Options of `trail check`.
+pub struct CheckArgs {
+    pub at: Option<When>,
+    pub known_at: Option<When>,
+    pub json: bool,
+    pub fail_on: Severity,
+    pub config: CheckConfig,
+}
+
+pub fn run_check(dir: &Path, args: CheckArgs) -> Outcome {
+    let view = view_for(dir, args.at, args.known_at, None)?;
+    let findings = check(&view, &args.config);
+    for f in &findings {
+        if args.json {
+            output::json_line("finding", f)?;
+        } else {
+            output::line(finding_line(f))?;
+        }
+    }
+    if !args.json {
+        output::line(format!("{} finding(s) on {}", findings.len(), view.at))?;
+    }
+    let failing = findings.iter().filter(|f| f.severity >= args.fail_on).count();
+    if failing > 0 {
+        return Err(Failure {
+            code: 1,
+            message: format!("{failing} finding(s) at or above {}", args.fail_on.name()),
+        });
+    }
+    Ok(())
+}
+
+/// One finding as a line: severity, rule, subject, seqs, sentence.
+pub fn finding_line(f: &Finding) -> String {
+    let subject = f.rec.as_ref().or(f.decision.as_ref()).map_or("-".to_owned(), |i| i.to_string());
+    let seqs: Vec<String> = f.seqs.iter().map(u64::to_string).collect();
+    output::safe(&format!(
+        "{:<7} {:<28} {:<12} seqs {:<10} {}",
+        f.severity.name(),
+        f.rule.id(),
+        subject,
+        seqs.join(","),
+        f.message
+    ))
+}
+
+/// Thresholds from an optional JSON file, then overridden by flags given
+/// (in order: timetable days, late-implementation days, stale months, funding months).
+pub fn check_config(file: Option<&Path>, flags: [Option<u32>; 4]) -> Result<CheckConfig, Failure> {
+    let mut config = match file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| Failure::input(format!("{}: {e}", path.display())))?;
+            serde_json::from_str(&text).map_err(|e| Failure::input(format!("{}: {e}", path.display())))?
+        }
+        None => CheckConfig::default(),
+    };
+    let [timetable, late, stale, funding] = flags;
+    let fields = [
+        (timetable, &mut config.timetable_days),
+        (late, &mut config.late_implementation_days),
+        (stale, &mut config.stale_months),
+        (funding, &mut config.funding_unlinked_months),
+    ];
+    for (flag, field) in fields {
+        if let Some(value) = flag {
+            *field = value;
+        }
+    }
+    Ok(config)
+}
+
+/// Sorts ids the way people number them: R2 before R10.
+pub fn natural_key(id: &str) -> Vec<(String, u64)> {
+    let mut parts = Vec::new();
+    let mut text = String::new();
+    let mut digits = String::new();
+    for c in id.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+        } else {
+            if !digits.is_empty() {
+                parts.push((std::mem::take(&mut text), digits.parse().unwrap_or(u64::MAX)));
+                digits.clear();
+            }
+            text.push(c);
+        }
+    }
+    parts.push((text, digits.parse().unwrap_or(0)));
+    parts
+}
