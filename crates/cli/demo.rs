@@ -260,10 +260,50 @@ pub fn run(dir: Option<PathBuf>) -> Result<(), Failure> {
             "NO"
         }
     ))?;
+    replay_and_check(&log_dir)?;
     output::line(format!(
         "try: trail show --log {}   (secret keys of the demo signers are in {})",
         log_dir.display(),
         keys_dir.display()
     ))?;
+    Ok(())
+}
+
+/// Shows the two questions auditors ask first, on the demo log.
+fn replay_and_check(log_dir: &std::path::Path) -> Result<(), Failure> {
+    use crate::replay::{When, view_for};
+    let day = |s: &str| s.parse().map(When::Day).map_err(Failure::input);
+    for (at, label) in [
+        ("2023-01-31", "after Northshire's claim"),
+        ("2023-12-31", "after the inspection"),
+    ] {
+        let view = view_for(log_dir, Some(day(at)?), None, None)?;
+        let north = view.recs.values().find(|r| r.rec.as_str() == "NORTH-R1");
+        let claimed = north
+            .and_then(|r| r.claimed.as_ref())
+            .map_or("nothing".into(), |c| crate::replay::name(&c.status));
+        let verified = north
+            .and_then(|r| r.verified.as_ref())
+            .map_or("not assessed yet".into(), |v| {
+                format!("assessed {}", crate::replay::name(&v.verdict))
+            });
+        output::line(format!(
+            "replayed the state on {at} ({label}): NORTH-R1 claimed {claimed}, {verified}"
+        ))?;
+    }
+    let view = view_for(log_dir, None, None, None)?;
+    let findings = trail_core::check(&view, &trail_core::CheckConfig::default());
+    output::line(format!(
+        "checked the record as of today: {} findings (trail check --log {} lists them all); on the fictional force:",
+        findings.len(),
+        log_dir.display()
+    ))?;
+    for f in findings.iter().filter(|f| {
+        f.rec
+            .as_ref()
+            .is_some_and(|r| r.as_str().starts_with("NORTH"))
+    }) {
+        output::line(format!("  {}", crate::replay::finding_line(f)))?;
+    }
     Ok(())
 }

@@ -114,7 +114,12 @@ fn main() -> ExitCode {
             funding_unlinked_months,
         } => replay::check_config(
             config.as_deref(),
-            [timetable_days, late_implementation_days, stale_months, funding_unlinked_months],
+            [
+                timetable_days,
+                late_implementation_days,
+                stale_months,
+                funding_unlinked_months,
+            ],
         )
         .and_then(|config| {
             replay::run_check(

@@ -7,10 +7,10 @@ use std::path::Path;
 use std::str::FromStr;
 
 use trail_core::state::RecView;
-use trail_core::{check, CheckConfig, Day, Finding, Log, Severity, State, Timestamp, View};
+use trail_core::{CheckConfig, Day, Finding, Log, Severity, State, Timestamp, View, check};
 
-use crate::output;
 use crate::Failure;
+use crate::output;
 
 type Outcome = Result<(), Failure>;
 
@@ -30,7 +30,9 @@ impl FromStr for When {
             return Ok(When::Day(day));
         }
         s.parse::<Timestamp>().map(When::Instant).map_err(|_| {
-            format!("{s:?} is neither a date (YYYY-MM-DD) nor a timestamp (e.g. 2022-01-17T09:00:00Z)")
+            format!(
+                "{s:?} is neither a date (YYYY-MM-DD) nor a timestamp (e.g. 2022-01-17T09:00:00Z)"
+            )
         })
     }
 }
@@ -84,7 +86,12 @@ pub fn verified_state(dir: &Path, cut: Cut) -> Result<State, Failure> {
 }
 
 /// The view for `--at`, `--known-at` and `--at-seq` as the user gave them.
-pub fn view_for(dir: &Path, at: Option<When>, known_at: Option<When>, at_seq: Option<u64>) -> Result<View, Failure> {
+pub fn view_for(
+    dir: &Path,
+    at: Option<When>,
+    known_at: Option<When>,
+    at_seq: Option<u64>,
+) -> Result<View, Failure> {
     let now = Timestamp::now();
     let at_day = at.map_or_else(|| Day::of_timestamp(now), When::day);
     let known = known_at.map_or(now, When::instant);
@@ -101,7 +108,7 @@ fn or_dash(value: Option<String>) -> String {
     value.unwrap_or_else(|| "-".into())
 }
 
-fn name<T: serde::Serialize>(value: &T) -> String {
+pub fn name<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_value(value)
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
@@ -111,33 +118,72 @@ fn name<T: serde::Serialize>(value: &T) -> String {
 /// The row of the replay table for one recommendation.
 fn row(rec: &RecView) -> [String; 8] {
     let claimed = rec.claimed.as_ref().map(|c| name(&c.status));
-    let third = rec.claims.iter().rev().find(|c| name(&c.party) == "third_party");
+    let third = rec
+        .claims
+        .iter()
+        .rev()
+        .find(|c| name(&c.party) == "third_party");
     let claimed = match (claimed, third) {
         (Some(c), _) => c,
-        (None, Some(t)) => format!("({} by {})", name(&t.status), or_dash(t.actor.as_ref().map(|a| a.to_string()))),
+        (None, Some(t)) => format!(
+            "({} by {})",
+            name(&t.status),
+            or_dash(t.actor.as_ref().map(|a| a.to_string()))
+        ),
         (None, None) => "-".into(),
     };
     [
         rec.rec.to_string(),
-        rec.addressees.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(","),
+        rec.addressees
+            .iter()
+            .map(|a| a.as_str())
+            .collect::<Vec<_>>()
+            .join(","),
         or_dash(rec.position.as_ref().map(|p| name(&p.position))),
         claimed,
         or_dash(rec.verified.as_ref().map(|v| name(&v.verdict))),
         name(&rec.schedule.status),
         name(&rec.closure.status),
-        format!("{} ({})", rec.response_clock.due, name(&rec.response_clock.status)),
+        format!(
+            "{} ({})",
+            rec.response_clock.due,
+            name(&rec.response_clock.status)
+        ),
     ]
 }
 
-pub fn replay(dir: &Path, at: Option<When>, known_at: Option<When>, at_seq: Option<u64>, json: bool) -> Outcome {
+pub fn replay(
+    dir: &Path,
+    at: Option<When>,
+    known_at: Option<When>,
+    at_seq: Option<u64>,
+    json: bool,
+) -> Outcome {
     let view = view_for(dir, at, known_at, at_seq)?;
     if json {
         output::json_line("state", &view)?;
         return Ok(());
     }
-    let known = view.known_at.map_or_else(|| format!("seq {}", or_dash(view.last_seq.map(|s| s.to_string()))), |k| k.to_string());
-    output::line(format!("state on {} as known at {} ({} recommendations)", view.at, known, view.recs.len()))?;
-    let header = ["rec", "addressees", "position", "claimed", "verified", "schedule", "closure", "response due"];
+    let known = view.known_at.map_or_else(
+        || format!("seq {}", or_dash(view.last_seq.map(|s| s.to_string()))),
+        |k| k.to_string(),
+    );
+    output::line(format!(
+        "state on {} as known at {} ({} recommendations)",
+        view.at,
+        known,
+        view.recs.len()
+    ))?;
+    let header = [
+        "rec",
+        "addressees",
+        "position",
+        "claimed",
+        "verified",
+        "schedule",
+        "closure",
+        "response due",
+    ];
     let mut recs: Vec<&RecView> = view.recs.values().collect();
     recs.sort_by_key(|r| natural_key(r.rec.as_str()));
     let rows: Vec<[String; 8]> = recs.into_iter().map(row).collect();
@@ -165,7 +211,14 @@ pub fn replay(dir: &Path, at: Option<When>, known_at: Option<When>, at_seq: Opti
 }
 
 pub fn history(dir: &Path, rec: &str, json: bool) -> Outcome {
-    let view = view_for(dir, Some(When::Day(Day::new(9999, 12, 31).unwrap_or(Day::of_timestamp(Timestamp::now())))), None, None)?;
+    let view = view_for(
+        dir,
+        Some(When::Day(
+            Day::new(9999, 12, 31).unwrap_or(Day::of_timestamp(Timestamp::now())),
+        )),
+        None,
+        None,
+    )?;
     let found = view
         .recs
         .iter()
@@ -221,7 +274,10 @@ pub fn run_check(dir: &Path, args: CheckArgs) -> Outcome {
     if !args.json {
         output::line(format!("{} finding(s) on {}", findings.len(), view.at))?;
     }
-    let failing = findings.iter().filter(|f| f.severity >= args.fail_on).count();
+    let failing = findings
+        .iter()
+        .filter(|f| f.severity >= args.fail_on)
+        .count();
     if failing > 0 {
         return Err(Failure {
             code: 1,
@@ -233,7 +289,11 @@ pub fn run_check(dir: &Path, args: CheckArgs) -> Outcome {
 
 /// One finding as a line: severity, rule, subject, seqs, sentence.
 pub fn finding_line(f: &Finding) -> String {
-    let subject = f.rec.as_ref().or(f.decision.as_ref()).map_or("-".to_owned(), |i| i.to_string());
+    let subject = f
+        .rec
+        .as_ref()
+        .or(f.decision.as_ref())
+        .map_or("-".to_owned(), |i| i.to_string());
     let seqs: Vec<String> = f.seqs.iter().map(u64::to_string).collect();
     output::safe(&format!(
         "{:<7} {:<28} {:<12} seqs {:<10} {}",
@@ -252,7 +312,8 @@ pub fn check_config(file: Option<&Path>, flags: [Option<u32>; 4]) -> Result<Chec
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| Failure::input(format!("{}: {e}", path.display())))?;
-            serde_json::from_str(&text).map_err(|e| Failure::input(format!("{}: {e}", path.display())))?
+            serde_json::from_str(&text)
+                .map_err(|e| Failure::input(format!("{}: {e}", path.display())))?
         }
         None => CheckConfig::default(),
     };
@@ -281,7 +342,10 @@ pub fn natural_key(id: &str) -> Vec<(String, u64)> {
             digits.push(c);
         } else {
             if !digits.is_empty() {
-                parts.push((std::mem::take(&mut text), digits.parse().unwrap_or(u64::MAX)));
+                parts.push((
+                    std::mem::take(&mut text),
+                    digits.parse().unwrap_or(u64::MAX),
+                ));
                 digits.clear();
             }
             text.push(c);
