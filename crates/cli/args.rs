@@ -120,6 +120,9 @@ pub enum Command {
         /// Print the result as JSON Lines.
         #[arg(long)]
         json: bool,
+        /// Also confirm the log extends this signed checkpoint; a fork is reported as one.
+        #[arg(long, value_name = "CHECKPOINT")]
+        since: Option<PathBuf>,
     },
     /// Print entries of a log.
     Show {
@@ -152,6 +155,17 @@ pub enum Command {
         #[arg(long, env = "TRAIL_LOG", value_name = "DIR")]
         log: PathBuf,
     },
+    /// Sign a checkpoint (C2SP tlog-checkpoint) of the whole log with an operator key.
+    Checkpoint(crate::proofs::CheckpointArgs),
+    /// As a witness, cosign a checkpoint after checking it against the log and the last one cosigned.
+    Cosign(crate::proofs::CosignArgs),
+    /// Write an inclusion or consistency proof that others can check without the log.
+    Prove {
+        #[command(subcommand)]
+        what: crate::proofs::Prove,
+    },
+    /// Check an inclusion or consistency proof file without the log, against trusted keys.
+    VerifyProof(crate::proofs::VerifyProofArgs),
     /// Print the BLAKE3 digest of a document, to cite it as evidence.
     Evidence {
         /// The document.

@@ -8,6 +8,7 @@ mod args;
 mod commands;
 mod demo;
 mod output;
+mod proofs;
 mod read;
 mod replay;
 
@@ -30,6 +31,7 @@ impl From<trail_core::Error> for Failure {
         use trail_core::Error as E;
         let code = match e {
             E::Verify(_) | E::Bundle(_) | E::Corrupt(_) | E::Decode(_) => 1,
+            E::Transparency(ref t) if t.is_verification_failure() => 1,
             _ => 2,
         };
         Failure {
@@ -84,7 +86,20 @@ fn main() -> ExitCode {
             date,
         } => commands::revoke(&write, public_key, reason, date),
         Command::Append { write, event } => commands::append(&write, &event),
-        Command::Verify { source, json } => read::verify(&source, json),
+        Command::Verify {
+            source,
+            json,
+            since: None,
+        } => read::verify(&source, json),
+        Command::Verify {
+            source,
+            json,
+            since: Some(since),
+        } => proofs::verify_since(&source, &since, json),
+        Command::Checkpoint(args) => proofs::checkpoint(&args),
+        Command::Cosign(args) => proofs::cosign(&args),
+        Command::Prove { what } => proofs::prove(&what),
+        Command::VerifyProof(args) => proofs::verify_proof(&args),
         Command::Show {
             log,
             from,

@@ -5,7 +5,8 @@
 //! flushed to disk before the append returns. sled's own file lock keeps a
 //! second process out; within a process, appends are serialised by a mutex.
 //!
-//! Keys: `m:format`, `m:head`, `e:` + seq (big-endian u64) for entries, and
+//! Keys: `m:format`, `m:head`, `m:checkpoint` (the latest signed checkpoint),
+//! `e:` + seq (big-endian u64) for entries, and
 //! `k:` / `a:` / `p:` / `r:` / `s:` + id for registry rows (keys, actors,
 //! reports, recommendations, successions), which are derived from the entries
 //! so that an append need not re-read the log. `t:` + level + index hold the
@@ -30,13 +31,15 @@ use crate::verify::{Problem, VerifiedEntry, Verifier, VerifyError};
 
 #[path = "store_tree.rs"]
 mod store_tree;
+pub(crate) use store_tree::Frontier;
 #[cfg(test)]
 pub(crate) use store_tree::node_key;
-use store_tree::{Frontier, PendingNodes, SledNodes, tree_error};
+use store_tree::{PendingNodes, SledNodes, tree_error};
 
 const FORMAT_KEY: &[u8] = b"m:format";
 const FORMAT_VALUE: &[u8] = b"trail log v1";
 const HEAD_KEY: &[u8] = b"m:head";
+const CHECKPOINT_KEY: &[u8] = b"m:checkpoint";
 const ENTRY_PREFIX: &[u8] = b"e:";
 /// Entries read per verification chunk: enough for parallel batch checks,
 /// small enough to keep memory flat.
@@ -442,6 +445,24 @@ impl Log {
             ));
         }
         Ok(verifier)
+    }
+
+    /// The latest signed checkpoint note kept with the log, if any.
+    pub fn latest_checkpoint(&self) -> Result<Option<Vec<u8>>> {
+        Ok(self
+            .tree
+            .get(CHECKPOINT_KEY)
+            .map_err(|e| self.store_error(e))?
+            .map(|v| v.to_vec()))
+    }
+
+    /// Keeps a signed checkpoint note (already checked by the caller) as the latest.
+    pub(crate) fn keep_checkpoint(&self, note: &[u8]) -> Result<()> {
+        self.tree
+            .insert(CHECKPOINT_KEY, note)
+            .map_err(|e| self.store_error(e))?;
+        self.db.flush().map_err(|e| self.store_error(e))?;
+        Ok(())
     }
 
     /// Number of entries, which is the Merkle tree size.

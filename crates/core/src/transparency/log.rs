@@ -1,12 +1,19 @@
 //! Checkpoints and cosignatures made from, and checked against, a log on disk.
 
+use std::path::Path;
+
+use crate::authority::Authority;
+use crate::encoding;
 use crate::error::{Error, Result};
 use crate::event::Role;
 use crate::keys::SecretKey;
+use crate::merkle::hash::{EMPTY_ROOT, Hash};
 use crate::merkle::tree::TreeSize;
 use crate::merkle::{Checkpoint, CosignatureSigner, Note, NoteVerifier};
+use crate::store::Frontier;
 use crate::store::Log;
 use crate::types::{Id, PublicKey};
+use crate::verify::Verifier;
 
 use super::{
     Fork, ForkKind, TransparencyError, cosign, origin_for, parse_checkpoint_note,
@@ -44,8 +51,10 @@ pub fn witness_signer(name: &Id, key: &SecretKey) -> Result<CosignatureSigner> {
 /// Verifiers for every key that holds, or held, the operator role in the
 /// log: a checkpoint signed before a key was revoked stays valid evidence.
 pub fn log_operators(log: &Log) -> Result<Vec<NoteVerifier>> {
-    let origin = log_origin(log)?;
-    let authority = log.authority();
+    operators_of(&log.authority(), &log_origin(log)?)
+}
+
+fn operators_of(authority: &Authority, origin: &str) -> Result<Vec<NoteVerifier>> {
     let mut out = Vec::new();
     for (key, record) in &authority.keys {
         if !record.roles.contains(&Role::Operator) {
@@ -55,7 +64,7 @@ pub fn log_operators(log: &Log) -> Result<Vec<NoteVerifier>> {
             continue;
         };
         out.push(
-            NoteVerifier::new(&origin, vk).map_err(|e| TransparencyError::Policy(e.to_string()))?,
+            NoteVerifier::new(origin, vk).map_err(|e| TransparencyError::Policy(e.to_string()))?,
         );
     }
     Ok(out)
@@ -76,56 +85,114 @@ pub fn sign_checkpoint(log: &Log, key: &SecretKey) -> Result<Note> {
     let checkpoint = Checkpoint::new(&origin, TreeSize(size), root)
         .map_err(|e| TransparencyError::malformed("checkpoint", e))?;
     let signer = operator_signer(&origin, key)?;
-    Ok(checkpoint
+    let note = checkpoint
         .sign(&signer)
-        .map_err(|e| TransparencyError::malformed("checkpoint", e))?)
+        .map_err(|e| TransparencyError::malformed("checkpoint", e))?;
+    log.keep_checkpoint(&note.to_bytes())?;
+    Ok(note)
+}
+
+/// What a checkpoint is compared with: a verified log or bundle.
+struct Known<'a> {
+    origin: String,
+    operators: Vec<NoteVerifier>,
+    size: u64,
+    root_at: &'a dyn Fn(u64) -> Result<Hash>,
 }
 
 /// Checks a signed checkpoint against the log: it is for this log, signed by
 /// one of its operator keys, and the log (already verified by the caller)
 /// extends it. A log that does not is reported as a [`Fork`].
 pub fn check_against_log(log: &Log, bytes: &[u8]) -> Result<Checkpoint> {
-    let (note, checkpoint) = parse_checkpoint_note(bytes)?;
     let origin = log_origin(log)?;
-    if checkpoint.origin() != origin {
+    let root_at = |size| log.tree_root(size);
+    let known = Known {
+        operators: operators_of(&log.authority(), &origin)?,
+        origin,
+        size: log.tree_size(),
+        root_at: &root_at,
+    };
+    check_against(&known, bytes)
+}
+
+/// Verifies a bundle and checks a signed checkpoint against it as
+/// [`check_against_log`] does for a log; returns the bundle's verifier.
+pub fn check_against_bundle(bundle: &Path, bytes: &[u8]) -> Result<(Verifier, Checkpoint)> {
+    let (_, claimed) = parse_checkpoint_note(bytes)?;
+    let claimed_size = size_of(&claimed);
+    let file = std::fs::File::open(bundle).map_err(|source| Error::Io {
+        path: bundle.to_owned(),
+        source,
+    })?;
+    let mut frontier = Frontier::default();
+    let mut root_at_claimed = (claimed_size == 0).then_some(EMPTY_ROOT);
+    let mut genesis = None;
+    let verifier = crate::bundle::verify_reader(std::io::BufReader::new(file), |_, chunk| {
+        for entry in chunk {
+            genesis.get_or_insert(entry.hash());
+            frontier.push(encoding::merkle_leaf_hash(entry.bytes()));
+            if frontier.size() == claimed_size {
+                root_at_claimed = Some(frontier.root());
+            }
+        }
+        Ok(())
+    })?;
+    let genesis = genesis.ok_or_else(|| Error::Bundle("bundle holds no entries".into()))?;
+    let origin = origin_for(&genesis);
+    let full = frontier.root();
+    let root_at = |size| {
+        if size == frontier.size() {
+            Ok(full)
+        } else {
+            root_at_claimed.ok_or_else(|| Error::Corrupt("no root at that size".into()))
+        }
+    };
+    let known = Known {
+        operators: operators_of(verifier.authority(), &origin)?,
+        origin,
+        size: frontier.size(),
+        root_at: &root_at,
+    };
+    let checkpoint = check_against(&known, bytes)?;
+    Ok((verifier, checkpoint))
+}
+
+fn check_against(known: &Known<'_>, bytes: &[u8]) -> Result<Checkpoint> {
+    let (note, checkpoint) = parse_checkpoint_note(bytes)?;
+    if checkpoint.origin() != known.origin {
         return Err(TransparencyError::WrongLog {
-            expected: origin,
+            expected: known.origin.clone(),
             found: checkpoint.origin().to_owned(),
         }
         .into());
     }
-    let policy = super::Policy::new(log_operators(log)?, Vec::new(), 0).map_err(|_| {
+    let policy = super::Policy::new(known.operators.clone(), Vec::new(), 0).map_err(|_| {
         TransparencyError::NoOperatorSignature {
-            origin: origin.clone(),
+            origin: known.origin.clone(),
         }
     })?;
     super::verify_checkpoint(&note, &policy)?;
     let size = size_of(&checkpoint);
-    let log_size = log.tree_size();
-    if size > log_size {
-        return Err(TransparencyError::Fork(Fork {
-            kind: ForkKind::Truncated,
+    let fork = |kind| -> Result<Error> {
+        Ok(TransparencyError::Fork(Fork {
+            kind,
             old_size: size,
             old_root: *checkpoint.root(),
-            new_size: log_size,
-            new_root: log.tree_root(log_size)?,
+            new_size: known.size,
+            new_root: (known.root_at)(known.size)?,
         })
-        .into());
+        .into())
+    };
+    if size > known.size {
+        return Err(fork(ForkKind::Truncated)?);
     }
-    let root = log.tree_root(size)?;
-    if root != *checkpoint.root() {
-        return Err(TransparencyError::Fork(Fork {
-            kind: if size == log_size {
-                ForkKind::SameSize
-            } else {
-                ForkKind::NotPrefix
-            },
-            old_size: size,
-            old_root: *checkpoint.root(),
-            new_size: log_size,
-            new_root: log.tree_root(log_size)?,
-        })
-        .into());
+    if (known.root_at)(size)? != *checkpoint.root() {
+        let kind = if size == known.size {
+            ForkKind::SameSize
+        } else {
+            ForkKind::NotPrefix
+        };
+        return Err(fork(kind)?);
     }
     Ok(checkpoint)
 }
@@ -194,5 +261,25 @@ pub fn cosign_with_log(
     };
     let operators = log_operators(log)?;
     let previous = previous.as_ref().map(|(n, _)| (n, proof.as_slice()));
-    Ok(cosign(&note, &operators, &witness, previous, timestamp)?)
+    let cosigned = cosign(&note, &operators, &witness, previous, timestamp)?;
+    // Keep the cosigned checkpoint with the log unless a newer one is kept;
+    // cosignatures of the same checkpoint accumulate.
+    let keep = match log.latest_checkpoint()? {
+        None => Some(cosigned.clone()),
+        Some(bytes) => match parse_checkpoint_note(&bytes) {
+            Err(_) => Some(cosigned.clone()),
+            Ok((mut kept, _)) if kept.text() == cosigned.text() => {
+                for sig in cosigned.signatures() {
+                    kept.add_signature(sig.clone())
+                        .map_err(|e| TransparencyError::malformed("checkpoint", e))?;
+                }
+                Some(kept)
+            }
+            Ok((_, kept)) => (size_of(&new) >= size_of(&kept)).then(|| cosigned.clone()),
+        },
+    };
+    if let Some(note) = keep {
+        log.keep_checkpoint(&note.to_bytes())?;
+    }
+    Ok(cosigned)
 }

@@ -23,11 +23,12 @@ mod tests;
 use std::fmt;
 
 pub use files::{
-    ConsistencyProofFile, InclusionVerified, verify_consistency_file, verify_inclusion,
+    CONSISTENCY_HEADER, ConsistencyProofFile, InclusionVerified, verify_consistency_file,
+    verify_inclusion,
 };
 pub use log::{
-    check_against_log, cosign_with_log, log_operators, log_origin, operator_signer,
-    sign_checkpoint, witness_signer,
+    check_against_bundle, check_against_log, cosign_with_log, log_operators, log_origin,
+    operator_signer, sign_checkpoint, witness_signer,
 };
 
 use crate::merkle::note::SignatureVerifier;

@@ -1,0 +1,466 @@
+//! Transparency commands: checkpoint, cosign, prove, verify-proof, and
+//! `verify --since`. The formats are in docs/FORMAT.md ("Checkpoints",
+//! "Cosignatures", "Proof files").
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Subcommand};
+use serde_json::json;
+use trail_core::merkle::tree::LeafIndex;
+use trail_core::merkle::{Note, TlogProof};
+use trail_core::transparency::{
+    self, ConsistencyProofFile, Policy, TransparencyError, check_against_bundle, check_against_log,
+    cosign_with_log, log_origin, operator_signer, parse_checkpoint_note, sign_checkpoint,
+    witness_signer,
+};
+use trail_core::{Log, SecretKey, bundle};
+
+use crate::Failure;
+use crate::args::{LogArg, Source};
+use crate::output;
+
+type Outcome = Result<(), Failure>;
+
+impl From<TransparencyError> for Failure {
+    fn from(e: TransparencyError) -> Self {
+        Failure::from(trail_core::Error::from(e))
+    }
+}
+
+/// Largest proof, checkpoint or entry file read (they are a few KiB).
+const MAX_FILE: u64 = 4 << 20;
+
+/// `trail checkpoint`.
+#[derive(Args, Debug)]
+pub struct CheckpointArgs {
+    #[command(flatten)]
+    pub log: LogArg,
+    /// The operator's secret key file (its key must hold the operator role).
+    #[arg(long, value_name = "FILE")]
+    pub key: PathBuf,
+    /// Where to write the signed checkpoint (C2SP signed note).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+}
+
+/// `trail cosign`.
+#[derive(Args, Debug)]
+pub struct CosignArgs {
+    #[command(flatten)]
+    pub log: LogArg,
+    /// The witness's secret key file (its key must hold the witness role).
+    #[arg(long, value_name = "FILE")]
+    pub key: PathBuf,
+    /// The signed checkpoint to cosign; the cosignature is added to this file.
+    #[arg(long, value_name = "FILE")]
+    pub checkpoint: PathBuf,
+    /// The last checkpoint this witness cosigned: refuse unless the new one extends it.
+    #[arg(long, value_name = "FILE")]
+    pub since: Option<PathBuf>,
+}
+
+/// `trail prove ...`.
+#[derive(Subcommand, Debug)]
+pub enum Prove {
+    /// Write a C2SP tlog-proof that entry SEQ is in a signed checkpoint.
+    Inclusion {
+        #[command(flatten)]
+        log: LogArg,
+        /// The entry's seq.
+        #[arg(long, value_name = "N")]
+        seq: u64,
+        /// The signed checkpoint to prove against (default: the latest one kept with the log).
+        #[arg(long, value_name = "FILE")]
+        checkpoint: Option<PathBuf>,
+        /// Where to write the proof.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Also write the entry's canonical bytes to this file.
+        #[arg(long, value_name = "FILE")]
+        entry_out: Option<PathBuf>,
+    },
+    /// Write a proof that the tree of checkpoint OLD is a prefix of that of NEW.
+    Consistency {
+        #[command(flatten)]
+        log: LogArg,
+        /// The older signed checkpoint.
+        #[arg(long, value_name = "OLD")]
+        from: PathBuf,
+        /// The newer signed checkpoint.
+        #[arg(long, value_name = "NEW")]
+        to: PathBuf,
+        /// Where to write the proof.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+}
+
+/// `trail verify-proof`.
+#[derive(Args, Debug)]
+pub struct VerifyProofArgs {
+    /// The proof file (inclusion: c2sp.org/tlog-proof@v1; consistency: trail.consistency-proof@v1).
+    #[arg(long, value_name = "FILE")]
+    pub proof: PathBuf,
+    /// The entry's canonical bytes (default: the copy inside the proof).
+    #[arg(long, value_name = "FILE", conflicts_with = "bundle")]
+    pub entry: Option<PathBuf>,
+    /// A bundle holding the entry; it is verified and must be of the same log.
+    #[arg(long, value_name = "FILE")]
+    pub bundle: Option<PathBuf>,
+    /// A checkpoint you already trust: the proof's checkpoint must agree with it.
+    #[arg(long, value_name = "FILE")]
+    pub checkpoint: Option<PathBuf>,
+    /// A trusted operator verifier key (`trail/<hash>+<id>+<base64>`), or a file of them. Repeat for more.
+    #[arg(long = "operator-key", value_name = "VKEY|FILE", required = true)]
+    pub operator_keys: Vec<String>,
+    /// A trusted witness verifier key, or a file of them. Repeat for more.
+    #[arg(long = "witness-key", value_name = "VKEY|FILE")]
+    pub witness_keys: Vec<String>,
+    /// How many trusted witnesses must have cosigned the (newer) checkpoint.
+    #[arg(long, value_name = "K", default_value_t = 0)]
+    pub witnesses: usize,
+    /// Print the result as JSON Lines.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn read_file(path: &Path) -> Result<Vec<u8>, Failure> {
+    let fail = |e: std::io::Error| Failure::input(format!("{}: {e}", path.display()));
+    let file = std::fs::File::open(path).map_err(fail)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(fail)?;
+    if bytes.len() as u64 > MAX_FILE {
+        return Err(Failure::input(format!(
+            "{}: file is larger than {MAX_FILE} bytes",
+            path.display()
+        )));
+    }
+    Ok(bytes)
+}
+
+/// Writes a file whole or not at all.
+fn write_file(path: &Path, bytes: &[u8]) -> Outcome {
+    let fail = |e: std::io::Error| Failure::input(format!("{}: {e}", path.display()));
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".partial");
+    let tmp = PathBuf::from(tmp);
+    std::fs::write(&tmp, bytes).map_err(fail)?;
+    std::fs::rename(&tmp, path).map_err(fail)
+}
+
+fn describe(note: &Note) -> String {
+    match trail_core::merkle::Checkpoint::parse(note.text()) {
+        Ok(cp) => format!("{} entries, root {}", cp.size(), cp.root().to_base64()),
+        Err(_) => "an unreadable checkpoint".into(),
+    }
+}
+
+pub fn checkpoint(args: &CheckpointArgs) -> Outcome {
+    let key = SecretKey::load(&args.key)?;
+    let log = Log::open(&args.log.log)?;
+    let note = sign_checkpoint(&log, &key)?;
+    write_file(&args.out, &note.to_bytes())?;
+    let origin = log_origin(&log)?;
+    output::line(format!(
+        "checkpoint of {}, written to {}",
+        describe(&note),
+        args.out.display()
+    ))?;
+    output::line(format!(
+        "operator key: {}",
+        operator_signer(&origin, &key)?.verifier().vkey()
+    ))?;
+    Ok(())
+}
+
+pub fn cosign(args: &CosignArgs) -> Outcome {
+    let key = SecretKey::load(&args.key)?;
+    let log = Log::open(&args.log.log)?;
+    let checkpoint = read_file(&args.checkpoint)?;
+    let since = args.since.as_deref().map(read_file).transpose()?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let note = cosign_with_log(&log, &key, &checkpoint, since.as_deref(), now)?;
+    write_file(&args.checkpoint, &note.to_bytes())?;
+    let authority = log.authority();
+    let actor = authority
+        .actor_of(&key.public_key())
+        .ok_or_else(|| Failure::input("the witness key is not registered"))?;
+    output::line(format!(
+        "cosigned the checkpoint of {} as {actor}, written to {}",
+        describe(&note),
+        args.checkpoint.display()
+    ))?;
+    output::line(format!(
+        "witness key: {}",
+        witness_signer(actor, &key)?.verifier().vkey()
+    ))?;
+    Ok(())
+}
+
+pub fn prove(what: &Prove) -> Outcome {
+    match what {
+        Prove::Inclusion {
+            log,
+            seq,
+            checkpoint,
+            out,
+            entry_out,
+        } => prove_inclusion(
+            &log.log,
+            *seq,
+            checkpoint.as_deref(),
+            out,
+            entry_out.as_deref(),
+        ),
+        Prove::Consistency { log, from, to, out } => prove_consistency(&log.log, from, to, out),
+    }
+}
+
+fn prove_inclusion(
+    dir: &Path,
+    seq: u64,
+    checkpoint: Option<&Path>,
+    out: &Path,
+    entry_out: Option<&Path>,
+) -> Outcome {
+    let log = Log::open(dir)?;
+    let note_bytes = match checkpoint {
+        Some(path) => read_file(path)?,
+        None => log.latest_checkpoint()?.ok_or_else(|| {
+            Failure::input(
+                "no checkpoint is kept with this log: run trail checkpoint, or give --checkpoint",
+            )
+        })?,
+    };
+    let cp = check_against_log(&log, &note_bytes)?;
+    let size = cp.size().0;
+    let path = log.inclusion_proof(seq, size)?;
+    let entry = log
+        .entries(seq, Some(seq))
+        .next()
+        .ok_or_else(|| Failure::input(format!("no entry at seq {seq}")))??
+        .to_bytes();
+    let (note, _) = parse_checkpoint_note(&note_bytes)?;
+    let proof = TlogProof {
+        extra: Some(entry.clone()),
+        index: LeafIndex(seq),
+        path,
+        checkpoint: note,
+    };
+    write_file(out, &proof.to_bytes())?;
+    if let Some(entry_out) = entry_out {
+        write_file(entry_out, &entry)?;
+    }
+    output::line(format!(
+        "inclusion proof of seq {seq} in the tree of {size} entries, written to {}",
+        out.display()
+    ))?;
+    Ok(())
+}
+
+fn prove_consistency(dir: &Path, from: &Path, to: &Path, out: &Path) -> Outcome {
+    let log = Log::open(dir)?;
+    let (old_bytes, new_bytes) = (read_file(from)?, read_file(to)?);
+    let old = check_against_log(&log, &old_bytes)?;
+    let new = check_against_log(&log, &new_bytes)?;
+    let proof = log.consistency_proof(old.size().0, new.size().0)?;
+    let file = ConsistencyProofFile {
+        proof,
+        old: parse_checkpoint_note(&old_bytes)?.0,
+        new: parse_checkpoint_note(&new_bytes)?.0,
+    };
+    write_file(out, &file.to_bytes())?;
+    output::line(format!(
+        "consistency proof from {} to {} entries, written to {}",
+        old.size(),
+        new.size(),
+        out.display()
+    ))?;
+    Ok(())
+}
+
+/// Verifier keys given inline or as files of one key per line.
+fn vkeys(args: &[String]) -> Result<Vec<String>, Failure> {
+    let mut out = Vec::new();
+    for arg in args {
+        let path = Path::new(arg);
+        if path.is_file() {
+            let text = String::from_utf8(read_file(path)?)
+                .map_err(|_| Failure::input(format!("{arg}: not UTF-8 text")))?;
+            out.extend(
+                text.lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                    .map(str::to_owned),
+            );
+        } else {
+            out.push(arg.clone());
+        }
+    }
+    Ok(out)
+}
+
+pub fn verify_proof(args: &VerifyProofArgs) -> Outcome {
+    let policy = Policy::from_vkeys(
+        &vkeys(&args.operator_keys)?,
+        &vkeys(&args.witness_keys)?,
+        args.witnesses,
+    )?;
+    let proof = read_file(&args.proof)?;
+    if proof.starts_with(transparency::CONSISTENCY_HEADER.as_bytes()) {
+        let (old, new) = transparency::verify_consistency_file(&proof, &policy)?;
+        let (old, new) = (old.checkpoint, new.checkpoint);
+        if args.json {
+            output::json_line(
+                "consistent",
+                json!({ "origin": new.origin(), "old_size": old.size().0, "new_size": new.size().0,
+                        "new_root": new.root().to_base64() }),
+            )?;
+        } else {
+            output::line(format!(
+                "ok: the tree of {} entries is a prefix of the tree of {} entries of {}",
+                old.size(),
+                new.size(),
+                new.origin()
+            ))?;
+        }
+        return Ok(());
+    }
+    let entry = match (&args.entry, &args.bundle) {
+        (Some(path), _) => Some(read_file(path)?),
+        (None, Some(bundle)) => Some(entry_from_bundle(bundle, &proof)?),
+        (None, None) => None,
+    };
+    let verified = transparency::verify_inclusion(&proof, entry.as_deref(), &policy)?;
+    let cp = &verified.checkpoint.checkpoint;
+    if let Some(trusted) = &args.checkpoint {
+        let (_, trusted) = parse_checkpoint_note(&read_file(trusted)?)?;
+        // Equal sizes must have equal roots; anything else needs a consistency proof.
+        transparency::check_consistent(&trusted, cp, &[]).map_err(|e| match e {
+            TransparencyError::BadProof(_) | TransparencyError::RolledBack { .. } => {
+                Failure::input(format!(
+                    "the proof is against the checkpoint of {} entries, not the given one of {}; prove consistency between them",
+                    cp.size(),
+                    trusted.size()
+                ))
+            }
+            other => other.into(),
+        })?;
+    }
+    let u = &verified.entry.unsigned;
+    let witnesses = &verified.checkpoint.witnesses;
+    if args.json {
+        output::json_line(
+            "included",
+            json!({ "seq": u.seq, "hash": verified.entry.hash().to_string(),
+                    "kind": u.event.kind().name(), "origin": cp.origin(),
+                    "size": cp.size().0, "root": cp.root().to_base64(), "witnesses": witnesses }),
+        )?;
+    } else {
+        output::line(format!(
+            "ok: seq {} ({}, hash {}) is in the tree of {} entries of {}, root {}{}",
+            u.seq,
+            u.event.kind().name(),
+            verified.entry.hash(),
+            cp.size(),
+            cp.origin(),
+            cp.root().to_base64(),
+            if witnesses.is_empty() {
+                String::new()
+            } else {
+                format!(", cosigned by {}", output::safe(&witnesses.join(", ")))
+            }
+        ))?;
+    }
+    Ok(())
+}
+
+/// The canonical bytes of the entry a proof is about, from a verified
+/// bundle of the same log.
+fn entry_from_bundle(path: &Path, proof: &[u8]) -> Result<Vec<u8>, Failure> {
+    let parsed = TlogProof::parse(proof).map_err(|e| {
+        Failure::from(trail_core::Error::from(TransparencyError::Malformed {
+            what: "inclusion proof",
+            reason: e.to_string(),
+        }))
+    })?;
+    let LeafIndex(index) = parsed.index;
+    let (_, cp) = parse_checkpoint_note(&parsed.checkpoint.to_bytes())?;
+    let file = std::fs::File::open(path)
+        .map_err(|e| Failure::input(format!("{}: {e}", path.display())))?;
+    let mut found = None;
+    let mut genesis = None;
+    bundle::verify_reader(std::io::BufReader::new(file), |_, chunk| {
+        for e in chunk {
+            genesis.get_or_insert(e.hash());
+            if e.seq() == index {
+                found = Some(e.bytes().to_vec());
+            }
+        }
+        Ok(())
+    })?;
+    if let Some(genesis) = genesis {
+        let origin = transparency::origin_for(&genesis);
+        if origin != cp.origin() {
+            return Err(trail_core::Error::from(TransparencyError::WrongLog {
+                expected: origin,
+                found: cp.origin().to_owned(),
+            })
+            .into());
+        }
+    }
+    found.ok_or_else(|| Failure::input(format!("the bundle holds no entry at seq {index}")))
+}
+
+/// `trail verify --since CHECKPOINT`: verify everything, then that the log
+/// or bundle extends what the checkpoint committed to.
+pub fn verify_since(source: &Source, since: &Path, json: bool) -> Outcome {
+    let note = read_file(since)?;
+    let (what, result) = match (&source.log, &source.bundle) {
+        (_, Some(bundle)) => (
+            bundle.display().to_string(),
+            check_against_bundle(bundle, &note).map(|(v, cp)| (v.len(), v.head_hash(), cp)),
+        ),
+        (Some(dir), None) => {
+            let log = Log::open(dir)?;
+            let result = log.verify_with(|_| Ok(())).and_then(|v| {
+                check_against_log(&log, &note).map(|cp| (v.len(), v.head_hash(), cp))
+            });
+            (dir.display().to_string(), result)
+        }
+        (None, None) => return Err(Failure::input("give --log DIR or --bundle FILE")),
+    };
+    match result {
+        Ok((entries, head, cp)) => {
+            if json {
+                output::json_line(
+                    "verified",
+                    json!({ "entries": entries, "head": head.to_string(),
+                            "extends": { "size": cp.size().0, "root": cp.root().to_base64() } }),
+                )?;
+            } else {
+                output::line(format!(
+                    "{what}: intact: {entries} entries, head {head}; extends the checkpoint of {} entries (root {})",
+                    cp.size(),
+                    cp.root().to_base64()
+                ))?;
+            }
+            Ok(())
+        }
+        Err(e) => {
+            if json {
+                let fork = matches!(
+                    e,
+                    trail_core::Error::Transparency(TransparencyError::Fork(_))
+                );
+                output::json_line("failed", json!({ "fork": fork, "problem": e.to_string() }))?;
+            }
+            Err(e.into())
+        }
+    }
+}
