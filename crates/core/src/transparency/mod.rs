@@ -55,8 +55,12 @@ pub enum ForkKind {
     /// Two signed checkpoints of the same size with different roots.
     SameSize,
     /// The older tree is not a prefix of the newer one: its root differs from
-    /// the newer log's root at that size, or a consistency proof fails.
+    /// the newer log's root at that size.
     NotPrefix,
+    /// A consistency proof of the right shape between two validly signed
+    /// checkpoints fails: a fork, or a proof altered in transit; only the
+    /// log can tell which.
+    ProofFails,
     /// A signed checkpoint commits to more entries than the log holds now.
     Truncated,
 }
@@ -88,6 +92,11 @@ impl fmt::Display for Fork {
             ForkKind::NotPrefix => write!(
                 f,
                 "fork: the tree of size {} (root {o}) is not a prefix of the tree of size {} (root {n}); the operator showed two histories",
+                self.old_size, self.new_size
+            ),
+            ForkKind::ProofFails => write!(
+                f,
+                "fork or altered proof: the consistency proof does not show the tree of size {} (root {o}) to be a prefix of the tree of size {} (root {n})",
                 self.old_size, self.new_size
             ),
             ForkKind::Truncated => write!(
@@ -420,7 +429,7 @@ pub fn check_consistent(
         Err(ProofError::WrongProofLength { expected, actual }) => Err(TransparencyError::BadProof(
             format!("consistency proof has {actual} hashes, expected {expected}"),
         )),
-        Err(_) => Err(fork(ForkKind::NotPrefix)),
+        Err(_) => Err(fork(ForkKind::ProofFails)),
     }
 }
 
