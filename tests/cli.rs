@@ -593,7 +593,7 @@ fn help_of_every_command_exits_0() {
 /// Several threads each build a log through the library, drop it, and run
 /// the binary on it straight away.
 #[test]
-#[ignore = "bug: in a multi-threaded process, a trail_core::Log that has been dropped can still be locked for a moment (sled's flock outlives the drop, or is held by a child another thread is spawning), so `trail show` right after gets `log is busy`; read commands have no --wait and the library has no close() that waits"]
+
 fn a_log_dropped_by_the_library_is_free_for_the_binary_at_once() {
     let dir = tempfile::tempdir().unwrap();
     std::thread::scope(|sc| {

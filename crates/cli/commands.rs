@@ -45,7 +45,7 @@ fn today() -> Day {
 fn open_for_write(write: &WriteArgs) -> Result<(Log, SecretKey), Failure> {
     let key = SecretKey::load(&write.key)?;
     let options = OpenOptions {
-        wait: write.wait.map(Duration::from_secs),
+        wait: Some(write.wait.map_or(trail_core::store::BRIEF_WAIT, Duration::from_secs)),
     };
     let log = Log::open_with(&write.log.log, options)?;
     Ok((log, key))
@@ -100,53 +100,60 @@ pub fn revoke(
 }
 
 /// Reads one JSON event, or JSON Lines of events, naming the line of any error.
-fn parse_events(text: &str) -> Result<Vec<Event>, Failure> {
+/// Reads one JSON event, or JSON Lines of events, naming the line of any
+/// error. Returns each event with the line it starts on.
+fn parse_events(text: &str, source: &str) -> Result<Vec<(usize, Event)>, Failure> {
     let trimmed = text.trim();
     if trimmed.is_empty() {
-        return Err(Failure::input("the event file is empty"));
-    }
-    // A single (possibly pretty-printed) JSON object is one event.
-    if let Ok(event) = Event::from_json(trimmed) {
-        return Ok(vec![event]);
+        return Err(Failure::input(format!("{source}: the event file is empty")));
     }
     let lines: Vec<(usize, &str)> = text
         .lines()
         .enumerate()
+        .map(|(n, l)| (n + 1, l))
         .filter(|(_, l)| !l.trim().is_empty())
         .collect();
-    if lines.len() == 1 {
-        return Event::from_json(trimmed)
-            .map(|e| vec![e])
-            .map_err(Failure::input);
+    // A single (possibly pretty-printed) JSON object is one event.
+    let first_line = lines.first().map_or(1, |(n, _)| *n);
+    match Event::from_json(trimmed) {
+        Ok(event) => return Ok(vec![(first_line, event)]),
+        Err(e) if lines.len() == 1 => return Err(Failure::input(format!("{source}: {e}"))),
+        Err(_) => {}
     }
     lines
         .into_iter()
         .map(|(n, l)| {
-            Event::from_json(l).map_err(|e| Failure::input(format!("line {}: {e}", n + 1)))
+            Event::from_json(l)
+                .map(|e| (n, e))
+                .map_err(|e| Failure::input(format!("{source}: line {n}: {e}")))
         })
         .collect()
 }
 
 pub fn append(write: &WriteArgs, event_file: &Path) -> Outcome {
-    let text = if event_file == Path::new("-") {
+    let (text, source) = if event_file == Path::new("-") {
         let mut text = String::new();
         std::io::stdin()
             .read_to_string(&mut text)
             .map_err(|e| Failure::input(format!("standard input: {e}")))?;
-        text
+        (text, "standard input".to_owned())
     } else {
-        std::fs::read_to_string(event_file)
-            .map_err(|e| Failure::input(format!("{}: {e}", event_file.display())))?
+        let text = std::fs::read_to_string(event_file)
+            .map_err(|e| Failure::input(format!("{}: {e}", event_file.display())))?;
+        (text, event_file.display().to_string())
     };
-    let events = parse_events(&text)?;
+    let parsed = parse_events(&text, &source)?;
+    let lines: Vec<usize> = parsed.iter().map(|(n, _)| *n).collect();
+    let events: Vec<Event> = parsed.into_iter().map(|(_, e)| e).collect();
     let (log, key) = open_for_write(write)?;
-    let count = events.len();
-    let appended = log.append_all(&key, events).map_err(|e| {
-        let mut failure = Failure::from(e);
-        if count > 1 {
-            failure.message = format!("{} (nothing was appended)", failure.message);
+    let appended = log.append_all(&key, events).map_err(|e| match e {
+        trail_core::Error::InBatch { index, source: inner } => {
+            let mut failure = Failure::from(*inner);
+            let line = lines.get(index).copied().unwrap_or(index + 1);
+            failure.message = format!("{source}: line {line}: {} (nothing was appended)", failure.message);
+            failure
         }
-        failure
+        other => Failure::from(other),
     })?;
     report(&appended, write.json)
 }

@@ -84,6 +84,14 @@ pub enum Error {
     /// An event given in JSON could not be read.
     #[error("{0}")]
     Input(String),
+    /// One event of a batch was refused; nothing of the batch was written.
+    #[error("event {} of the batch: {source}", index + 1)]
+    InBatch {
+        /// Position of the refused event in the batch, from 0.
+        index: usize,
+        /// Why it was refused.
+        source: Box<Error>,
+    },
     /// An append that would record an entry earlier than the head.
     #[error(
         "the log's last entry was recorded at {head}, after {requested}; refusing to go back in time"

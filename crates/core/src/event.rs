@@ -836,10 +836,19 @@ impl Event {
 /// Turns serde_json's message into one a person can act on.
 fn json_error_message(e: &serde_json::Error) -> String {
     let msg = e.to_string();
-    // serde's internally tagged enums say "unknown variant `x`, expected one of ..."
-    if let Some(rest) = msg.strip_prefix("unknown variant ") {
+    if e.is_syntax() || e.is_eof() {
+        return format!("not valid JSON: {msg}");
+    }
+    // serde's internally tagged enums say "unknown variant `x`, expected one of ...";
+    // only when the expected names are event types is `x` the event's type.
+    if let Some(rest) = msg.strip_prefix("unknown variant ")
+        && rest.contains("`log_created`")
+    {
         let name = rest.split(',').next().unwrap_or(rest);
         return format!("unknown event type {name}");
+    }
+    if let Some(rest) = msg.strip_prefix("unknown variant ") {
+        return format!("unknown value {rest}");
     }
     if msg.starts_with("missing field `type`") {
         return "the event has no \"type\" field".into();

@@ -37,6 +37,10 @@ pub(crate) use store_tree::node_key;
 use store_tree::{PendingNodes, SledNodes, tree_error};
 
 const FORMAT_KEY: &[u8] = b"m:format";
+/// A file that marks a directory as a trail log. It is checked before sled
+/// opens anything, because sled rewrites files it does not recognise.
+const MARKER_FILE: &str = "TRAIL_LOG";
+const MARKER_TEXT: &str = "trail log v1\n";
 const FORMAT_VALUE: &[u8] = b"trail log v1";
 const HEAD_KEY: &[u8] = b"m:head";
 const CHECKPOINT_KEY: &[u8] = b"m:checkpoint";
@@ -64,6 +68,11 @@ pub struct Appended {
     /// Its hash.
     pub hash: EntryHash,
 }
+
+/// How long [`Log::open`] retries a locked log. A lock can outlive its
+/// holder for a moment (a process forked by another thread inherits the
+/// locked file until it execs), and a reader should not fail on that.
+pub const BRIEF_WAIT: Duration = Duration::from_secs(1);
 
 /// How to open a log.
 #[derive(Clone, Copy, Debug, Default)]
@@ -134,7 +143,7 @@ impl Log {
 
     /// Creates a new log in `dir` (which must not hold one) with a signed genesis entry.
     pub fn create(dir: &Path, name: &str, admin: &SecretKey, actor: Id, body: &str) -> Result<Log> {
-        if dir.join("db").exists() || dir.join("conf").exists() {
+        if dir.join(MARKER_FILE).exists() || dir.join("db").exists() || dir.join("conf").exists() {
             return Err(Error::LogExists {
                 path: dir.to_owned(),
             });
@@ -148,7 +157,7 @@ impl Log {
         });
         // Validate before creating anything, so a bad name leaves no directory behind.
         genesis.validate()?;
-        let log = Log::open_db(dir, OpenOptions::default())?;
+        let log = Log::create_empty(dir)?;
         log.tree
             .insert(FORMAT_KEY, FORMAT_VALUE)
             .map_err(|e| log.store_error(e))?;
@@ -156,14 +165,21 @@ impl Log {
         Ok(log)
     }
 
-    /// Opens an existing log.
+    /// Opens an existing log, waiting at most [`BRIEF_WAIT`] for another
+    /// process to let go before reporting that the log is busy.
     pub fn open(dir: &Path) -> Result<Log> {
-        Log::open_with(dir, OpenOptions::default())
+        Log::open_with(
+            dir,
+            OpenOptions {
+                wait: Some(BRIEF_WAIT),
+            },
+        )
     }
 
     /// Opens an existing log, waiting for another process to let go if asked to.
     pub fn open_with(dir: &Path, options: OpenOptions) -> Result<Log> {
-        if !dir.join("db").is_file() || !dir.join("conf").is_file() {
+        let marked = std::fs::read_to_string(dir.join(MARKER_FILE)).is_ok_and(|m| m == MARKER_TEXT);
+        if !marked || !dir.join("db").is_file() || !dir.join("conf").is_file() {
             return Err(Error::NotALog {
                 path: dir.to_owned(),
             });
@@ -195,7 +211,9 @@ impl Log {
     fn open_db(dir: &Path, options: OpenOptions) -> Result<Log> {
         let started = Instant::now();
         let db = loop {
-            match sled::Config::new().path(dir).open() {
+            // No background flusher: every append flushes itself, and without
+            // the flusher thread the file lock is released as soon as the Log drops.
+            match sled::Config::new().path(dir).flush_every_ms(None).open() {
                 Ok(db) => break db,
                 Err(e) if is_lock_error(&e) => {
                     let waited_enough = options.wait.is_none_or(|w| started.elapsed() >= w);
@@ -317,16 +335,27 @@ impl Log {
         let first_seq = head.map_or(0, |h| h.seq + 1);
         let mut nodes = PendingNodes::new(&self.tree, &self.path);
         let mut appended = Vec::with_capacity(events.len());
-        for mut event in events {
+        let batch_len = events.len();
+        for (index, mut event) in events.into_iter().enumerate() {
+            // In a batch, say which event was refused.
+            let in_batch = |e: Error| match batch_len {
+                1 => e,
+                _ => Error::InBatch {
+                    index,
+                    source: Box::new(e),
+                },
+            };
             event.normalize();
-            event.validate()?;
+            event.validate().map_err(|e| in_batch(e.into()))?;
             let seq = head.map_or(0, |h| h.seq + 1);
             let history = StoreHistory {
                 tree: &self.tree,
                 first_pending: first_seq,
                 pending: &pending,
             };
-            authority.check(seq, &signer, &event, &history)?;
+            authority
+                .check(seq, &signer, &event, &history)
+                .map_err(|e| in_batch(e.into()))?;
             let unsigned = UnsignedEntry {
                 seq,
                 prev_hash: head.map_or(EntryHash::default(), |h| h.hash),
@@ -560,6 +589,15 @@ impl Log {
 
     /// Opens a fresh store for import (no genesis written).
     pub(crate) fn create_empty(dir: &Path) -> Result<Log> {
+        let io = |source| Error::Io {
+            path: dir.to_owned(),
+            source,
+        };
+        std::fs::create_dir_all(dir).map_err(io)?;
+        let marker = dir.join(MARKER_FILE);
+        let mut file = std::fs::File::create(&marker).map_err(io)?;
+        std::io::Write::write_all(&mut file, MARKER_TEXT.as_bytes()).map_err(io)?;
+        file.sync_all().map_err(io)?;
         Log::open_db(dir, OpenOptions::default())
     }
 }
