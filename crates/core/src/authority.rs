@@ -13,7 +13,7 @@ use crate::event::{Event, EventKind, Role};
 use crate::types::{Day, Id, PublicKey};
 
 /// What the registry knows about one key.
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, serde::Serialize, serde::Deserialize)]
 pub struct KeyRecord {
     /// The actor the key signs for.
     pub actor: Id,
@@ -26,7 +26,7 @@ pub struct KeyRecord {
 }
 
 /// What the registry knows about one recommendation.
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, serde::Serialize, serde::Deserialize)]
 pub struct RecRecord {
     /// The report it belongs to.
     pub report: Id,
@@ -37,7 +37,7 @@ pub struct RecRecord {
 }
 
 /// A succession: `successor` answers for the old actor from `date` on.
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, serde::Serialize, serde::Deserialize)]
 pub struct SuccessionRecord {
     /// The body that takes over.
     pub successor: Id,
@@ -145,7 +145,7 @@ pub trait History {
 }
 
 /// The registry of keys, actors, reports and recommendations at one point in the log.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Authority {
     /// Every key ever granted.
     pub keys: BTreeMap<PublicKey, KeyRecord>,

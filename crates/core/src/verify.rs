@@ -119,8 +119,11 @@ pub struct VerifyError {
 }
 
 /// Signer and kind of every verified entry, compactly: corrections need them.
+/// A verifier resumed mid-log asks `earlier` about entries before `first_seq`.
 #[derive(Default)]
 struct SeenEntries {
+    first_seq: u64,
+    earlier: Option<Box<dyn History + Send + Sync>>,
     keys: Vec<PublicKey>,
     key_index: std::collections::HashMap<PublicKey, u32>,
     entries: Vec<(u32, u16)>,
@@ -139,9 +142,27 @@ impl SeenEntries {
 
 impl History for SeenEntries {
     fn signer_and_kind(&self, seq: u64) -> Option<(PublicKey, EventKind)> {
-        let (key, kind) = *self.entries.get(usize::try_from(seq).ok()?)?;
+        if seq < self.first_seq {
+            return self.earlier.as_ref()?.signer_and_kind(seq);
+        }
+        let offset = usize::try_from(seq - self.first_seq).ok()?;
+        let (key, kind) = *self.entries.get(offset)?;
         Some((*self.keys.get(key as usize)?, EventKind::from_code(kind)?))
     }
+}
+
+/// Where a verifier stands after some entries: enough to go on verifying the
+/// entries after them without reading the earlier ones again.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ResumePoint {
+    /// The seq the next entry must have.
+    pub next_seq: u64,
+    /// Hash of the last entry verified.
+    pub prev_hash: EntryHash,
+    /// When the last entry verified was recorded.
+    pub prev_time: Option<Timestamp>,
+    /// The registry as of the last entry verified.
+    pub authority: Authority,
 }
 
 /// Checks entries in log order, carrying what later entries are checked against.
@@ -167,6 +188,34 @@ impl Verifier {
     /// A verifier expecting the genesis entry next.
     pub fn new() -> Verifier {
         Verifier::default()
+    }
+
+    /// Where this verifier stands, to resume from later.
+    pub fn resume_point(&self) -> ResumePoint {
+        ResumePoint {
+            next_seq: self.next_seq,
+            prev_hash: self.prev_hash,
+            prev_time: self.prev_time,
+            authority: self.authority.clone(),
+        }
+    }
+
+    /// A verifier that goes on from `point`, as if it had verified every
+    /// entry before it; `earlier` answers questions about those entries (a
+    /// correction's target). Whoever resumes vouches for the entries before
+    /// `point`: the store does so by tying a snapshot to its entry's hash.
+    pub fn resume(point: ResumePoint, earlier: Box<dyn History + Send + Sync>) -> Verifier {
+        Verifier {
+            next_seq: point.next_seq,
+            prev_hash: point.prev_hash,
+            prev_time: point.prev_time,
+            authority: point.authority,
+            seen: SeenEntries {
+                first_seq: point.next_seq,
+                earlier: Some(earlier),
+                ..SeenEntries::default()
+            },
+        }
     }
 
     /// How many entries have been verified.
