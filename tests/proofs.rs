@@ -73,7 +73,9 @@ impl Site {
     }
 
     fn keygen(&self, name: &str) -> String {
-        self.ok(&["keygen", "--out", name]).trim().to_owned()
+        self.ok(&["keygen", "--unencrypted", "--out", name])
+            .trim()
+            .to_owned()
     }
 
     fn grant(&self, log: &str, actor: &str, public_key: &str, role: &str) {
@@ -502,4 +504,39 @@ fn usage_and_input_problems_exit_2() {
         &["--proof", proof_path.to_str().unwrap(), "--witnesses", "3"],
     );
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
+
+#[test]
+fn bundles_carry_the_cosigned_checkpoint_to_an_imported_copy() {
+    let site = site();
+    site.ok(&["export", "--log", "log", "--out", "log.bundle"]);
+    let text = site.ok(&["verify", "--bundle", "log.bundle"]);
+    assert!(text.contains("intact: 8 entries"), "{text}");
+    site.ok(&["import", "--bundle", "log.bundle", "--log", "copy"]);
+    // The copy proves against the checkpoint it received, cosignatures included.
+    site.ok(&[
+        "prove",
+        "inclusion",
+        "--log",
+        "copy",
+        "--seq",
+        "2",
+        "--out",
+        "p2",
+    ]);
+    let proof = read(&site, "p2");
+    let out = verify_elsewhere(
+        &site,
+        &[("p", &proof)],
+        &["--proof", "p", "--witnesses", "2"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    // A checkpoint record altered inside the bundle is refused (exit 1).
+    let bundle = read(&site, "log.bundle");
+    let at = bundle.windows(3).position(|w| w == b"\n8\n").unwrap();
+    let mut bad = bundle.clone();
+    bad[at + 1] = b'7';
+    std::fs::write(site.path("bad.bundle"), bad).unwrap();
+    site.fails(1, &["verify", "--bundle", "bad.bundle"]);
 }

@@ -5,7 +5,9 @@
 //! each a one-byte tag, a u32 length and that many bytes. Entry records hold
 //! canonical entry bytes in log order; the end record holds the entry count
 //! and the last entry's hash, so a bundle cut short is told apart from a
-//! shorter log.
+//! shorter log. An optional checkpoint record, before the first entry, holds
+//! the log's latest signed checkpoint and its cosignatures; it is checked
+//! against the entries like `trail verify --since`.
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, ErrorKind, Read, Write};
@@ -13,7 +15,9 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::limits::MAX_ENTRY_BYTES;
+use crate::merkle::Checkpoint;
 use crate::store::Log;
+use crate::transparency::RootTracker;
 use crate::types::EntryHash;
 use crate::verify::{VerifiedEntry, Verifier};
 
@@ -23,8 +27,13 @@ pub const MAGIC: &[u8; 8] = b"TRAILBDL";
 pub const VERSION: u16 = 1;
 /// Tag of a record holding one entry.
 pub const TAG_ENTRY: u8 = 0x01;
+/// Tag of the optional record holding a signed checkpoint note; it comes
+/// before the first entry.
+pub const TAG_CHECKPOINT: u8 = 0x02;
 /// Tag of the final record: u64 entry count, then the last entry's hash.
 pub const TAG_END: u8 = 0xff;
+/// Largest checkpoint record accepted.
+const MAX_CHECKPOINT_BYTES: usize = 64 * 1024;
 /// Entries verified per chunk while streaming.
 const CHUNK: usize = 4096;
 
@@ -55,6 +64,14 @@ impl<W: Write> BundleWriter<W> {
         self.out.write_all(payload)
     }
 
+    /// Adds a signed checkpoint note; only before the first entry.
+    pub fn checkpoint(&mut self, note: &[u8]) -> std::io::Result<()> {
+        if self.count != 0 || note.len() > MAX_CHECKPOINT_BYTES {
+            return Err(std::io::Error::from(ErrorKind::InvalidInput));
+        }
+        self.record(TAG_CHECKPOINT, note)
+    }
+
     /// Adds the next verified entry.
     pub fn entry(&mut self, entry: &VerifiedEntry) -> std::io::Result<()> {
         self.record(TAG_ENTRY, entry.bytes())?;
@@ -75,6 +92,7 @@ impl<W: Write> BundleWriter<W> {
 
 /// One record read from a bundle.
 enum Record {
+    Checkpoint(Vec<u8>),
     Entry(Vec<u8>),
     End { count: u64, last: EntryHash },
 }
@@ -133,6 +151,21 @@ impl<R: Read> BundleReader<R> {
                 self.entries_read += 1;
                 Ok(Record::Entry(bytes))
             }
+            TAG_CHECKPOINT => {
+                if self.entries_read != 0 {
+                    return Err(Error::Bundle(
+                        "a checkpoint record may only come before the first entry".into(),
+                    ));
+                }
+                if len > MAX_CHECKPOINT_BYTES {
+                    return Err(Error::Bundle(format!(
+                        "checkpoint record claims {len} bytes; the limit is {MAX_CHECKPOINT_BYTES}"
+                    )));
+                }
+                let mut bytes = vec![0u8; len];
+                read_exact_or(&mut self.input, &mut bytes, || truncated.clone())?;
+                Ok(Record::Checkpoint(bytes))
+            }
             TAG_END => {
                 if len != 40 {
                     return Err(Error::Bundle("end record has the wrong length".into()));
@@ -178,25 +211,60 @@ fn read_exact_or(
 }
 
 /// Verifies a bundle from any reader, handing each verified chunk to `sink`.
+/// A checkpoint in the bundle must be signed by an operator of the log and
+/// be extended by its entries.
 pub fn verify_reader(
     input: impl Read,
-    mut sink: impl FnMut(&Verifier, &[VerifiedEntry]) -> Result<()>,
+    sink: impl FnMut(&Verifier, &[VerifiedEntry]) -> Result<()>,
 ) -> Result<Verifier> {
+    verify_reader_with_checkpoint(input, sink).map(|(verifier, _)| verifier)
+}
+
+/// What a verified bundle held besides its entries.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BundleCheckpoint {
+    /// The signed checkpoint note, as stored.
+    pub note: Vec<u8>,
+    /// Its checkpoint, checked against the bundle's entries.
+    pub checkpoint: Checkpoint,
+}
+
+/// Like [`verify_reader`], also returning the bundle's checkpoint, if any.
+pub fn verify_reader_with_checkpoint(
+    input: impl Read,
+    mut sink: impl FnMut(&Verifier, &[VerifiedEntry]) -> Result<()>,
+) -> Result<(Verifier, Option<BundleCheckpoint>)> {
     let mut reader = BundleReader::new(input)?;
     let mut verifier = Verifier::new();
     let mut chunk = Vec::with_capacity(CHUNK);
+    let mut checkpoint: Option<(Vec<u8>, RootTracker)> = None;
+    let mut take = |verifier: &Verifier,
+                    verified: &[VerifiedEntry],
+                    checkpoint: &mut Option<(Vec<u8>, RootTracker)>| {
+        if let Some((_, tracker)) = checkpoint {
+            tracker.push(verified);
+        }
+        sink(verifier, verified)
+    };
     loop {
         match reader.next()? {
+            Record::Checkpoint(bytes) => {
+                if checkpoint.is_some() {
+                    return Err(Error::Bundle("more than one checkpoint record".into()));
+                }
+                let tracker = RootTracker::new(&bytes)?;
+                checkpoint = Some((bytes, tracker));
+            }
             Record::Entry(bytes) => {
                 chunk.push(bytes);
                 if chunk.len() == CHUNK {
                     let verified = verifier.verify_chunk(std::mem::take(&mut chunk))?;
-                    sink(&verifier, &verified)?;
+                    take(&verifier, &verified, &mut checkpoint)?;
                 }
             }
             Record::End { count, last } => {
                 let verified = verifier.verify_chunk(chunk)?;
-                sink(&verifier, &verified)?;
+                take(&verifier, &verified, &mut checkpoint)?;
                 if count != verifier.len() || last != verifier.head_hash() {
                     return Err(Error::Bundle(format!(
                         "end record says {count} entries ending in {last}, but the bundle holds {} ending in {}",
@@ -207,7 +275,14 @@ pub fn verify_reader(
                 if verifier.is_empty() {
                     return Err(Error::Bundle("bundle holds no entries".into()));
                 }
-                return Ok(verifier);
+                let checkpoint = match checkpoint {
+                    None => None,
+                    Some((note, tracker)) => Some(BundleCheckpoint {
+                        checkpoint: tracker.check(&verifier, &note)?,
+                        note,
+                    }),
+                };
+                return Ok((verifier, checkpoint));
             }
         }
     }
@@ -231,6 +306,9 @@ pub fn export(log: &Log, out: &Path) -> Result<u64> {
     let tmp = out.with_extension("partial");
     let file = File::create(&tmp).map_err(io)?;
     let mut writer = BundleWriter::new(BufWriter::with_capacity(1 << 20, file)).map_err(io)?;
+    if let Some(note) = log.latest_checkpoint()? {
+        writer.checkpoint(&note).map_err(io)?;
+    }
     let result =
         log.verify_with(|chunk| chunk.iter().try_for_each(|e| writer.entry(e).map_err(io)));
     let verifier = match result {
@@ -270,10 +348,14 @@ pub fn import(bundle: &Path, dir: &Path) -> Result<u64> {
             path: bundle.to_owned(),
             source,
         })?;
-        let verifier = verify_reader(BufReader::with_capacity(1 << 20, file), |v, chunk| {
-            log.write_verified(chunk, v.authority())
-        })?;
+        let (verifier, checkpoint) =
+            verify_reader_with_checkpoint(BufReader::with_capacity(1 << 20, file), |v, chunk| {
+                log.write_verified(chunk, v.authority())
+            })?;
         log.finish_import()?;
+        if let Some(checkpoint) = checkpoint {
+            log.keep_checkpoint(&checkpoint.note)?;
+        }
         Ok(verifier.len())
     })();
     match result {

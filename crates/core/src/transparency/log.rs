@@ -118,43 +118,79 @@ pub fn check_against_log(log: &Log, bytes: &[u8]) -> Result<Checkpoint> {
 /// Verifies a bundle and checks a signed checkpoint against it as
 /// [`check_against_log`] does for a log; returns the bundle's verifier.
 pub fn check_against_bundle(bundle: &Path, bytes: &[u8]) -> Result<(Verifier, Checkpoint)> {
-    let (_, claimed) = parse_checkpoint_note(bytes)?;
-    let claimed_size = size_of(&claimed);
+    let mut tracker = RootTracker::new(bytes)?;
     let file = std::fs::File::open(bundle).map_err(|source| Error::Io {
         path: bundle.to_owned(),
         source,
     })?;
-    let mut frontier = Frontier::default();
-    let mut root_at_claimed = (claimed_size == 0).then_some(EMPTY_ROOT);
-    let mut genesis = None;
     let verifier = crate::bundle::verify_reader(std::io::BufReader::new(file), |_, chunk| {
-        for entry in chunk {
-            genesis.get_or_insert(entry.hash());
-            frontier.push(encoding::merkle_leaf_hash(entry.bytes()));
-            if frontier.size() == claimed_size {
-                root_at_claimed = Some(frontier.root());
-            }
-        }
+        tracker.push(chunk);
         Ok(())
     })?;
-    let genesis = genesis.ok_or_else(|| Error::Bundle("bundle holds no entries".into()))?;
-    let origin = origin_for(&genesis);
-    let full = frontier.root();
-    let root_at = |size| {
-        if size == frontier.size() {
-            Ok(full)
-        } else {
-            root_at_claimed.ok_or_else(|| Error::Corrupt("no root at that size".into()))
-        }
-    };
-    let known = Known {
-        operators: operators_of(verifier.authority(), &origin)?,
-        origin,
-        size: frontier.size(),
-        root_at: &root_at,
-    };
-    let checkpoint = check_against(&known, bytes)?;
+    let checkpoint = tracker.check(&verifier, bytes)?;
     Ok((verifier, checkpoint))
+}
+
+/// Follows verified entries as they stream past (from a bundle), keeping
+/// what is needed to check one checkpoint against them at the end: the
+/// genesis hash and the tree roots at the checkpoint's size and at the end.
+pub(crate) struct RootTracker {
+    claimed_size: u64,
+    frontier: Frontier,
+    root_at_claimed: Option<Hash>,
+    genesis: Option<crate::types::EntryHash>,
+}
+
+impl RootTracker {
+    /// Starts following entries for the checkpoint note `bytes`.
+    pub(crate) fn new(bytes: &[u8]) -> Result<RootTracker> {
+        let (_, claimed) = parse_checkpoint_note(bytes)?;
+        let claimed_size = size_of(&claimed);
+        Ok(RootTracker {
+            claimed_size,
+            frontier: Frontier::default(),
+            root_at_claimed: (claimed_size == 0).then_some(EMPTY_ROOT),
+            genesis: None,
+        })
+    }
+
+    /// Takes in the next verified entries.
+    pub(crate) fn push(&mut self, chunk: &[crate::verify::VerifiedEntry]) {
+        for entry in chunk {
+            self.genesis.get_or_insert(entry.hash());
+            self.frontier
+                .push(encoding::merkle_leaf_hash(entry.bytes()));
+            if self.frontier.size() == self.claimed_size {
+                self.root_at_claimed = Some(self.frontier.root());
+            }
+        }
+    }
+
+    /// Checks the checkpoint against every entry taken in; `verifier` has
+    /// verified them all.
+    pub(crate) fn check(&self, verifier: &Verifier, bytes: &[u8]) -> Result<Checkpoint> {
+        let genesis = self
+            .genesis
+            .ok_or_else(|| Error::Bundle("bundle holds no entries".into()))?;
+        let origin = origin_for(&genesis);
+        let full = self.frontier.root();
+        let size = self.frontier.size();
+        let root_at = |n| {
+            if n == size {
+                Ok(full)
+            } else {
+                self.root_at_claimed
+                    .ok_or_else(|| Error::Corrupt("no tree root at that size".into()))
+            }
+        };
+        let known = Known {
+            operators: operators_of(verifier.authority(), &origin)?,
+            origin,
+            size,
+            root_at: &root_at,
+        };
+        check_against(&known, bytes)
+    }
 }
 
 fn check_against(known: &Known<'_>, bytes: &[u8]) -> Result<Checkpoint> {

@@ -17,6 +17,7 @@
 
 mod files;
 mod log;
+pub(crate) use log::RootTracker;
 #[cfg(test)]
 mod tests;
 

@@ -375,3 +375,51 @@ fn a_log_without_a_tree_gets_one_when_opened() {
     assert_eq!(log.tree_root(log.tree_size()).unwrap(), root);
     assert!(log.verify_with(|_| Ok(())).is_ok());
 }
+
+#[test]
+fn bundles_carry_the_latest_checkpoint_and_a_forked_one_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = sample_log(&dir.path().join("a"), 2);
+    crate::bundle::export(&a, &dir.path().join("prefix.trail")).unwrap();
+    crate::bundle::import(&dir.path().join("prefix.trail"), &dir.path().join("b")).unwrap();
+    let b = Log::open(&dir.path().join("b")).unwrap();
+    a.append(&key(1), grant(70, "only-a", vec![Role::Funder]))
+        .unwrap();
+    b.append(&key(1), grant(71, "only-b", vec![Role::Funder]))
+        .unwrap();
+    let a_note = signed(&a);
+    let cosigned = cosign_with_log(&a, &key(3), &a_note.to_bytes(), None, 9).unwrap();
+    assert_eq!(a.latest_checkpoint().unwrap(), Some(cosigned.to_bytes()));
+
+    // Export carries it; verification checks it; import keeps it.
+    let bundle = dir.path().join("a.trail");
+    crate::bundle::export(&a, &bundle).unwrap();
+    let file = std::fs::File::open(&bundle).unwrap();
+    let (_, kept) = crate::bundle::verify_reader_with_checkpoint(file, |_, _| Ok(())).unwrap();
+    let kept = kept.expect("the bundle carries the checkpoint");
+    assert_eq!(kept.note, cosigned.to_bytes());
+    assert_eq!(kept.checkpoint.size(), TreeSize(6));
+    crate::bundle::import(&bundle, &dir.path().join("a2")).unwrap();
+    let a2 = Log::open(&dir.path().join("a2")).unwrap();
+    assert_eq!(a2.latest_checkpoint().unwrap(), Some(cosigned.to_bytes()));
+
+    // b's entries with a's checkpoint: a fork, refused at verification.
+    let forged = dir.path().join("forged.trail");
+    let out = std::fs::File::create(&forged).unwrap();
+    let mut writer = crate::bundle::BundleWriter::new(out).unwrap();
+    writer.checkpoint(&cosigned.to_bytes()).unwrap();
+    b.verify_with(|chunk| {
+        for e in chunk {
+            writer.entry(e).unwrap();
+        }
+        Ok(())
+    })
+    .map(|_| ())
+    .unwrap();
+    writer.finish().unwrap();
+    let err = crate::bundle::verify_file(&forged).map(|_| ()).unwrap_err();
+    assert!(
+        matches!(&err, Error::Transparency(TransparencyError::Fork(_))),
+        "{err}"
+    );
+}
