@@ -23,10 +23,9 @@ impl Day {
 
     /// The day `days` after this one (negative goes back), if it is representable.
     pub fn plus_days(self, days: i32) -> Option<Day> {
-        self.0
-            .checked_add(jiff::Span::new().days(days))
-            .ok()
-            .map(Day)
+        // try_days: a span of more days than jiff allows is None, not a panic.
+        let span = jiff::Span::new().try_days(days).ok()?;
+        self.0.checked_add(span).ok().map(Day)
     }
 
     /// The UTC calendar date of a timestamp.
@@ -355,6 +354,13 @@ mod tests {
         assert!(hex.parse::<PublicKey>().is_ok());
         assert!(hex.to_uppercase().parse::<PublicKey>().is_err());
         assert!(hex[..62].parse::<PublicKey>().is_err());
+    }
+
+    #[test]
+    fn huge_day_offsets_are_refused_not_panics() {
+        let day = Day::new(2021, 11, 23).unwrap();
+        assert_eq!(day.plus_days(i32::MAX), None);
+        assert_eq!(day.plus_days(i32::MIN), None);
     }
 
     #[test]
