@@ -540,3 +540,88 @@ fn bundles_carry_the_cosigned_checkpoint_to_an_imported_copy() {
     std::fs::write(site.path("bad.bundle"), bad).unwrap();
     site.fails(1, &["verify", "--bundle", "bad.bundle"]);
 }
+
+#[test]
+fn verify_proof_takes_the_entry_from_a_bundle_and_checks_a_trusted_checkpoint() {
+    let mut site = site();
+    site.ok(&["export", "--log", "log", "--out", "log.bundle"]);
+    site.ok(&[
+        "prove",
+        "inclusion",
+        "--log",
+        "log",
+        "--seq",
+        "4",
+        "--out",
+        "p4",
+    ]);
+    let with_extra = String::from_utf8(read(&site, "p4")).unwrap();
+    let bare: String = with_extra
+        .split_inclusive('\n')
+        .filter(|l| !l.starts_with("extra "))
+        .collect();
+    let bundle = read(&site, "log.bundle");
+    let cp = read(&site, "cp");
+    let files: [(&str, &[u8]); 3] = [("p", bare.as_bytes()), ("b", &bundle), ("cp", &cp)];
+    let out = verify_elsewhere(&site, &files, &["--proof", "p", "--bundle", "b"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).starts_with("ok: seq 4"));
+    let out = verify_elsewhere(&site, &files, &["--proof", "p"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "no entry given: {}",
+        stderr(&out)
+    );
+    let out = verify_elsewhere(
+        &site,
+        &files,
+        &["--proof", "p", "--bundle", "b", "--checkpoint", "cp"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    // A proof against another history of the same size as a trusted checkpoint.
+    site.ok(&["import", "--bundle", "log.bundle", "--log", "other"]);
+    site.grow("log", "a", 1);
+    site.grow("other", "b", 1);
+    site.checkpoint("log", "a.cp");
+    site.checkpoint("other", "b.cp");
+    site.ok(&[
+        "prove",
+        "inclusion",
+        "--log",
+        "other",
+        "--seq",
+        "8",
+        "--checkpoint",
+        "b.cp",
+        "--out",
+        "pb",
+    ]);
+    let proof = read(&site, "pb");
+    let a_cp = read(&site, "a.cp");
+    let out = verify_elsewhere(
+        &site,
+        &[("p", &proof), ("a.cp", &a_cp)],
+        &["--proof", "p", "--checkpoint", "a.cp"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("fork"), "{}", stderr(&out));
+    // prove refuses a checkpoint the log does not extend.
+    let err = site.fails(
+        1,
+        &[
+            "prove",
+            "inclusion",
+            "--log",
+            "other",
+            "--seq",
+            "1",
+            "--checkpoint",
+            "a.cp",
+            "--out",
+            "x",
+        ],
+    );
+    assert!(err.contains("fork"), "{err}");
+}
