@@ -11,10 +11,10 @@ use common::*;
 use serde_json::{Value, json};
 use trail_core::{Digest, SecretKey};
 
-/// Runs `trail keygen --out PATH` and returns the public key it printed.
+/// Runs `trail keygen --unencrypted --out PATH` and returns the public key it printed.
 #[track_caller]
 fn keygen(path: &Path) -> String {
-    let out = trail_run(&["keygen", "--out", arg(path)]);
+    let out = trail_run(&["keygen", "--unencrypted", "--out", arg(path)]);
     let public = out.ok().trim().to_string();
     assert_eq!(
         public.len(),

@@ -33,7 +33,8 @@ pub struct LogArg {
 pub struct WriteArgs {
     #[command(flatten)]
     pub log: LogArg,
-    /// The signer's secret key file (made by `trail keygen`).
+    /// The signer's secret key file (made by `trail keygen`); if it is
+    /// encrypted, the passphrase comes from TRAIL_PASSPHRASE or a prompt.
     #[arg(long, value_name = "FILE")]
     pub key: PathBuf,
     /// If another process is writing, wait up to this many seconds instead of failing.
@@ -48,10 +49,20 @@ pub struct WriteArgs {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Make a new signing key: writes the secret key file (mode 0600) and prints the public key.
+    ///
+    /// The file is encrypted with a passphrase (age, scrypt), taken from
+    /// TRAIL_PASSPHRASE or asked for twice on the terminal. Commands that use
+    /// the key take the passphrase the same way.
     Keygen {
         /// Where to write the secret key; an existing file is never overwritten.
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
+        /// Write the key unencrypted, for automation. This gives up the
+        /// passphrase: anyone who can read the file (a backup, a copied disk,
+        /// an administrator) can sign as this key until it is revoked; the
+        /// file's 0600 mode is its only protection.
+        #[arg(long)]
+        unencrypted: bool,
     },
     /// Create a new log whose first entry names it and makes KEY its admin.
     Init {

@@ -16,15 +16,15 @@ use crate::output;
 
 type Outcome = Result<(), Failure>;
 
-pub fn keygen(out: &Path) -> Outcome {
+pub fn keygen(out: &Path, unencrypted: bool) -> Outcome {
     let key = SecretKey::generate();
-    key.write_new_file(out)?;
+    crate::keyfile::write_new(&key, out, unencrypted)?;
     output::line(key.public_key())?;
     Ok(())
 }
 
 pub fn init(dir: &Path, name: &str, key: &Path, actor: Id, body: &str) -> Outcome {
-    let key = SecretKey::load(key)?;
+    let key = crate::keyfile::load(key)?;
     let log = Log::create(dir, name, &key, actor, body)?;
     let head = log
         .head()
@@ -43,9 +43,13 @@ fn today() -> Day {
 }
 
 fn open_for_write(write: &WriteArgs) -> Result<(Log, SecretKey), Failure> {
-    let key = SecretKey::load(&write.key)?;
+    let key = crate::keyfile::load(&write.key)?;
     let options = OpenOptions {
-        wait: Some(write.wait.map_or(trail_core::store::BRIEF_WAIT, Duration::from_secs)),
+        wait: Some(
+            write
+                .wait
+                .map_or(trail_core::store::BRIEF_WAIT, Duration::from_secs),
+        ),
     };
     let log = Log::open_with(&write.log.log, options)?;
     Ok((log, key))
@@ -147,10 +151,16 @@ pub fn append(write: &WriteArgs, event_file: &Path) -> Outcome {
     let events: Vec<Event> = parsed.into_iter().map(|(_, e)| e).collect();
     let (log, key) = open_for_write(write)?;
     let appended = log.append_all(&key, events).map_err(|e| match e {
-        trail_core::Error::InBatch { index, source: inner } => {
+        trail_core::Error::InBatch {
+            index,
+            source: inner,
+        } => {
             let mut failure = Failure::from(*inner);
             let line = lines.get(index).copied().unwrap_or(index + 1);
-            failure.message = format!("{source}: line {line}: {} (nothing was appended)", failure.message);
+            failure.message = format!(
+                "{source}: line {line}: {} (nothing was appended)",
+                failure.message
+            );
             failure
         }
         other => Failure::from(other),

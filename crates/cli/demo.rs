@@ -140,6 +140,8 @@ pub fn run(dir: Option<PathBuf>) -> Result<(), Failure> {
         .map_err(|e| Failure::input(format!("{}: {e}", keys_dir.display())))?;
     let log_dir = dir.join("log");
 
+    // The demo's keys are throwaway and written unencrypted (as `keygen
+    // --unencrypted` would) so that the demo runs without a passphrase prompt.
     let admin = SecretKey::generate();
     admin.write_new_file(&keys_dir.join("admin.key"))?;
     let log = Log::create(

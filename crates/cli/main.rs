@@ -7,6 +7,7 @@
 mod args;
 mod commands;
 mod demo;
+mod keyfile;
 mod output;
 mod proofs;
 mod read;
@@ -63,7 +64,7 @@ impl Failure {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Keygen { out } => commands::keygen(&out),
+        Command::Keygen { out, unencrypted } => commands::keygen(&out, unencrypted),
         Command::Init {
             log,
             name,

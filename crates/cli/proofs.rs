@@ -14,7 +14,7 @@ use trail_core::transparency::{
     cosign_with_log, log_origin, operator_signer, parse_checkpoint_note, sign_checkpoint,
     witness_signer,
 };
-use trail_core::{Log, SecretKey, bundle};
+use trail_core::{Log, bundle};
 
 use crate::Failure;
 use crate::args::{LogArg, Source};
@@ -159,7 +159,7 @@ fn describe(note: &Note) -> String {
 }
 
 pub fn checkpoint(args: &CheckpointArgs) -> Outcome {
-    let key = SecretKey::load(&args.key)?;
+    let key = crate::keyfile::load(&args.key)?;
     let log = Log::open(&args.log.log)?;
     let note = sign_checkpoint(&log, &key)?;
     write_file(&args.out, &note.to_bytes())?;
@@ -177,7 +177,7 @@ pub fn checkpoint(args: &CheckpointArgs) -> Outcome {
 }
 
 pub fn cosign(args: &CosignArgs) -> Outcome {
-    let key = SecretKey::load(&args.key)?;
+    let key = crate::keyfile::load(&args.key)?;
     let log = Log::open(&args.log.log)?;
     let checkpoint = read_file(&args.checkpoint)?;
     let since = args.since.as_deref().map(read_file).transpose()?;

@@ -18,7 +18,9 @@ use trail_core::{Event, PublicKey, SecretKey};
 /// the variables that change its behaviour.
 pub fn trail() -> Command {
     let mut cmd = Command::cargo_bin("trail").expect("the trail binary is built");
-    cmd.env_remove("TRAIL_LOG").env_remove("RUST_BACKTRACE");
+    cmd.env_remove("TRAIL_LOG")
+        .env_remove("TRAIL_PASSPHRASE")
+        .env_remove("RUST_BACKTRACE");
     cmd
 }
 

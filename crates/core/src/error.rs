@@ -34,6 +34,26 @@ pub enum Error {
         /// The file.
         path: PathBuf,
     },
+    /// An encrypted key file was loaded without a passphrase.
+    #[error("{}: key file is encrypted and no passphrase was given", path.display())]
+    KeyFileEncrypted {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The passphrase does not open the key file.
+    #[error("{}: wrong passphrase for this key file", path.display())]
+    WrongPassphrase {
+        /// The file.
+        path: PathBuf,
+    },
+    /// An encrypted key file that cannot be decrypted for a reason other than the passphrase.
+    #[error("{}: cannot decrypt the key file: {reason}", path.display())]
+    BadEncryptedKeyFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
     /// The directory holds no trail log.
     #[error("{}: not a trail log (run trail init to create one)", path.display())]
     NotALog {

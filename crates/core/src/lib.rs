@@ -32,7 +32,7 @@ pub use check::{CheckConfig, Finding, Rule, Severity, check};
 pub use entry::{Entry, UnsignedEntry};
 pub use error::{Error, Result};
 pub use event::{Event, EventKind, Role};
-pub use keys::SecretKey;
+pub use keys::{EncryptedKeyFile, KeyFile, Passphrase, SecretKey, WorkFactor};
 pub use state::{State, View, as_of, up_to_seq};
 pub use store::{Appended, Head, Log, OpenOptions};
 pub use types::{Day, Digest, EntryHash, Id, PublicKey, Signature, Timestamp};
