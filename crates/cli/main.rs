@@ -12,6 +12,7 @@ mod output;
 mod proofs;
 mod read;
 mod replay;
+mod report;
 
 use std::process::ExitCode;
 

@@ -1,0 +1,297 @@
+//! `trail report`: the state of every recommendation and the findings of
+//! `check`, as a document for people who read rather than query.
+//!
+//! Three renderings of the same [`View`] and findings: Markdown tables, one
+//! self-contained HTML page with a timeline per recommendation (inline CSS and
+//! SVG only, nothing fetched), and JSON. Everything that came from the log is
+//! untrusted text: it is escaped for the target format, and control and
+//! bidirectional-override characters are shown as visible `\u{..}` escapes so
+//! an entry cannot reorder or hide what a reader sees.
+
+mod html;
+mod markdown;
+#[cfg(test)]
+mod tests;
+mod timeline;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use trail_core::{Finding, Id, View};
+
+/// The output formats of `trail report`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    /// Markdown: a table per report, then findings by recommendation.
+    #[value(name = "md")]
+    Markdown,
+    /// One self-contained HTML page with a timeline per recommendation.
+    #[value(name = "html")]
+    Html,
+    /// `{"view": ..., "findings": [...]}`, pretty-printed.
+    #[value(name = "json")]
+    Json,
+}
+
+/// Renders `view` and `findings` of the log called `log_name` as a document.
+pub fn render(view: &View, findings: &[Finding], log_name: &str, format: ReportFormat) -> String {
+    match format {
+        ReportFormat::Markdown => markdown::render(view, findings, log_name),
+        ReportFormat::Html => html::render(view, findings, log_name),
+        ReportFormat::Json => json(view, findings),
+    }
+}
+
+/// The JSON form. Bidirectional overrides and other invisible format
+/// characters can only occur inside JSON strings, so writing them as `\uXXXX`
+/// escapes keeps the document equal as data while a terminal shows it as it is.
+fn json(view: &View, findings: &[Finding]) -> String {
+    let doc = serde_json::json!({ "view": view, "findings": findings });
+    let text = serde_json::to_string_pretty(&doc).unwrap_or_else(|e| {
+        serde_json::json!({ "error": format!("the report could not be serialised: {e}") })
+            .to_string()
+    });
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if invisible(c) {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out.push('\n');
+    out
+}
+
+/// Characters that change how text around them is shown without being seen:
+/// bidirectional controls, zero-width characters and line separators.
+fn invisible(c: char) -> bool {
+    matches!(c,
+        '\u{061c}' | '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}'
+        | '\u{2060}'..='\u{2069}' | '\u{feff}')
+}
+
+/// Untrusted text made inert for display: line breaks and tabs become spaces,
+/// other control characters and invisible format characters become visible
+/// `\u{..}` escapes. Markup escaping is the caller's, per format.
+fn clean(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '\n' | '\r' | '\t') {
+            out.push(' ');
+        } else if c.is_control() || invisible(c) {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// At most `max` characters of `text`, with an ellipsis when cut.
+fn truncate(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_owned(),
+    }
+}
+
+/// An enum value such as a verdict or stage in words: its JSON name with spaces.
+fn words<T: Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s.replace('_', " "),
+        _ => String::new(),
+    }
+}
+
+/// "seq 4" or "seqs 4, 9".
+fn seqs_text(seqs: &[u64]) -> String {
+    let list: Vec<String> = seqs.iter().map(u64::to_string).collect();
+    match seqs.len() {
+        0 => "no entry".into(),
+        1 => format!("seq {}", list.join("")),
+        _ => format!("seqs {}", list.join(", ")),
+    }
+}
+
+/// An actor id, or "an unregistered key" when the signer had none.
+fn who(actor: Option<&Id>) -> String {
+    actor.map_or_else(|| "an unregistered key".into(), |a| a.to_string())
+}
+
+/// Findings grouped by recommendation, in the order `check` returned them;
+/// findings about no recommendation (or one the view does not hold) under `None`.
+fn by_rec<'a>(view: &View, findings: &'a [Finding]) -> BTreeMap<Option<Id>, Vec<&'a Finding>> {
+    let mut map: BTreeMap<Option<Id>, Vec<&Finding>> = BTreeMap::new();
+    for f in findings {
+        let key = f.rec.clone().filter(|r| view.recs.contains_key(r));
+        map.entry(key).or_default().push(f);
+    }
+    map
+}
+
+/// Recommendations grouped by report, reports in id order, recommendations
+/// in natural order within each.
+fn by_report(view: &View) -> BTreeMap<&Id, Vec<&trail_core::state::RecView>> {
+    let mut map: BTreeMap<&Id, Vec<&trail_core::state::RecView>> = BTreeMap::new();
+    for rec in view.recs.values() {
+        map.entry(&rec.report).or_default().push(rec);
+    }
+    for recs in map.values_mut() {
+        recs.sort_by_cached_key(|r| natural(r.rec.as_str()));
+    }
+    map
+}
+
+/// A sort key that puts "R2" before "R10".
+fn natural(s: &str) -> Vec<(String, u64)> {
+    let mut key = Vec::new();
+    let mut text = String::new();
+    let mut num = String::new();
+    for c in s.chars() {
+        if c.is_ascii_digit() {
+            num.push(c);
+        } else {
+            if !num.is_empty() {
+                key.push((std::mem::take(&mut text), num.parse().unwrap_or(u64::MAX)));
+                num.clear();
+            }
+            text.push(c);
+        }
+    }
+    key.push((text, num.parse().unwrap_or(0)));
+    key
+}
+
+/// "1 recommendation", "2 recommendations".
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// Counts of findings by severity, most serious first, e.g. "2 errors, 1 warning".
+fn severity_counts(findings: &[Finding]) -> String {
+    use trail_core::Severity;
+    let parts: Vec<String> = [
+        (Severity::Error, "error", "errors"),
+        (Severity::Warning, "warning", "warnings"),
+        (Severity::Info, "info", "info"),
+    ]
+    .into_iter()
+    .map(|(s, one, many)| {
+        count(
+            findings.iter().filter(|f| f.severity == s).count(),
+            one,
+            many,
+        )
+    })
+    .collect();
+    parts.join(", ")
+}
+
+/// The status cells shared by the Markdown table and the HTML status row.
+struct StatusCells {
+    position: String,
+    claimed: String,
+    verified: String,
+    schedule: String,
+    closure: String,
+    due: String,
+}
+
+impl StatusCells {
+    /// Plain (uncleaned) text for each of the six dimensions of one recommendation.
+    fn of(rec: &trail_core::state::RecView) -> StatusCells {
+        use trail_core::state::{ClosureStatus, Party, ResponseClock, ScheduleStatus};
+        let position = rec.position.as_ref().map_or_else(
+            || "no response".to_string(),
+            |p| {
+                format!(
+                    "{} by {} on {} ({})",
+                    words(&p.position),
+                    who(p.actor.as_ref()),
+                    p.date,
+                    seqs_text(&p.seqs)
+                )
+            },
+        );
+        let mut claimed = rec.claimed.as_ref().map_or_else(
+            || "no claim by the addressee".to_string(),
+            |c| {
+                format!(
+                    "{} on {}, {}'s own claim ({}; cites {})",
+                    words(&c.status),
+                    c.date,
+                    who(c.actor.as_ref()),
+                    seqs_text(&c.seqs),
+                    count(c.evidence, "document", "documents")
+                )
+            },
+        );
+        for c in rec.claims.iter().filter(|c| c.party == Party::ThirdParty) {
+            claimed.push_str(&format!(
+                "; third-party claim by {}: {} on {} ({})",
+                who(c.actor.as_ref()),
+                words(&c.status),
+                c.date,
+                seqs_text(&c.seqs)
+            ));
+        }
+        let verified = rec.verified.as_ref().map_or_else(
+            || "not assessed".to_string(),
+            |a| {
+                format!(
+                    "{} ({} coverage) by {} on {} ({})",
+                    words(&a.verdict),
+                    words(&a.coverage),
+                    who(a.actor.as_ref()),
+                    a.date,
+                    seqs_text(&a.seqs)
+                )
+            },
+        );
+        let s = &rec.schedule;
+        let mut schedule = words(&s.status);
+        if let Some(t) = s.target {
+            schedule.push_str(&format!(", target {t}"));
+        }
+        if let (Some(orig), Some(days)) = (s.original_target, s.slip_days)
+            && days != 0
+        {
+            schedule.push_str(&format!(" (originally {orig}, moved {days} days)"));
+        }
+        if s.status == ScheduleStatus::NoTarget {
+            schedule = "no target".into();
+        }
+        let closure = match (rec.closure.status, rec.closure.date) {
+            (ClosureStatus::Open, _) => "open".to_string(),
+            (status, date) => format!(
+                "{}{} by {} ({})",
+                words(&status),
+                date.map(|d| format!(" on {d}")).unwrap_or_default(),
+                who(rec.closure.actor.as_ref()),
+                seqs_text(&rec.closure.seqs)
+            ),
+        };
+        let clock = &rec.response_clock;
+        let mut due = match (clock.status, clock.responded_on) {
+            (_, Some(on)) if on > clock.due => format!("{}, responded late on {on}", clock.due),
+            (_, Some(on)) => format!("{}, responded {on}", clock.due),
+            (ResponseClock::Awaiting, None) => format!("{}, awaiting a response", clock.due),
+            (status, None) => format!("{}, {}", clock.due, words(&status)),
+        };
+        if clock.due != clock.original_due {
+            due.push_str(&format!(" (originally {})", clock.original_due));
+        }
+        StatusCells {
+            position,
+            claimed,
+            verified,
+            schedule,
+            closure,
+            due,
+        }
+    }
+}
