@@ -123,6 +123,10 @@ pub enum Command {
         /// The event file; `-` reads standard input. docs/EVENTS.md lists the event types.
         #[arg(long, value_name = "FILE")]
         event: PathBuf,
+        /// Accept effective dates more than 366 days after today, which are
+        /// otherwise refused as likely typos.
+        #[arg(long)]
+        allow_future_dates: bool,
     },
     /// Check every link, hash, signature, seq, time and permission in a log or bundle.
     Verify {

@@ -134,7 +134,19 @@ fn parse_events(text: &str, source: &str) -> Result<Vec<(usize, Event)>, Failure
         .collect()
 }
 
-pub fn append(write: &WriteArgs, event_file: &Path) -> Outcome {
+/// A library error as a failure, with advice where the CLI has a flag for it.
+fn advise(e: trail_core::Error) -> Failure {
+    let future = matches!(e, trail_core::Error::FutureDate { .. });
+    let mut failure = Failure::from(e);
+    if future {
+        failure
+            .message
+            .push_str(" (pass --allow-future-dates if the date is right)");
+    }
+    failure
+}
+
+pub fn append(write: &WriteArgs, event_file: &Path, allow_future_dates: bool) -> Outcome {
     let (text, source) = if event_file == Path::new("-") {
         let mut text = String::new();
         std::io::stdin()
@@ -150,21 +162,25 @@ pub fn append(write: &WriteArgs, event_file: &Path) -> Outcome {
     let lines: Vec<usize> = parsed.iter().map(|(n, _)| *n).collect();
     let events: Vec<Event> = parsed.into_iter().map(|(_, e)| e).collect();
     let (log, key) = open_for_write(write)?;
-    let appended = log.append_all(&key, events).map_err(|e| match e {
-        trail_core::Error::InBatch {
-            index,
-            source: inner,
-        } => {
-            let mut failure = Failure::from(*inner);
-            let line = lines.get(index).copied().unwrap_or(index + 1);
-            failure.message = format!(
-                "{source}: line {line}: {} (nothing was appended)",
-                failure.message
-            );
-            failure
-        }
-        other => Failure::from(other),
-    })?;
+    let mut options = trail_core::AppendOptions::default();
+    options.allow_future_dates = allow_future_dates;
+    let appended = log
+        .append_all_with(&key, events, options)
+        .map_err(|e| match e {
+            trail_core::Error::InBatch {
+                index,
+                source: inner,
+            } => {
+                let mut failure = advise(*inner);
+                let line = lines.get(index).copied().unwrap_or(index + 1);
+                failure.message = format!(
+                    "{source}: line {line}: {} (nothing was appended)",
+                    failure.message
+                );
+                failure
+            }
+            other => advise(other),
+        })?;
     report(&appended, write.json)
 }
 

@@ -87,7 +87,11 @@ fn main() -> ExitCode {
             reason,
             date,
         } => commands::revoke(&write, public_key, reason, date),
-        Command::Append { write, event } => commands::append(&write, &event),
+        Command::Append {
+            write,
+            event,
+            allow_future_dates,
+        } => commands::append(&write, &event, allow_future_dates),
         Command::Verify {
             source,
             json,

@@ -112,6 +112,19 @@ pub enum Error {
         /// Why it was refused.
         source: Box<Error>,
     },
+    /// An effective date too far after the day the entry would be recorded.
+    #[error(
+        "effective date {date} is more than {max_days} days after the recorded day {recorded}; \
+         far-future dates must be allowed explicitly"
+    )]
+    FutureDate {
+        /// The event's effective date.
+        date: crate::types::Day,
+        /// The day the entry would be recorded.
+        recorded: crate::types::Day,
+        /// The limit, [`crate::clock::MAX_FUTURE_DAYS`].
+        max_days: i32,
+    },
     /// An append that would record an entry earlier than the head.
     #[error(
         "the log's last entry was recorded at {head}, after {requested}; refusing to go back in time"

@@ -14,6 +14,7 @@
 pub mod authority;
 pub mod bundle;
 pub mod check;
+pub mod clock;
 pub mod encoding;
 pub mod entry;
 pub mod error;
@@ -29,6 +30,7 @@ pub mod verify;
 
 pub use authority::{Authority, Rejection};
 pub use check::{CheckConfig, Finding, Rule, Severity, check};
+pub use clock::AppendOptions;
 pub use entry::{Entry, UnsignedEntry};
 pub use error::{Error, Result};
 pub use event::{Event, EventKind, Role};

@@ -18,6 +18,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::authority::{Authority, History, KeyRecord, RecRecord, Row, SuccessionRecord};
+use crate::clock::AppendOptions;
 use crate::encoding::{self, decode_record, encode_record};
 use crate::entry::{Entry, UnsignedEntry};
 use crate::error::{Error, Result};
@@ -316,6 +317,17 @@ impl Log {
 
     /// Appends several events signed by `key`, all or nothing, with one flush.
     pub fn append_all(&self, key: &SecretKey, events: Vec<Event>) -> Result<Vec<Appended>> {
+        self.append_all_with(key, events, AppendOptions::default())
+    }
+
+    /// Appends several events signed by `key`, all or nothing, under the
+    /// clock rules of [`crate::clock`] as relaxed by `options`.
+    pub fn append_all_with(
+        &self,
+        key: &SecretKey,
+        events: Vec<Event>,
+        options: AppendOptions,
+    ) -> Result<Vec<Appended>> {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let now = Timestamp::now();
         if let Some(head) = state.head
@@ -326,6 +338,7 @@ impl Log {
                 requested: now.to_string(),
             });
         }
+        crate::clock::check_dates(&events, now, options)?;
         let signer = key.public_key();
         let mut authority = state.authority.clone();
         let mut head = state.head;
