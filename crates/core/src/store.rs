@@ -211,6 +211,7 @@ impl Log {
 
     fn open_db(dir: &Path, options: OpenOptions) -> Result<Log> {
         let started = Instant::now();
+        let mut snapshots_cleaned = false;
         let db = loop {
             // No background flusher: every append flushes itself, and without
             // the flusher thread the file lock is released as soon as the Log drops.
@@ -224,6 +225,13 @@ impl Log {
                         });
                     }
                     std::thread::sleep(Duration::from_millis(20));
+                }
+                // sled held the lock when it found the corruption, so no
+                // other process is writing a snapshot: a leftover one is stale.
+                Err(sled::Error::Corruption { .. })
+                    if !snapshots_cleaned && remove_unfinished_snapshots(dir) =>
+                {
+                    snapshots_cleaned = true;
                 }
                 Err(e) => return Err(store_error(dir, e)),
             }
@@ -634,6 +642,30 @@ impl History for StoreHistory<'_> {
         let entry = Entry::from_bytes(&bytes).ok()?;
         Some((entry.unsigned.signer, entry.event().kind()))
     }
+}
+
+/// Removes `snap.*.generating` files that a snapshot write cut short (a full
+/// disk, a crash) left behind; says whether there were any.
+///
+/// sled 0.34 writes a snapshot to `snap.N.generating`, syncs it and only then
+/// renames it to `snap.N`; until the rename nothing relies on it, and the log
+/// is replayed from the previous snapshot. But sled also reads a leftover
+/// `.generating` file as the newest snapshot, finds it empty or short and
+/// reports the whole store corrupt, for good (sled issue 1527). Removing such
+/// files keeps a full disk from turning into a lost log.
+fn remove_unfinished_snapshots(dir: &Path) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    let mut removed = false;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with("snap.") && name.ends_with(".generating") {
+            removed |= std::fs::remove_file(entry.path()).is_ok();
+        }
+    }
+    removed
 }
 
 fn is_lock_error(e: &sled::Error) -> bool {
