@@ -242,6 +242,19 @@ pub enum Command {
         #[arg(long, value_name = "MONTHS")]
         funding_unlinked_months: Option<u32>,
     },
+    /// Write the state and the findings as a report for people who read rather than query.
+    Report {
+        #[command(flatten)]
+        log: LogArg,
+        #[command(flatten)]
+        when: WhenArgs,
+        /// md (Markdown), html (one self-contained page with timelines) or json.
+        #[arg(long, value_name = "FORMAT")]
+        format: crate::report::ReportFormat,
+        /// The file to write.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
     /// Build a demonstration log from the Operation Linden case, verify it, export and re-verify it.
     Demo {
         /// Where to build it (default: a new directory under the system temp directory).

@@ -123,6 +123,12 @@ fn main() -> ExitCode {
             json,
         } => replay::replay(&log.log, when.at, when.known_at, at_seq, json),
         Command::History { log, rec, json } => replay::history(&log.log, &rec, json),
+        Command::Report {
+            log,
+            when,
+            format,
+            out,
+        } => replay::report(&log.log, when.at, when.known_at, format, &out),
         Command::Check {
             log,
             when,

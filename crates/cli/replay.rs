@@ -1,13 +1,15 @@
 //! Commands that replay the log: replay, history, check (and the state that report renders).
 //!
-//! Every one of them verifies the whole log first and folds only verified
-//! entries, so a tampered log never produces a state.
+//! Every one of them folds only verified entries: the replay starts from the
+//! nearest snapshot whose entry hash still matches the stored chain and
+//! verifies every entry it folds after it.
 
 use std::path::Path;
 use std::str::FromStr;
 
+use trail_core::snapshot::{Cut, SnapshotOptions};
 use trail_core::state::RecView;
-use trail_core::{CheckConfig, Day, Finding, Log, Severity, State, Timestamp, View, check};
+use trail_core::{CheckConfig, Day, Finding, Log, Severity, Timestamp, View, check};
 
 use crate::Failure;
 use crate::output;
@@ -55,37 +57,10 @@ impl When {
     }
 }
 
-/// Which entries to fold: those recorded up to an instant, or up to a seq.
-#[derive(Clone, Copy, Debug)]
-pub enum Cut {
-    /// Entries recorded at or before this instant.
-    KnownAt(Timestamp),
-    /// Entries up to and including this seq.
-    AtSeq(u64),
-}
-
-/// Verifies the log and folds the entries inside `cut` into a state.
-pub fn verified_state(dir: &Path, cut: Cut) -> Result<State, Failure> {
-    let log = Log::open(dir)?;
-    let mut state = State::new();
-    log.verify_with(|chunk| {
-        for entry in chunk {
-            let inside = match cut {
-                Cut::KnownAt(t) => entry.entry().unsigned.recorded_at <= t,
-                Cut::AtSeq(n) => entry.seq() <= n,
-            };
-            if inside {
-                state
-                    .apply(entry)
-                    .map_err(|e| trail_core::Error::Corrupt(e.to_string()))?;
-            }
-        }
-        Ok(())
-    })?;
-    Ok(state)
-}
-
 /// The view for `--at`, `--known-at` and `--at-seq` as the user gave them.
+///
+/// The state comes from the nearest replay snapshot (tied to its entry's
+/// hash), folded forward over entries that are verified on the way.
 pub fn view_for(
     dir: &Path,
     at: Option<When>,
@@ -96,12 +71,21 @@ pub fn view_for(
     let at_day = at.map_or_else(|| Day::of_timestamp(now), When::day);
     let known = known_at.map_or(now, When::instant);
     let cut = at_seq.map_or(Cut::KnownAt(known), Cut::AtSeq);
-    let state = verified_state(dir, cut)?;
+    let log = Log::open(dir)?;
+    let state = log.replay_state(cut, snapshot_options())?;
     let mut view = state.view(at_day);
     if at_seq.is_none() {
         view.known_at = Some(known);
     }
     Ok(view)
+}
+
+/// Snapshot spacing: `TRAIL_SNAPSHOT_EVERY` entries (0 turns snapshots off), default 10,000.
+fn snapshot_options() -> SnapshotOptions {
+    std::env::var("TRAIL_SNAPSHOT_EVERY")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map_or_else(SnapshotOptions::default, |every| SnapshotOptions { every })
 }
 
 fn or_dash(value: Option<String>) -> String {
@@ -353,4 +337,33 @@ pub fn natural_key(id: &str) -> Vec<(String, u64)> {
     }
     parts.push((text, digits.parse().unwrap_or(0)));
     parts
+}
+
+pub fn report(
+    dir: &Path,
+    at: Option<When>,
+    known_at: Option<When>,
+    format: crate::report::ReportFormat,
+    out: &Path,
+) -> Outcome {
+    let view = view_for(dir, at, known_at, None)?;
+    let findings = check(&view, &CheckConfig::default());
+    let name = Log::open(dir)?
+        .entries(0, Some(0))
+        .next()
+        .transpose()?
+        .and_then(|genesis| match genesis.unsigned.event {
+            trail_core::Event::LogCreated(g) => Some(g.name),
+            _ => None,
+        })
+        .unwrap_or_default();
+    let text = crate::report::render(&view, &findings, &name, format);
+    std::fs::write(out, text).map_err(|e| Failure::input(format!("{}: {e}", out.display())))?;
+    output::line(format!(
+        "wrote {} ({} recommendations, {} findings)",
+        out.display(),
+        view.recs.len(),
+        findings.len()
+    ))?;
+    Ok(())
 }
