@@ -22,6 +22,7 @@ pub mod event;
 pub mod keys;
 pub mod limits;
 pub mod merkle;
+pub mod snapshot;
 pub mod state;
 pub mod store;
 pub mod transparency;
