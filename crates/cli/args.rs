@@ -116,6 +116,22 @@ pub enum Command {
         #[arg(long)]
         date: Option<Day>,
     },
+    /// Move your actor and roles to a new key, signed with the old one (no admin needed).
+    ///
+    /// --key is the old key; it can sign nothing after this entry. Make the new
+    /// key with `trail keygen` first. For routine key changes: if the old key
+    /// may be in the wrong hands, have an admin revoke it instead, since
+    /// whoever holds a key can rotate it.
+    Rotate {
+        #[command(flatten)]
+        write: WriteArgs,
+        /// The new key, as 64 hex digits (what `trail keygen` printed); it must not be registered yet.
+        #[arg(long, value_name = "HEX")]
+        new_public_key: PublicKey,
+        /// The effective date (default: today, UTC).
+        #[arg(long)]
+        date: Option<Day>,
+    },
     /// Append signed events from a JSON file (one event, or JSON Lines: all or nothing).
     Append {
         #[command(flatten)]

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use serde_json::json;
-use trail_core::event::{KeyGranted, KeyRevoked};
+use trail_core::event::{KeyGranted, KeyRevoked, KeyRotated};
 use trail_core::{
     Appended, Day, Event, Id, Log, OpenOptions, PublicKey, Role, SecretKey, Timestamp,
 };
@@ -98,6 +98,16 @@ pub fn revoke(
     let event = Event::KeyRevoked(KeyRevoked {
         public_key,
         reason,
+        date: date.unwrap_or_else(today),
+    });
+    report(&[log.append(&key, event)?], write.json)
+}
+
+/// Appends a `key_rotated` entry signed by the old key (`--key`).
+pub fn rotate(write: &WriteArgs, new_public_key: PublicKey, date: Option<Day>) -> Outcome {
+    let (log, key) = open_for_write(write)?;
+    let event = Event::KeyRotated(KeyRotated {
+        new_public_key,
         date: date.unwrap_or_else(today),
     });
     report(&[log.append(&key, event)?], write.json)

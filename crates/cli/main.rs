@@ -87,6 +87,11 @@ fn main() -> ExitCode {
             reason,
             date,
         } => commands::revoke(&write, public_key, reason, date),
+        Command::Rotate {
+            write,
+            new_public_key,
+            date,
+        } => commands::rotate(&write, new_public_key, date),
         Command::Append {
             write,
             event,
