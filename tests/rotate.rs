@@ -89,3 +89,119 @@ fn rotate_refuses_a_registered_key_and_an_unregistered_signer() {
             .contains("--new-public-key")
     );
 }
+
+/// Signs `events` as a chain from genesis, bypassing the append-time checks
+/// (as a forger with the keys, or other software, could), and returns the
+/// bundle bytes. Each event comes with the key that signs it.
+fn forged_bundle(events: Vec<(&trail_core::SecretKey, trail_core::Event)>) -> Vec<u8> {
+    use trail_core::{EntryHash, Timestamp, UnsignedEntry, Verifier, bundle};
+    let mut writer = bundle::BundleWriter::new(Vec::new()).unwrap();
+    let mut verifier = Verifier::new();
+    let mut prev = EntryHash::default();
+    let mut entries = Vec::new();
+    for (seq, (key, event)) in events.into_iter().enumerate() {
+        let entry = UnsignedEntry {
+            seq: seq as u64,
+            prev_hash: prev,
+            recorded_at: Timestamp::now(),
+            signer: key.public_key(),
+            event,
+        }
+        .sign(key);
+        prev = entry.hash();
+        entries.push(entry.to_bytes());
+    }
+    // Write what verifies, then the first entry that does not, raw, with an
+    // end record that counts it, as a forger would.
+    let mut count = 0u64;
+    for bytes in entries {
+        match verifier.verify_one(bytes.clone()) {
+            Ok(v) => {
+                writer.entry(&v).unwrap();
+                count += 1;
+            }
+            Err(_) => {
+                let mut out = writer.finish().unwrap();
+                let record = |out: &mut Vec<u8>, tag: u8, payload: &[u8]| {
+                    out.push(tag);
+                    out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+                    out.extend_from_slice(payload);
+                };
+                out.truncate(out.len() - (1 + 4 + 8 + 32));
+                record(&mut out, bundle::TAG_ENTRY, &bytes);
+                let mut end = (count + 1).to_le_bytes().to_vec();
+                end.extend_from_slice(&trail_core::encoding::entry_hash(&bytes).0);
+                record(&mut out, bundle::TAG_END, &end);
+                return out;
+            }
+        }
+    }
+    writer.finish().unwrap()
+}
+
+#[test]
+fn entries_signed_after_revocation_or_rotation_fail_verification_at_their_seq() {
+    use trail_core::event::{KeyGranted, KeyRevoked, KeyRotated, LogCreated, ReportPublished};
+    use trail_core::{Day, Event, Id, Role};
+    let day = Day::new(2022, 1, 1).unwrap();
+    let (admin, issuer, fresh) = (seed(1), seed(2), seed(3));
+    let genesis = Event::LogCreated(LogCreated {
+        name: "forged".into(),
+        actor: Id::new("admin").unwrap(),
+        body: "Admin".into(),
+        public_key: admin.public_key(),
+        date: day,
+    });
+    let grant = Event::KeyGranted(KeyGranted {
+        actor: Id::new("iopc").unwrap(),
+        body: "IOPC".into(),
+        public_key: issuer.public_key(),
+        roles: vec![Role::Issuer],
+        date: day,
+    });
+    let report = |n: u32| {
+        Event::ReportPublished(ReportPublished {
+            report: Id::new(&format!("REP-{n}")).unwrap(),
+            title: "A report".into(),
+            date: day,
+            document: None,
+        })
+    };
+    let revoke = Event::KeyRevoked(KeyRevoked {
+        public_key: issuer.public_key(),
+        reason: "left".into(),
+        date: day,
+    });
+    let rotate = Event::KeyRotated(KeyRotated {
+        new_public_key: fresh.public_key(),
+        date: day,
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "revoked",
+            vec![
+                (&admin, genesis.clone()),
+                (&admin, grant.clone()),
+                (&issuer, report(1)),
+                (&admin, revoke),
+                (&issuer, report(2)),
+            ],
+        ),
+        (
+            "rotated",
+            vec![
+                (&admin, genesis),
+                (&admin, grant),
+                (&issuer, report(1)),
+                (&issuer, rotate),
+                (&issuer, report(2)),
+            ],
+        ),
+    ];
+    for (name, events) in cases {
+        let path = dir.path().join(format!("{name}.trail"));
+        std::fs::write(&path, forged_bundle(events)).unwrap();
+        trail_run(&["verify", "--bundle", arg(&path)]).fails(1, &["seq 4", "revoked at seq 3"]);
+    }
+}
