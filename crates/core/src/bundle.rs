@@ -19,7 +19,7 @@ use crate::merkle::Checkpoint;
 use crate::store::Log;
 use crate::transparency::RootTracker;
 use crate::types::EntryHash;
-use crate::verify::{VerifiedEntry, Verifier};
+use crate::verify::{Prepared, VerifiedEntry, Verifier};
 
 /// First bytes of every bundle.
 pub const MAGIC: &[u8; 8] = b"TRAILBDL";
@@ -34,8 +34,10 @@ pub const TAG_CHECKPOINT: u8 = 0x02;
 pub const TAG_END: u8 = 0xff;
 /// Largest checkpoint record accepted.
 const MAX_CHECKPOINT_BYTES: usize = 64 * 1024;
-/// Entries verified per chunk while streaming.
-const CHUNK: usize = 4096;
+/// Entries verified per chunk while streaming. Two chunks are in flight at
+/// once (one prepared while the other is committed), so memory stays that of
+/// one 4096-entry chunk.
+const CHUNK: usize = 2048;
 
 /// Writes a bundle record by record.
 pub struct BundleWriter<W: Write> {
@@ -237,6 +239,7 @@ pub fn verify_reader_with_checkpoint(
     let mut reader = BundleReader::new(input)?;
     let mut verifier = Verifier::new();
     let mut chunk = Vec::with_capacity(CHUNK);
+    let mut pending: Option<Prepared> = None;
     let mut checkpoint: Option<(Vec<u8>, RootTracker)> = None;
     let mut take = |verifier: &Verifier,
                     verified: &[VerifiedEntry],
@@ -247,7 +250,18 @@ pub fn verify_reader_with_checkpoint(
         sink(verifier, verified)
     };
     loop {
-        match reader.next()? {
+        let record = match reader.next() {
+            Ok(record) => record,
+            Err(e) => {
+                // An earlier bad entry is the first problem, not the bad record.
+                if let Some(done) = pending.take() {
+                    let verified = verifier.commit(done)?;
+                    take(&verifier, &verified, &mut checkpoint)?;
+                }
+                return Err(e);
+            }
+        };
+        match record {
             Record::Checkpoint(bytes) => {
                 if checkpoint.is_some() {
                     return Err(Error::Bundle("more than one checkpoint record".into()));
@@ -258,11 +272,25 @@ pub fn verify_reader_with_checkpoint(
             Record::Entry(bytes) => {
                 chunk.push(bytes);
                 if chunk.len() == CHUNK {
-                    let verified = verifier.verify_chunk(std::mem::take(&mut chunk))?;
-                    take(&verifier, &verified, &mut checkpoint)?;
+                    // Pipelined: this chunk is decoded and signature-checked
+                    // on every core while the one before it is committed.
+                    let full = std::mem::take(&mut chunk);
+                    let done = pending.take();
+                    let (next, verified) = rayon::join(
+                        || Prepared::new(full),
+                        || done.map(|p| verifier.commit(p)).transpose(),
+                    );
+                    if let Some(verified) = verified? {
+                        take(&verifier, &verified, &mut checkpoint)?;
+                    }
+                    pending = Some(next);
                 }
             }
             Record::End { count, last } => {
+                if let Some(done) = pending.take() {
+                    let verified = verifier.commit(done)?;
+                    take(&verifier, &verified, &mut checkpoint)?;
+                }
                 let verified = verifier.verify_chunk(chunk)?;
                 take(&verifier, &verified, &mut checkpoint)?;
                 if count != verifier.len() || last != verifier.head_hash() {

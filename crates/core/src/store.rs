@@ -28,7 +28,7 @@ use crate::merkle::hash::Hash;
 use crate::merkle::tree::{self as merkle_tree, LeafIndex, TreeSize};
 use crate::transparency::TransparencyError;
 use crate::types::{EntryHash, Id, PublicKey, Timestamp};
-use crate::verify::{Problem, VerifiedEntry, Verifier, VerifyError};
+use crate::verify::{Prepared, Problem, VerifiedEntry, Verifier, VerifyError};
 
 #[path = "store_tree.rs"]
 mod store_tree;
@@ -90,12 +90,12 @@ struct WriterState {
 /// An open log.
 pub struct Log {
     path: PathBuf,
-    db: sled::Db,
-    tree: sled::Tree,
+    pub(crate) db: sled::Db,
+    pub(crate) tree: sled::Tree,
     state: Mutex<WriterState>,
 }
 
-fn entry_key(seq: u64) -> Vec<u8> {
+pub(crate) fn entry_key(seq: u64) -> Vec<u8> {
     let mut key = ENTRY_PREFIX.to_vec();
     key.extend_from_slice(&seq.to_be_bytes());
     key
@@ -138,7 +138,7 @@ fn decode_head(bytes: &[u8]) -> Result<Head> {
 }
 
 impl Log {
-    fn store_error(&self, e: sled::Error) -> Error {
+    pub(crate) fn store_error(&self, e: sled::Error) -> Error {
         store_error(&self.path, e)
     }
 
@@ -347,9 +347,47 @@ impl Log {
             });
         }
         crate::clock::check_dates(&events, now, options)?;
+        // The registry is changed in place, not cloned: a clone costs
+        // O(recommendations) on every append. A refused batch reloads it from
+        // the store, which still holds the registry as of the head.
+        let mut authority = std::mem::take(&mut state.authority);
+        let written = self
+            .stage(&mut authority, state.head, key, events, now)
+            .and_then(|(batch, head, appended)| {
+                if head.is_some() {
+                    self.tree
+                        .apply_batch(batch)
+                        .map_err(|e| self.store_error(e))?;
+                }
+                Ok((head, appended))
+            });
+        let (head, appended) = match written {
+            Ok(written) => written,
+            Err(e) => {
+                state.authority = self.load_authority()?;
+                return Err(e);
+            }
+        };
+        state.authority = authority;
+        let Some(new_head) = head else {
+            return Ok(appended);
+        };
+        state.head = Some(new_head);
+        self.db.flush().map_err(|e| self.store_error(e))?;
+        Ok(appended)
+    }
+
+    /// Signs `events` to follow `head` and builds the sled batch that stores
+    /// them, applying each to `authority`; writes nothing.
+    fn stage(
+        &self,
+        authority: &mut Authority,
+        mut head: Option<Head>,
+        key: &SecretKey,
+        events: Vec<Event>,
+        now: Timestamp,
+    ) -> Result<(sled::Batch, Option<Head>, Vec<Appended>)> {
         let signer = key.public_key();
-        let mut authority = state.authority.clone();
-        let mut head = state.head;
         let mut batch = sled::Batch::default();
         let mut rows = Vec::new();
         let mut pending: Vec<(PublicKey, EventKind)> = Vec::new();
@@ -405,22 +443,15 @@ impl Log {
             });
             appended.push(Appended { seq, hash });
         }
-        let Some(new_head) = head else {
-            return Ok(appended);
-        };
-        rows.sort();
-        rows.dedup();
-        for row in &rows {
-            batch.insert(row_key(row), row_value(&authority, row));
+        if let Some(new_head) = head {
+            rows.sort();
+            rows.dedup();
+            for row in &rows {
+                batch.insert(row_key(row), row_value(authority, row));
+            }
+            batch.insert(HEAD_KEY, encode_head(&new_head));
         }
-        batch.insert(HEAD_KEY, encode_head(&new_head));
-        self.tree
-            .apply_batch(batch)
-            .map_err(|e| self.store_error(e))?;
-        self.db.flush().map_err(|e| self.store_error(e))?;
-        state.head = Some(new_head);
-        state.authority = authority;
-        Ok(appended)
+        Ok((batch, head, appended))
     }
 
     /// Reads stored entries `from..=to` (unverified), in order.
@@ -446,9 +477,32 @@ impl Log {
         let mut verifier = Verifier::new();
         let mut frontier = Frontier::default();
         let mut chunk = Vec::with_capacity(CHUNK);
-        let mut check = |verified: &[VerifiedEntry]| -> Result<()> {
-            store_tree::check_nodes(&self.tree, &mut frontier, verified)?;
-            sink(verified)
+        // Pipelined: while one chunk is decoded and its signatures checked
+        // on every core, the chunk before it goes through the in-order checks
+        // and the Merkle nodes, so those sequential passes do not leave cores
+        // idle. Chunks still reach `sink` in order, each after all its checks.
+        let mut previous: Option<Prepared> = None;
+        let tree = &self.tree;
+        let mut step = |chunk: Vec<Vec<u8>>,
+                        previous: &mut Option<Prepared>,
+                        verifier: &mut Verifier,
+                        frontier: &mut Frontier|
+         -> Result<()> {
+            let done = previous.take();
+            let (next, checked) = rayon::join(
+                || Prepared::new(chunk),
+                || -> Result<Vec<VerifiedEntry>> {
+                    let Some(done) = done else {
+                        return Ok(Vec::new());
+                    };
+                    let verified = verifier.commit(done)?;
+                    store_tree::check_nodes(tree, frontier, &verified)?;
+                    Ok(verified)
+                },
+            );
+            sink(&checked?)?;
+            *previous = Some(next);
+            Ok(())
         };
         for (expected, item) in (0u64..).zip(self.tree.scan_prefix(ENTRY_PREFIX)) {
             let (key, value) = item.map_err(|e| self.store_error(e))?;
@@ -466,10 +520,12 @@ impl Log {
             }
             chunk.push(value.to_vec());
             if chunk.len() == CHUNK {
-                check(&verifier.verify_chunk(std::mem::take(&mut chunk))?)?;
+                let full = std::mem::take(&mut chunk);
+                step(full, &mut previous, &mut verifier, &mut frontier)?;
             }
         }
-        check(&verifier.verify_chunk(chunk)?)?;
+        step(chunk, &mut previous, &mut verifier, &mut frontier)?;
+        step(Vec::new(), &mut previous, &mut verifier, &mut frontier)?;
         store_tree::check_root(&self.tree, &self.path, &frontier)?;
         let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let head_seq = state.head.map(|h| h.seq);

@@ -9,6 +9,8 @@
 use std::collections::HashMap;
 use std::path::Path;
 
+use rayon::prelude::*;
+
 use crate::encoding;
 use crate::error::Error;
 use crate::merkle::hash::{EMPTY_ROOT, Hash, node_hash};
@@ -138,8 +140,12 @@ pub(crate) fn check_nodes(
     verified: &[VerifiedEntry],
 ) -> Result<(), Error> {
     let stored = SledNodes(tree);
-    for v in verified {
-        for node in frontier.push(encoding::merkle_leaf_hash(v.bytes())) {
+    let leaves: Vec<Hash> = verified
+        .par_iter()
+        .map(|v| encoding::merkle_leaf_hash(v.bytes()))
+        .collect();
+    for leaf in leaves {
+        for node in frontier.push(leaf) {
             let (level, index) = (node.id.level, node.id.index);
             let found = stored.get(level, index).map_err(corrupt)?;
             if found != Some(node.hash) {

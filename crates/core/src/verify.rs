@@ -8,6 +8,7 @@
 //! seq, links, time order and authorization in log order, so the first
 //! problem reported is always the earliest one.
 
+use std::collections::HashMap;
 use std::fmt;
 
 use ed25519_dalek::{Signature as DalekSignature, VerifyingKey};
@@ -184,6 +185,44 @@ struct Decoded {
     key: Option<VerifyingKey>,
 }
 
+/// A chunk decoded, hashed and signature-checked on every core, waiting for
+/// [`Verifier::commit`] to check it in log order. Preparing needs no verifier
+/// state, so the next chunk can be prepared while this one is committed.
+pub(crate) struct Prepared {
+    chunk: Vec<Vec<u8>>,
+    decoded: Vec<Result<Decoded, DecodeFailure>>,
+    signatures_ok: Vec<bool>,
+}
+
+impl Prepared {
+    /// Decodes, hashes and checks the signatures of `chunk` in parallel.
+    pub(crate) fn new(chunk: Vec<Vec<u8>>) -> Prepared {
+        let parsed: Vec<Result<(Entry, EntryHash), DecodeFailure>> = chunk
+            .par_iter()
+            .map(|bytes| Ok((encoding::decode_entry(bytes)?, encoding::entry_hash(bytes))))
+            .collect();
+        // A log has few signers: decompress each key once per chunk, not once
+        // per entry (a decompression costs about as much as a batch-verified
+        // signature).
+        let mut keys: HashMap<PublicKey, Option<VerifyingKey>> = HashMap::new();
+        let decoded: Vec<Result<Decoded, DecodeFailure>> = parsed
+            .into_iter()
+            .map(|p| {
+                let (entry, hash) = p?;
+                let signer = entry.unsigned.signer;
+                let key = *keys.entry(signer).or_insert_with(|| signer.verifying_key());
+                Ok(Decoded { entry, hash, key })
+            })
+            .collect();
+        let signatures_ok = check_signatures(&chunk, &decoded);
+        Prepared {
+            chunk,
+            decoded,
+            signatures_ok,
+        }
+    }
+}
+
 impl Verifier {
     /// A verifier expecting the genesis entry next.
     pub fn new() -> Verifier {
@@ -243,17 +282,17 @@ impl Verifier {
     /// On error nothing after the bad entry is accepted; entries before it in
     /// the same chunk are verified but not returned.
     pub fn verify_chunk(&mut self, chunk: Vec<Vec<u8>>) -> Result<Vec<VerifiedEntry>, VerifyError> {
-        let decoded: Vec<Result<Decoded, DecodeFailure>> = chunk
-            .par_iter()
-            .map(|bytes| {
-                let entry = encoding::decode_entry(bytes)?;
-                let hash = encoding::entry_hash(bytes);
-                let key = entry.unsigned.signer.verifying_key();
-                Ok(Decoded { entry, hash, key })
-            })
-            .collect();
-        let signatures_ok = check_signatures(&chunk, &decoded);
+        self.commit(Prepared::new(chunk))
+    }
 
+    /// Checks a prepared chunk in log order: seq, links, time, signature
+    /// results, event rules and authorization; as [`Verifier::verify_chunk`].
+    pub(crate) fn commit(&mut self, prepared: Prepared) -> Result<Vec<VerifiedEntry>, VerifyError> {
+        let Prepared {
+            chunk,
+            decoded,
+            signatures_ok,
+        } = prepared;
         let mut out = Vec::with_capacity(chunk.len());
         for ((bytes, decoded), sig_ok) in chunk.into_iter().zip(decoded).zip(signatures_ok) {
             let seq = self.next_seq;

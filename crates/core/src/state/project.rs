@@ -88,10 +88,22 @@ impl State {
             .into_iter()
             .filter_map(|(id, steps)| funding_view(id.clone(), steps).map(|v| (id, v)))
             .collect();
+        // The decisions citing each rec, in decision order: one pass over the
+        // decisions rather than one per rec (which is quadratic in a big log).
+        let mut linked: BTreeMap<Id, Vec<Id>> = BTreeMap::new();
+        for f in funding.values() {
+            for rec in &f.recs {
+                let decisions = linked.entry(rec.clone()).or_default();
+                if decisions.last() != Some(&f.decision) {
+                    decisions.push(f.decision.clone());
+                }
+            }
+        }
         let mut recs = BTreeMap::new();
         for (rec, mut history) in by_rec {
             history.sort_by_key(|s| (s.date(), s.seq));
-            if let Some(view) = rec_view(&rec, history, at, &funding) {
+            let linked = linked.remove(&rec).unwrap_or_default();
+            if let Some(view) = rec_view(&rec, history, at, linked) {
                 recs.insert(rec, view);
             }
         }
@@ -282,12 +294,7 @@ fn funding_view(decision: Id, mut statements: Vec<Statement>) -> Option<FundingV
 }
 
 /// Builds one recommendation's view from its history, if it is issued by `at`.
-fn rec_view(
-    rec: &Id,
-    history: Vec<Statement>,
-    at: Day,
-    funding: &BTreeMap<Id, FundingView>,
-) -> Option<RecView> {
+fn rec_view(rec: &Id, history: Vec<Statement>, at: Day, linked: Vec<Id>) -> Option<RecView> {
     let live: Vec<&Statement> = history.iter().filter(|s| s.in_force()).collect();
     let (issue, issued) = live.iter().find_map(|s| match &s.event {
         Event::RecommendationIssued(r) if r.rec == *rec => Some((*s, r)),
@@ -356,11 +363,6 @@ fn rec_view(
         .iter()
         .filter(|s| matches!(&s.event, Event::AccountabilitySession(_)))
         .map(|s| s.seq)
-        .collect();
-    let linked = funding
-        .values()
-        .filter(|f| f.recs.contains(rec))
-        .map(|f| f.decision.clone())
         .collect();
     Some(RecView {
         rec: rec.clone(),
