@@ -9,6 +9,7 @@
 
 mod limits;
 mod measure;
+mod reads;
 mod report;
 mod workload;
 
