@@ -176,6 +176,10 @@ pub enum Command {
         /// The bundle file to write.
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
+        /// For a damaged log: save the entries that verify, up to the first bad
+        /// one, and say where it stopped (exit 1 if it stopped early).
+        #[arg(long)]
+        partial: bool,
     },
     /// Rebuild a log directory from a bundle; refuses a bundle that does not verify.
     Import {

@@ -117,7 +117,7 @@ fn main() -> ExitCode {
             to,
             json,
         } => read::show(&log.log, from, to, json),
-        Command::Export { log, out } => read::export(&log.log, &out),
+        Command::Export { log, out, partial } => read::export(&log.log, &out, partial),
         Command::Import { bundle, log } => read::import(&bundle, &log),
         Command::Evidence { file } => commands::evidence(&file),
         Command::Demo { dir } => demo::run(dir),

@@ -126,8 +126,29 @@ pub fn show(dir: &Path, from: u64, to: Option<u64>, json: bool) -> Outcome {
     Ok(())
 }
 
-pub fn export(dir: &Path, out: &Path) -> Outcome {
+pub fn export(dir: &Path, out: &Path, partial: bool) -> Outcome {
     let log = Log::open(dir)?;
+    if partial {
+        let saved = bundle::export_partial(&log, out)?;
+        output::line(format!(
+            "saved {} verified entries (seq 0 to {}) to {}",
+            saved.entries,
+            saved.entries.saturating_sub(1),
+            out.display()
+        ))?;
+        return match saved.stopped {
+            None => Ok(()),
+            Some(e) => {
+                let mut failure = Failure::from(e);
+                failure.code = 1;
+                if !failure.message.starts_with("seq ") {
+                    failure.message = format!("seq {}: {}", saved.entries, failure.message);
+                }
+                failure.message = format!("stopped at {}", failure.message);
+                Err(failure)
+            }
+        };
+    }
     let count = bundle::export(&log, out)?;
     output::line(format!(
         "exported {count} verified entries to {}",

@@ -356,6 +356,66 @@ pub fn export(log: &Log, out: &Path) -> Result<u64> {
     Ok(verifier.len())
 }
 
+/// What [`export_partial`] saved from a damaged log.
+#[derive(Debug)]
+pub struct PartialExport {
+    /// Entries written: the verified prefix, seqs 0 to `entries - 1`.
+    pub entries: u64,
+    /// Why it stopped before the end of the store, if it did.
+    pub stopped: Option<Error>,
+}
+
+/// Saves the verified prefix of a log, up to its first bad or missing entry,
+/// as a bundle that verifies on its own; for recovering what is intact.
+///
+/// Entries are verified one at a time so that every good entry before the
+/// damage is kept. The log's checkpoint is left out: it may cover entries
+/// that are not in the prefix.
+pub fn export_partial(log: &Log, out: &Path) -> Result<PartialExport> {
+    let io = |source| Error::Io {
+        path: out.to_owned(),
+        source,
+    };
+    let tmp = out.with_extension("partial");
+    let file = File::create(&tmp).map_err(io)?;
+    let mut writer = BundleWriter::new(BufWriter::with_capacity(1 << 20, file)).map_err(io)?;
+    let mut verifier = Verifier::new();
+    let mut stopped = None;
+    for item in log.raw_entries() {
+        let step = item.and_then(|(seq, bytes)| {
+            if seq != verifier.len() {
+                return Err(Error::Corrupt(format!(
+                    "entry {} is missing from the store",
+                    verifier.len()
+                )));
+            }
+            Ok(verifier.verify_one(bytes)?)
+        });
+        match step {
+            Ok(entry) => writer.entry(&entry).map_err(io)?,
+            Err(e) => {
+                stopped = Some(e);
+                break;
+            }
+        }
+    }
+    if verifier.is_empty() {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(stopped.unwrap_or_else(|| Error::Bundle("the log holds no entries".into())));
+    }
+    let file = writer
+        .finish()
+        .map_err(io)?
+        .into_inner()
+        .map_err(|e| io(e.into_error()))?;
+    file.sync_all().map_err(io)?;
+    std::fs::rename(&tmp, out).map_err(io)?;
+    Ok(PartialExport {
+        entries: verifier.len(),
+        stopped,
+    })
+}
+
 /// Rebuilds a log directory from a bundle, refusing one that does not verify.
 /// The directory appears only once the whole bundle is verified and on disk.
 pub fn import(bundle: &Path, dir: &Path) -> Result<u64> {

@@ -93,6 +93,8 @@ pub struct Log {
     pub(crate) db: sled::Db,
     pub(crate) tree: sled::Tree,
     state: Mutex<WriterState>,
+    /// Set when a flush fails: what is on disk is then unknown.
+    flush_failed: std::sync::atomic::AtomicBool,
 }
 
 pub(crate) fn entry_key(seq: u64) -> Vec<u8> {
@@ -245,6 +247,7 @@ impl Log {
                 head: None,
                 authority: Authority::default(),
             }),
+            flush_failed: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -336,6 +339,13 @@ impl Log {
         events: Vec<Event>,
         options: AppendOptions,
     ) -> Result<Vec<Appended>> {
+        if self.flush_failed.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(Error::Store {
+                path: self.path.clone(),
+                message: "an earlier write to this log failed; reopen the log before appending"
+                    .into(),
+            });
+        }
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let now = Timestamp::now();
         if let Some(head) = state.head
@@ -373,7 +383,19 @@ impl Log {
             return Ok(appended);
         };
         state.head = Some(new_head);
-        self.db.flush().map_err(|e| self.store_error(e))?;
+        // Group commit: release the writer lock before the flush, so that
+        // appenders queued behind this one stage their batches meanwhile and
+        // share the next flush. sled writes in order, so once this flush
+        // returns, this batch (and all before it) is on disk.
+        drop(state);
+        if let Err(e) = self.db.flush() {
+            // The batch may or may not reach the disk, and later appends in
+            // this process would chain onto it: refuse them until the log is
+            // reopened and its real head read back.
+            self.flush_failed
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+            return Err(self.store_error(e));
+        }
         Ok(appended)
     }
 
@@ -463,6 +485,20 @@ impl Log {
         self.tree.range(entry_key(from)..=end).map(move |item| {
             let (_, value) = item.map_err(|e| self.store_error(e))?;
             Entry::from_bytes(&value).map_err(Error::from)
+        })
+    }
+
+    /// Stored entries in key order as (seq from the key, canonical bytes),
+    /// undecoded and unverified; a store read error ends the iteration with it.
+    pub fn raw_entries(&self) -> impl Iterator<Item = Result<(u64, Vec<u8>)>> + '_ {
+        self.tree.scan_prefix(ENTRY_PREFIX).map(move |item| {
+            let (key, value) = item.map_err(|e| self.store_error(e))?;
+            let seq = key
+                .get(ENTRY_PREFIX.len()..)
+                .and_then(|b| <[u8; 8]>::try_from(b).ok())
+                .map(u64::from_be_bytes)
+                .ok_or_else(|| Error::Corrupt("an entry key of the wrong length".into()))?;
+            Ok((seq, value.to_vec()))
         })
     }
 
