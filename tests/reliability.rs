@@ -33,7 +33,14 @@ fn session(n: u64) -> Event {
 }
 
 fn new_log(dir: &Path) {
-    let log = Log::create(dir, "reliability", &admin(), Id::new("admin").unwrap(), "Admin").unwrap();
+    let log = Log::create(
+        dir,
+        "reliability",
+        &admin(),
+        Id::new("admin").unwrap(),
+        "Admin",
+    )
+    .unwrap();
     log.append(
         &admin(),
         Event::KeyGranted(KeyGranted {
@@ -99,15 +106,27 @@ fn crash_rounds(test_name: &str, batch: usize, rounds: usize) {
         acknowledged.extend(reader.join().unwrap());
 
         let log = Log::open(&log_dir).expect("log reopens after a crash");
-        let verifier = log.verify_with(|_| Ok(())).expect("log verifies after a crash");
+        let verifier = log
+            .verify_with(|_| Ok(()))
+            .expect("log verifies after a crash");
         let count = verifier.len();
         for (first, last) in &acknowledged {
-            assert!(*last < count, "acknowledged seqs {first}..{last} lost; log has {count} entries");
+            assert!(
+                *last < count,
+                "acknowledged seqs {first}..{last} lost; log has {count} entries"
+            );
         }
         // All or nothing: the two setup entries, then whole batches only.
-        assert_eq!((count - 2) % batch as u64, 0, "a batch was partly written: {count} entries");
+        assert_eq!(
+            (count - 2) % batch as u64,
+            0,
+            "a batch was partly written: {count} entries"
+        );
     }
-    assert!(!acknowledged.is_empty(), "the child never acknowledged anything");
+    assert!(
+        !acknowledged.is_empty(),
+        "the child never acknowledged anything"
+    );
 }
 
 fn run_child_if_asked() -> bool {
@@ -164,7 +183,11 @@ fn concurrent_processes_with_wait_all_land_without_a_fork() {
                         .arg(&event)
                         .output()
                         .unwrap();
-                    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+                    assert!(
+                        out.status.success(),
+                        "{}",
+                        String::from_utf8_lossy(&out.stderr)
+                    );
                     let text = String::from_utf8(out.stdout).unwrap();
                     let seq: u64 = text.split_whitespace().nth(1).unwrap().parse().unwrap();
                     seqs.push(seq);
@@ -173,9 +196,16 @@ fn concurrent_processes_with_wait_all_land_without_a_fork() {
             })
         })
         .collect();
-    let mut seqs: Vec<u64> = writers.into_iter().flat_map(|w| w.join().unwrap()).collect();
+    let mut seqs: Vec<u64> = writers
+        .into_iter()
+        .flat_map(|w| w.join().unwrap())
+        .collect();
     seqs.sort_unstable();
-    assert_eq!(seqs, (2..22).collect::<Vec<_>>(), "every append got its own seq");
+    assert_eq!(
+        seqs,
+        (2..22).collect::<Vec<_>>(),
+        "every append got its own seq"
+    );
     let log = Log::open(&log_dir).unwrap();
     assert_eq!(log.verify_with(|_| Ok(())).unwrap().len(), 22);
 }

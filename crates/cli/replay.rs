@@ -80,7 +80,7 @@ pub fn view_for(
     Ok(view)
 }
 
-/// Snapshot spacing: `TRAIL_SNAPSHOT_EVERY` entries (0 turns snapshots off), default 10,000.
+/// Snapshot spacing: `TRAIL_SNAPSHOT_EVERY` entries (0 turns snapshots off), default 100,000.
 fn snapshot_options() -> SnapshotOptions {
     std::env::var("TRAIL_SNAPSHOT_EVERY")
         .ok()

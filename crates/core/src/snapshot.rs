@@ -24,7 +24,13 @@ use crate::types::{PublicKey, Timestamp};
 use crate::verify::{ResumePoint, Verifier};
 
 /// Default number of entries between snapshots.
-pub const DEFAULT_EVERY: u64 = 10_000;
+///
+/// Each snapshot holds the whole folded state (every statement so far), so
+/// snapshots are spaced widely and few are kept: see [`KEEP`].
+pub const DEFAULT_EVERY: u64 = 100_000;
+/// Most snapshots kept; saving another deletes the oldest. Bounds the disk
+/// they take to a few times the state's size, however long the log grows.
+pub const KEEP: usize = 4;
 /// Most entries verified in one chunk while folding forward.
 const CHUNK: u64 = 4096;
 
@@ -197,6 +203,11 @@ impl Log {
                 if let Ok(bytes) = serde_json::to_vec(&snapshot) {
                     tree.insert(end.to_be_bytes(), bytes)
                         .map_err(|e| self.store_error(e))?;
+                    while tree.len() > KEEP {
+                        if tree.pop_min().map_err(|e| self.store_error(e))?.is_none() {
+                            break;
+                        }
+                    }
                 }
             }
             next = end + 1;
@@ -267,6 +278,29 @@ mod tests {
         assert_eq!(
             log.replay_state(Cut::AtSeq(45), options).unwrap(),
             full(&log, 45)
+        );
+    }
+
+    #[test]
+    fn only_the_newest_snapshots_are_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = log_of(dir.path(), "a", 60);
+        let options = SnapshotOptions { every: 5 };
+        assert_eq!(
+            log.replay_state(Cut::AtSeq(61), options).unwrap(),
+            full(&log, 61)
+        );
+        let saved: Vec<u64> = log
+            .snapshots()
+            .unwrap()
+            .iter()
+            .keys()
+            .map(|k| u64::from_be_bytes(k.unwrap().as_ref().try_into().unwrap()))
+            .collect();
+        assert_eq!(saved, vec![44, 49, 54, 59]);
+        assert_eq!(
+            log.replay_state(Cut::AtSeq(12), options).unwrap(),
+            full(&log, 12)
         );
     }
 

@@ -383,11 +383,9 @@ impl Log {
             return Ok(appended);
         };
         state.head = Some(new_head);
-        // Group commit: release the writer lock before the flush, so that
-        // appenders queued behind this one stage their batches meanwhile and
-        // share the next flush. sled writes in order, so once this flush
-        // returns, this batch (and all before it) is on disk.
-        drop(state);
+        // The flush stays inside the writer lock: with sled 0.34, flushing
+        // outside it measured slower for concurrent appenders (see
+        // docs/PERFORMANCE.md), because sled serialises batches and flushes.
         if let Err(e) = self.db.flush() {
             // The batch may or may not reach the disk, and later appends in
             // this process would chain onto it: refuse them until the log is

@@ -2,7 +2,7 @@
 //! never allocates from an unchecked length, whatever it is fed.
 
 use proptest::prelude::*;
-use trail_core::bundle::{verify_reader, BundleWriter};
+use trail_core::bundle::{BundleWriter, verify_reader};
 use trail_core::event::{KeyGranted, ReportPublished};
 use trail_core::{Day, Entry, Event, Id, Log, Role, SecretKey};
 
@@ -11,7 +11,14 @@ fn sample_bundle() -> Vec<u8> {
     let dir = tempfile::tempdir().unwrap();
     let admin = SecretKey::from_seed(&[1; 32]);
     let issuer = SecretKey::from_seed(&[2; 32]);
-    let log = Log::create(&dir.path().join("log"), "sample", &admin, Id::new("admin").unwrap(), "Admin").unwrap();
+    let log = Log::create(
+        &dir.path().join("log"),
+        "sample",
+        &admin,
+        Id::new("admin").unwrap(),
+        "Admin",
+    )
+    .unwrap();
     let date = Day::new(2021, 11, 23).unwrap();
     log.append(
         &admin,
