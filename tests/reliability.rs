@@ -254,3 +254,58 @@ fn threads_sharing_one_log_get_distinct_seqs() {
     assert_eq!(seqs, (2..42).collect::<Vec<_>>());
     assert_eq!(log.verify_with(|_| Ok(())).unwrap().len(), 42);
 }
+
+#[test]
+fn killed_import_leaves_no_log_or_a_whole_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("source");
+    new_log(&source);
+    let log = Log::open(&source).unwrap();
+    log.append_all(&issuer(), (0..3000).map(session).collect())
+        .unwrap();
+    let bundle = dir.path().join("log.trail");
+    trail_core::bundle::export(&log, &bundle).unwrap();
+    drop(log);
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut killed_midway = 0;
+    for round in 0..20 {
+        let target = dir.path().join(format!("copy{round}"));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_trail"))
+            .args(["import", "--bundle"])
+            .arg(&bundle)
+            .arg("--log")
+            .arg(&target)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        std::thread::sleep(Duration::from_millis(seed % 400));
+        let _ = child.kill();
+        let status = child.wait().unwrap();
+        if !target.exists() {
+            assert!(!status.success(), "import reported success but left no log");
+            killed_midway += 1;
+            // A later import into the same place succeeds: what the killed one
+            // left behind (its staging directory) is cleared.
+            let out = Command::new(env!("CARGO_BIN_EXE_trail"))
+                .args(["import", "--bundle"])
+                .arg(&bundle)
+                .arg("--log")
+                .arg(&target)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        // The log appears only by a rename after everything is on disk.
+        let log = Log::open(&target).expect("an imported log opens");
+        assert_eq!(log.verify_with(|_| Ok(())).unwrap().len(), 3002);
+    }
+    assert!(killed_midway > 0, "no import was killed before it finished");
+}
