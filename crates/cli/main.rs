@@ -9,6 +9,7 @@ mod commands;
 mod demo;
 mod keyfile;
 mod output;
+mod progress;
 mod proofs;
 mod read;
 mod replay;

@@ -8,15 +8,27 @@ use trail_core::{Authority, Entry, Event, Log, bundle};
 use crate::Failure;
 use crate::args::Source;
 use crate::output;
+use crate::progress::Progress;
 
 type Outcome = Result<(), Failure>;
 
 pub fn verify(source: &Source, json: bool) -> Outcome {
     let (what, result) = match (&source.log, &source.bundle) {
-        (_, Some(bundle)) => (bundle.display().to_string(), bundle::verify_file(bundle)),
+        (_, Some(bundle)) => {
+            let bar = Progress::entries("verifying", None, json);
+            let result = bundle::verify_file_with(bundle, &mut |done| bar.set(done));
+            (bundle.display().to_string(), result)
+        }
         (Some(dir), None) => {
             let log = Log::open(dir)?;
-            (dir.display().to_string(), log.verify_with(|_| Ok(())))
+            let bar = Progress::entries("verifying", log.head().map(|h| h.seq + 1), json);
+            let mut done = 0;
+            let result = log.verify_with(|chunk| {
+                done += chunk.len() as u64;
+                bar.set(done);
+                Ok(())
+            });
+            (dir.display().to_string(), result)
         }
         (None, None) => return Err(Failure::input("give --log DIR or --bundle FILE")),
     };
@@ -149,7 +161,9 @@ pub fn export(dir: &Path, out: &Path, partial: bool) -> Outcome {
             }
         };
     }
-    let count = bundle::export(&log, out)?;
+    let bar = Progress::entries("exporting", log.head().map(|h| h.seq + 1), false);
+    let count = bundle::export_with(&log, out, &mut |done| bar.set(done))?;
+    drop(bar);
     output::line(format!(
         "exported {count} verified entries to {}",
         out.display()
@@ -158,7 +172,9 @@ pub fn export(dir: &Path, out: &Path, partial: bool) -> Outcome {
 }
 
 pub fn import(bundle_path: &Path, dir: &Path) -> Outcome {
-    let count = bundle::import(bundle_path, dir)?;
+    let bar = Progress::entries("importing", None, false);
+    let count = bundle::import_with(bundle_path, dir, &mut |done| bar.set(done))?;
+    drop(bar);
     output::line(format!(
         "imported {count} verified entries into {}",
         dir.display()

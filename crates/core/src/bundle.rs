@@ -318,15 +318,30 @@ pub fn verify_reader_with_checkpoint(
 
 /// Verifies a bundle file.
 pub fn verify_file(path: &Path) -> Result<Verifier> {
+    verify_file_with(path, &mut |_| {})
+}
+
+/// Verifies a bundle file, reporting the number of entries verified so far
+/// to `progress` after each chunk (for a progress bar).
+pub fn verify_file_with(path: &Path, progress: &mut dyn FnMut(u64)) -> Result<Verifier> {
     let file = File::open(path).map_err(|source| Error::Io {
         path: path.to_owned(),
         source,
     })?;
-    verify_reader(BufReader::with_capacity(1 << 20, file), |_, _| Ok(()))
+    verify_reader(BufReader::with_capacity(1 << 20, file), |v, _| {
+        progress(v.len());
+        Ok(())
+    })
 }
 
 /// Verifies a log and writes it as a bundle; the file appears only when complete.
 pub fn export(log: &Log, out: &Path) -> Result<u64> {
+    export_with(log, out, &mut |_| {})
+}
+
+/// [`export`], reporting the number of entries written so far to `progress`.
+pub fn export_with(log: &Log, out: &Path, progress: &mut dyn FnMut(u64)) -> Result<u64> {
+    let mut done = 0u64;
     let io = |source| Error::Io {
         path: out.to_owned(),
         source,
@@ -337,8 +352,12 @@ pub fn export(log: &Log, out: &Path) -> Result<u64> {
     if let Some(note) = log.latest_checkpoint()? {
         writer.checkpoint(&note).map_err(io)?;
     }
-    let result =
-        log.verify_with(|chunk| chunk.iter().try_for_each(|e| writer.entry(e).map_err(io)));
+    let result = log.verify_with(|chunk| {
+        chunk.iter().try_for_each(|e| writer.entry(e).map_err(io))?;
+        done += chunk.len() as u64;
+        progress(done);
+        Ok(())
+    });
     let verifier = match result {
         Ok(v) => v,
         Err(e) => {
@@ -419,6 +438,11 @@ pub fn export_partial(log: &Log, out: &Path) -> Result<PartialExport> {
 /// Rebuilds a log directory from a bundle, refusing one that does not verify.
 /// The directory appears only once the whole bundle is verified and on disk.
 pub fn import(bundle: &Path, dir: &Path) -> Result<u64> {
+    import_with(bundle, dir, &mut |_| {})
+}
+
+/// [`import`], reporting the number of entries written so far to `progress`.
+pub fn import_with(bundle: &Path, dir: &Path, progress: &mut dyn FnMut(u64)) -> Result<u64> {
     if dir.exists()
         && std::fs::read_dir(dir)
             .map(|mut d| d.next().is_some())
@@ -438,7 +462,9 @@ pub fn import(bundle: &Path, dir: &Path) -> Result<u64> {
         })?;
         let (verifier, checkpoint) =
             verify_reader_with_checkpoint(BufReader::with_capacity(1 << 20, file), |v, chunk| {
-                log.write_verified(chunk, v.authority())
+                log.write_verified(chunk, v.authority())?;
+                progress(v.len());
+                Ok(())
             })?;
         log.finish_import()?;
         if let Some(checkpoint) = checkpoint {
