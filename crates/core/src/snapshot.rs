@@ -253,6 +253,15 @@ mod tests {
         log
     }
 
+    fn saved_seqs(log: &Log) -> Vec<u64> {
+        log.snapshots()
+            .unwrap()
+            .iter()
+            .keys()
+            .map(|k| u64::from_be_bytes(k.unwrap().as_ref().try_into().unwrap()))
+            .collect()
+    }
+
     fn full(log: &Log, seq: u64) -> State {
         log.replay_state(Cut::AtSeq(seq), SnapshotOptions { every: 0 })
             .unwrap()
@@ -267,13 +276,7 @@ mod tests {
             log.replay_state(Cut::AtSeq(61), options).unwrap(),
             full(&log, 61)
         );
-        let saved: Vec<u64> = log
-            .snapshots()
-            .unwrap()
-            .iter()
-            .keys()
-            .map(|k| u64::from_be_bytes(k.unwrap().as_ref().try_into().unwrap()))
-            .collect();
+        let saved = saved_seqs(&log);
         assert_eq!(saved, vec![19, 39, 59]);
         assert_eq!(
             log.replay_state(Cut::AtSeq(45), options).unwrap(),
@@ -290,13 +293,7 @@ mod tests {
             log.replay_state(Cut::AtSeq(61), options).unwrap(),
             full(&log, 61)
         );
-        let saved: Vec<u64> = log
-            .snapshots()
-            .unwrap()
-            .iter()
-            .keys()
-            .map(|k| u64::from_be_bytes(k.unwrap().as_ref().try_into().unwrap()))
-            .collect();
+        let saved = saved_seqs(&log);
         assert_eq!(saved, vec![44, 49, 54, 59]);
         assert_eq!(
             log.replay_state(Cut::AtSeq(12), options).unwrap(),
