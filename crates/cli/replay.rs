@@ -153,10 +153,11 @@ pub fn replay(
         |k| k.to_string(),
     );
     output::line(format!(
-        "state on {} as known at {} ({} recommendations)",
+        "state on {} as known at {} ({} recommendation{})",
         view.at,
         known,
-        view.recs.len()
+        view.recs.len(),
+        if view.recs.len() == 1 { "" } else { "s" }
     ))?;
     let header = [
         "rec",
