@@ -98,7 +98,8 @@ pub enum Command {
         /// A role: admin, issuer, respondent, funder, assessor, operator or witness. Repeat for more.
         #[arg(long, required = true)]
         role: Vec<Role>,
-        /// The effective date (default: today, UTC).
+        /// The day the key becomes valid (default: today, UTC). `trail check` flags
+        /// statements dated before it, so date grants before the events a log backfills.
         #[arg(long)]
         date: Option<Day>,
     },
