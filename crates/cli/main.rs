@@ -27,6 +27,8 @@ pub struct Failure {
     pub code: u8,
     /// One plain line saying what is wrong.
     pub message: String,
+    /// Standard output was closed by its reader (`trail show | head`): not an error.
+    pub broken_pipe: bool,
 }
 
 impl From<trail_core::Error> for Failure {
@@ -38,6 +40,7 @@ impl From<trail_core::Error> for Failure {
             _ => 2,
         };
         Failure {
+            broken_pipe: false,
             code,
             message: e.to_string(),
         }
@@ -48,6 +51,7 @@ impl From<std::io::Error> for Failure {
     fn from(e: std::io::Error) -> Self {
         Failure {
             code: 2,
+            broken_pipe: e.kind() == std::io::ErrorKind::BrokenPipe,
             message: e.to_string(),
         }
     }
@@ -57,6 +61,7 @@ impl Failure {
     /// An input or usage problem (exit 2).
     pub fn input(message: impl Into<String>) -> Failure {
         Failure {
+            broken_pipe: false,
             code: 2,
             message: message.into(),
         }
@@ -169,7 +174,7 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(f) if f.message.contains("Broken pipe") => ExitCode::SUCCESS,
+        Err(f) if f.broken_pipe => ExitCode::SUCCESS,
         Err(f) => {
             eprintln!("trail: {}", output::safe(&f.message));
             ExitCode::from(f.code)

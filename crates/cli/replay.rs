@@ -265,6 +265,7 @@ pub fn run_check(dir: &Path, args: CheckArgs) -> Outcome {
         .count();
     if failing > 0 {
         return Err(Failure {
+            broken_pipe: false,
             code: 1,
             message: format!("{failing} finding(s) at or above {}", args.fail_on.name()),
         });

@@ -202,7 +202,18 @@ impl Authority {
     ) -> Result<(), Rejection> {
         if seq == 0 {
             return match event {
-                Event::LogCreated(g) if g.public_key == *signer => Ok(()),
+                Event::LogCreated(g) if g.public_key == *signer => {
+                    // Same rule as every later grant: no small-order ("weak") keys.
+                    let usable = g.public_key.verifying_key().is_some_and(|k| !k.is_weak());
+                    if usable {
+                        Ok(())
+                    } else {
+                        Err(Rejection::KeyChange(format!(
+                            "{} is not a usable ed25519 public key",
+                            g.public_key
+                        )))
+                    }
+                }
                 Event::LogCreated(_) => Err(Rejection::GenesisSigner),
                 other => Err(Rejection::GenesisMissing(other.kind())),
             };

@@ -258,6 +258,8 @@ pub fn verify_reader_with_checkpoint(
                     let verified = verifier.commit(done)?;
                     take(&verifier, &verified, &mut checkpoint)?;
                 }
+                let verified = verifier.verify_chunk(std::mem::take(&mut chunk))?;
+                take(&verifier, &verified, &mut checkpoint)?;
                 return Err(e);
             }
         };
@@ -346,7 +348,7 @@ pub fn export_with(log: &Log, out: &Path, progress: &mut dyn FnMut(u64)) -> Resu
         path: out.to_owned(),
         source,
     };
-    let tmp = out.with_extension("partial");
+    let tmp = temp_path(out);
     let file = File::create(&tmp).map_err(io)?;
     let mut writer = BundleWriter::new(BufWriter::with_capacity(1 << 20, file)).map_err(io)?;
     if let Some(note) = log.latest_checkpoint()? {
@@ -395,7 +397,7 @@ pub fn export_partial(log: &Log, out: &Path) -> Result<PartialExport> {
         path: out.to_owned(),
         source,
     };
-    let tmp = out.with_extension("partial");
+    let tmp = temp_path(out);
     let file = File::create(&tmp).map_err(io)?;
     let mut writer = BundleWriter::new(BufWriter::with_capacity(1 << 20, file)).map_err(io)?;
     let mut verifier = Verifier::new();
@@ -497,4 +499,12 @@ fn staging_dir(dir: &Path) -> std::path::PathBuf {
     let mut name = dir.file_name().unwrap_or_default().to_os_string();
     name.push(".importing");
     dir.with_file_name(name)
+}
+
+/// A temporary name beside `out`, unique to this process, so that writing a
+/// bundle never clobbers another file.
+fn temp_path(out: &Path) -> std::path::PathBuf {
+    let mut name = out.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".partial-{}", std::process::id()));
+    out.with_file_name(name)
 }

@@ -339,6 +339,8 @@ impl Log {
         events: Vec<Event>,
         options: AppendOptions,
     ) -> Result<Vec<Appended>> {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        // Checked under the lock, so no append can slip in after a failed flush.
         if self.flush_failed.load(std::sync::atomic::Ordering::SeqCst) {
             return Err(Error::Store {
                 path: self.path.clone(),
@@ -346,7 +348,6 @@ impl Log {
                     .into(),
             });
         }
-        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let now = Timestamp::now();
         if let Some(head) = state.head
             && now < head.recorded_at
@@ -374,7 +375,15 @@ impl Log {
         let (head, appended) = match written {
             Ok(written) => written,
             Err(e) => {
-                state.authority = self.load_authority()?;
+                match self.load_authority() {
+                    Ok(authority) => state.authority = authority,
+                    Err(reload) => {
+                        // Without its registry this handle cannot judge appends.
+                        self.flush_failed
+                            .store(true, std::sync::atomic::Ordering::SeqCst);
+                        return Err(reload);
+                    }
+                }
                 return Err(e);
             }
         };
@@ -539,19 +548,34 @@ impl Log {
             Ok(())
         };
         for (expected, item) in (0u64..).zip(self.tree.scan_prefix(ENTRY_PREFIX)) {
-            let (key, value) = item.map_err(|e| self.store_error(e))?;
-            let stored_seq = key
-                .get(2..10)
-                .and_then(|b| b.try_into().ok())
-                .map(u64::from_be_bytes);
-            if stored_seq != Some(expected) {
-                return Err(Error::Verify(VerifyError {
-                    seq: expected,
-                    problem: Problem::Undecodable(encoding::DecodeFailure(
-                        "entry is missing from the store".into(),
-                    )),
-                }));
-            }
+            let stored = item
+                .map_err(|e| self.store_error(e))
+                .and_then(|(key, value)| {
+                    let stored_seq = key
+                        .get(2..10)
+                        .and_then(|b| b.try_into().ok())
+                        .map(u64::from_be_bytes);
+                    if stored_seq != Some(expected) {
+                        return Err(Error::Verify(VerifyError {
+                            seq: expected,
+                            problem: Problem::Undecodable(encoding::DecodeFailure(
+                                "entry is missing from the store".into(),
+                            )),
+                        }));
+                    }
+                    Ok(value)
+                });
+            let value = match stored {
+                Ok(value) => value,
+                Err(e) => {
+                    // An earlier bad entry among those not yet checked is the
+                    // first problem, not the gap or the read error after it.
+                    let rest = std::mem::take(&mut chunk);
+                    step(rest, &mut previous, &mut verifier, &mut frontier)?;
+                    step(Vec::new(), &mut previous, &mut verifier, &mut frontier)?;
+                    return Err(e);
+                }
+            };
             chunk.push(value.to_vec());
             if chunk.len() == CHUNK {
                 let full = std::mem::take(&mut chunk);

@@ -79,3 +79,27 @@ fn an_intact_log_is_saved_whole() {
     assert!(saved.stopped.is_none());
     assert_eq!(verify_file(&out).unwrap().len(), 20);
 }
+
+#[test]
+fn a_gap_after_a_bad_entry_does_not_hide_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let log_dir = dir.path().join("log");
+    build(&log_dir);
+    {
+        // One handle for both changes: sled holds its lock a moment after a drop.
+        let db = sled::open(&log_dir).unwrap();
+        let tree = db.open_tree("trail").unwrap();
+        let key = |seq: u64| [b"e:".as_slice(), &seq.to_be_bytes()].concat();
+        let mut bytes = tree.get(key(3)).unwrap().unwrap().to_vec();
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 0x01;
+        tree.insert(key(3), bytes).unwrap();
+        tree.remove(key(10)).unwrap();
+        db.flush().unwrap();
+    }
+    let log = Log::open(&log_dir).unwrap();
+    match log.verify_with(|_| Ok(())) {
+        Err(Error::Verify(v)) => assert_eq!(v.seq, 3, "{v}"),
+        other => panic!("expected the bad entry at seq 3, got {:?}", other.err()),
+    }
+}
