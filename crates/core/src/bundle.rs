@@ -455,7 +455,16 @@ pub fn import_with(bundle: &Path, dir: &Path, progress: &mut dyn FnMut(u64)) -> 
         });
     }
     let staging = staging_dir(dir);
-    let _ = std::fs::remove_dir_all(&staging);
+    // Clear what a killed import left behind, but only if it is that: a
+    // directory holding a trail log (or nothing), never someone's files.
+    if staging.exists() {
+        let ours = staging.join("TRAIL_LOG").is_file()
+            || std::fs::read_dir(&staging).is_ok_and(|mut d| d.next().is_none());
+        if !ours {
+            return Err(Error::LogExists { path: staging });
+        }
+        let _ = std::fs::remove_dir_all(&staging);
+    }
     let result = (|| {
         let log = Log::create_empty(&staging)?;
         let file = File::open(bundle).map_err(|source| Error::Io {
