@@ -22,8 +22,7 @@ use rand_core::CryptoRngCore;
 
 use super::checkpoint::Checkpoint;
 use super::keys::{
-    SIG_TYPE_COSIGNATURE_V1, ed25519_public, ed25519_signature, format_vkey, is_valid_key_name,
-    key_id, parse_vkey,
+    NamedKey, SIG_TYPE_COSIGNATURE_V1, ed25519_signature, is_valid_key_name, key_id,
 };
 use super::note::{NoteError, NoteSignature, SignatureVerifier, Verdict};
 
@@ -113,11 +112,11 @@ impl CosignatureSigner {
 
     /// The matching verifier.
     pub fn verifier(&self) -> CosignatureVerifier {
-        CosignatureVerifier {
+        CosignatureVerifier(NamedKey {
             name: self.name.clone(),
             key_id: self.key_id,
             key: self.key.verifying_key(),
-        }
+        })
     }
 
     /// Cosigns `checkpoint` at `timestamp` (seconds since the Unix epoch).
@@ -143,61 +142,37 @@ impl CosignatureSigner {
 
 /// Checks cosignatures from one witness key.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CosignatureVerifier {
-    name: String,
-    key_id: u32,
-    key: VerifyingKey,
-}
+pub struct CosignatureVerifier(NamedKey);
 
 impl CosignatureVerifier {
     /// Builds a verifier for cosigner `name` with an Ed25519 public key.
     pub fn new(name: &str, key: VerifyingKey) -> Result<Self, NoteError> {
-        if !is_valid_key_name(name) {
-            return Err(NoteError::InvalidKeyName);
-        }
-        Ok(Self {
-            name: name.to_owned(),
-            key_id: key_id(name, SIG_TYPE_COSIGNATURE_V1, key.as_bytes()),
-            key,
-        })
+        NamedKey::new(name, SIG_TYPE_COSIGNATURE_V1, key).map(Self)
     }
 
     /// Parses a verifier key string with signature type 0x04.
     pub fn from_vkey(vkey: &str) -> Result<Self, NoteError> {
-        let raw = parse_vkey(vkey)?;
-        if raw.sig_type != SIG_TYPE_COSIGNATURE_V1 {
-            return Err(NoteError::UnknownKeyType(raw.sig_type));
-        }
-        Ok(Self {
-            key: ed25519_public(&raw.key)?,
-            name: raw.name,
-            key_id: raw.key_id,
-        })
+        NamedKey::from_vkey(vkey, SIG_TYPE_COSIGNATURE_V1).map(Self)
     }
 
     /// The verifier key string (`<name>+<id>+<base64(0x04 || key)>`).
     pub fn vkey(&self) -> String {
-        format_vkey(
-            &self.name,
-            self.key_id,
-            SIG_TYPE_COSIGNATURE_V1,
-            self.key.as_bytes(),
-        )
+        self.0.vkey(SIG_TYPE_COSIGNATURE_V1)
     }
 
     /// The Ed25519 public key.
     pub fn verifying_key(&self) -> &VerifyingKey {
-        &self.key
+        &self.0.key
     }
 }
 
 impl SignatureVerifier for CosignatureVerifier {
     fn name(&self) -> &str {
-        &self.name
+        &self.0.name
     }
 
     fn key_id(&self) -> u32 {
-        self.key_id
+        self.0.key_id
     }
 
     fn verify(&self, text: &[u8], signature: &[u8]) -> Verdict {
@@ -208,7 +183,7 @@ impl SignatureVerifier for CosignatureVerifier {
             return Verdict::Invalid;
         };
         let msg = cosigned_message(text, timestamp);
-        match self.key.verify_strict(&msg, &sig) {
+        match self.0.key.verify_strict(&msg, &sig) {
             Ok(()) => Verdict::Valid {
                 timestamp: Some(timestamp),
             },

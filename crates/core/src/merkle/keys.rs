@@ -109,31 +109,33 @@ pub(crate) fn ed25519_signature(sig: &[u8]) -> Option<Signature> {
     Signature::from_slice(sig).ok()
 }
 
-/// Verifies plain Ed25519 note signatures (type 0x01) for one key.
+/// A named Ed25519 public key of one signature type: what every verifier
+/// key string (`<name>+<id>+<base64(type || key)>`) holds. Shared by the note
+/// and cosignature verifiers, which differ only in type and message.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NoteVerifier {
-    name: String,
-    key_id: u32,
-    key: VerifyingKey,
+pub(crate) struct NamedKey {
+    pub(crate) name: String,
+    pub(crate) key_id: u32,
+    pub(crate) key: VerifyingKey,
 }
 
-impl NoteVerifier {
-    /// Builds a verifier for `name` and an Ed25519 public key.
-    pub fn new(name: &str, key: VerifyingKey) -> Result<Self, NoteError> {
+impl NamedKey {
+    /// A key for `name` of signature type `sig_type`.
+    pub(crate) fn new(name: &str, sig_type: u8, key: VerifyingKey) -> Result<Self, NoteError> {
         if !is_valid_key_name(name) {
             return Err(NoteError::InvalidKeyName);
         }
         Ok(Self {
             name: name.to_owned(),
-            key_id: key_id(name, SIG_TYPE_ED25519, key.as_bytes()),
+            key_id: key_id(name, sig_type, key.as_bytes()),
             key,
         })
     }
 
-    /// Parses a Go/C2SP verifier key string with signature type 0x01.
-    pub fn from_vkey(vkey: &str) -> Result<Self, NoteError> {
+    /// Parses a verifier key string, which must be of type `sig_type`.
+    pub(crate) fn from_vkey(vkey: &str, sig_type: u8) -> Result<Self, NoteError> {
         let raw = parse_vkey(vkey)?;
-        if raw.sig_type != SIG_TYPE_ED25519 {
+        if raw.sig_type != sig_type {
             return Err(NoteError::UnknownKeyType(raw.sig_type));
         }
         Ok(Self {
@@ -143,36 +145,52 @@ impl NoteVerifier {
         })
     }
 
+    /// The verifier key string for type `sig_type`.
+    pub(crate) fn vkey(&self, sig_type: u8) -> String {
+        format_vkey(&self.name, self.key_id, sig_type, self.key.as_bytes())
+    }
+}
+
+/// Verifies plain Ed25519 note signatures (type 0x01) for one key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NoteVerifier(pub(crate) NamedKey);
+
+impl NoteVerifier {
+    /// Builds a verifier for `name` and an Ed25519 public key.
+    pub fn new(name: &str, key: VerifyingKey) -> Result<Self, NoteError> {
+        NamedKey::new(name, SIG_TYPE_ED25519, key).map(Self)
+    }
+
+    /// Parses a Go/C2SP verifier key string with signature type 0x01.
+    pub fn from_vkey(vkey: &str) -> Result<Self, NoteError> {
+        NamedKey::from_vkey(vkey, SIG_TYPE_ED25519).map(Self)
+    }
+
     /// The verifier key string, e.g. `PeterNeumann+c74f20a3+ARpc...`.
     pub fn vkey(&self) -> String {
-        format_vkey(
-            &self.name,
-            self.key_id,
-            SIG_TYPE_ED25519,
-            self.key.as_bytes(),
-        )
+        self.0.vkey(SIG_TYPE_ED25519)
     }
 
     /// The Ed25519 public key.
     pub fn verifying_key(&self) -> &VerifyingKey {
-        &self.key
+        &self.0.key
     }
 }
 
 impl SignatureVerifier for NoteVerifier {
     fn name(&self) -> &str {
-        &self.name
+        &self.0.name
     }
 
     fn key_id(&self) -> u32 {
-        self.key_id
+        self.0.key_id
     }
 
     fn verify(&self, text: &[u8], signature: &[u8]) -> Verdict {
         // Strict verification rejects malleable and small-order encodings;
         // honest Ed25519 signers never produce those.
         match ed25519_signature(signature) {
-            Some(sig) if self.key.verify_strict(text, &sig).is_ok() => {
+            Some(sig) if self.0.key.verify_strict(text, &sig).is_ok() => {
                 Verdict::Valid { timestamp: None }
             }
             _ => Verdict::Invalid,
@@ -254,11 +272,11 @@ impl NoteSigner {
 
     /// The matching verifier.
     pub fn verifier(&self) -> NoteVerifier {
-        NoteVerifier {
+        NoteVerifier(NamedKey {
             name: self.name.clone(),
             key_id: self.key_id,
             key: self.key.verifying_key(),
-        }
+        })
     }
 
     /// Signs note text (the bytes up to and including its final newline).
