@@ -67,11 +67,20 @@ pub fn view_for(
     known_at: Option<When>,
     at_seq: Option<u64>,
 ) -> Result<View, Failure> {
+    view_of(&Log::open(dir)?, at, known_at, at_seq)
+}
+
+/// [`view_for`] on a log that is already open.
+fn view_of(
+    log: &Log,
+    at: Option<When>,
+    known_at: Option<When>,
+    at_seq: Option<u64>,
+) -> Result<View, Failure> {
     let now = Timestamp::now();
     let at_day = at.map_or_else(|| Day::of_timestamp(now), When::day);
     let known = known_at.map_or(now, When::instant);
     let cut = at_seq.map_or(Cut::KnownAt(known), Cut::AtSeq);
-    let log = Log::open(dir)?;
     let state = log.replay_state(cut, snapshot_options())?;
     let mut view = state.view(at_day);
     if at_seq.is_none() {
@@ -348,9 +357,10 @@ pub fn report(
     format: crate::report::ReportFormat,
     out: &Path,
 ) -> Outcome {
-    let view = view_for(dir, at, known_at, None)?;
+    let log = Log::open(dir)?;
+    let view = view_of(&log, at, known_at, None)?;
     let findings = check(&view, &CheckConfig::default());
-    let name = Log::open(dir)?
+    let name = log
         .entries(0, Some(0))
         .next()
         .transpose()?

@@ -214,11 +214,6 @@ impl Log {
         }
         Ok(state)
     }
-
-    /// Deletes every snapshot; the next replays rebuild them.
-    pub fn clear_snapshots(&self) -> Result<()> {
-        self.snapshots()?.clear().map_err(|e| self.store_error(e))
-    }
 }
 
 #[cfg(test)]

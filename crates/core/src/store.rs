@@ -12,6 +12,12 @@
 //! so that an append need not re-read the log. `t:` + level + index hold the
 //! Merkle tree over the entries (see `store_tree.rs`), written in the same
 //! batch as the entries, so the tree is always exactly the log.
+//!
+//! Beside sled's files, a `TRAIL_LOG` marker file says the directory is a
+//! trail log; it is checked before sled opens anything, because sled rewrites
+//! files it does not recognise. Replay snapshots live in a second sled tree,
+//! `snapshots` (see `snapshot.rs`), outside the append batch: they are derived
+//! data and can always be rebuilt.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
