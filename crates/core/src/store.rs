@@ -3,7 +3,8 @@
 //! Everything lives in one sled tree, under key prefixes, so that each append
 //! (entry, head and registry rows) is a single atomic sled batch, and is
 //! flushed to disk before the append returns. sled's own file lock keeps a
-//! second process out; within a process, appends are serialised by a mutex.
+//! second process out; within a process, appends are serialised by a mutex,
+//! and concurrent appends share flushes (group commit, `store_commit.rs`).
 //!
 //! Keys: `m:format`, `m:head`, `m:checkpoint` (the latest signed checkpoint),
 //! `e:` + seq (big-endian u64) for entries, and
@@ -36,6 +37,8 @@ use crate::transparency::TransparencyError;
 use crate::types::{EntryHash, Id, PublicKey, Timestamp};
 use crate::verify::{Prepared, Problem, VerifiedEntry, Verifier, VerifyError};
 
+#[path = "store_commit.rs"]
+mod store_commit;
 #[path = "store_tree.rs"]
 mod store_tree;
 pub(crate) use store_tree::Frontier;
@@ -101,6 +104,8 @@ pub struct Log {
     state: Mutex<WriterState>,
     /// Set when a flush fails: what is on disk is then unknown.
     flush_failed: std::sync::atomic::AtomicBool,
+    /// Shares flushes between concurrent appenders.
+    group_commit: store_commit::GroupCommit,
 }
 
 pub(crate) fn entry_key(seq: u64) -> Vec<u8> {
@@ -254,6 +259,7 @@ impl Log {
                 authority: Authority::default(),
             }),
             flush_failed: std::sync::atomic::AtomicBool::new(false),
+            group_commit: store_commit::GroupCommit::default(),
         })
     }
 
@@ -345,14 +351,13 @@ impl Log {
         events: Vec<Event>,
         options: AppendOptions,
     ) -> Result<Vec<Appended>> {
+        // Registered before queueing for the lock, so that a flush about to
+        // start waits for this batch and carries it too.
+        let in_flight = self.group_commit.begin();
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         // Checked under the lock, so no append can slip in after a failed flush.
         if self.flush_failed.load(std::sync::atomic::Ordering::SeqCst) {
-            return Err(Error::Store {
-                path: self.path.clone(),
-                message: "an earlier write to this log failed; reopen the log before appending"
-                    .into(),
-            });
+            return Err(self.failed_flush_error());
         }
         let now = Timestamp::now();
         if let Some(head) = state.head
@@ -371,14 +376,18 @@ impl Log {
         let written = self
             .stage(&mut authority, state.head, key, events, now)
             .and_then(|(batch, head, appended)| {
-                if head.is_some() {
-                    self.tree
-                        .apply_batch(batch)
-                        .map_err(|e| self.store_error(e))?;
-                }
-                Ok((head, appended))
+                let ticket = match head {
+                    Some(_) => {
+                        self.tree
+                            .apply_batch(batch)
+                            .map_err(|e| self.store_error(e))?;
+                        Some(in_flight.applied())
+                    }
+                    None => None,
+                };
+                Ok((head, ticket, appended))
             });
-        let (head, appended) = match written {
+        let (head, ticket, appended) = match written {
             Ok(written) => written,
             Err(e) => {
                 match self.load_authority() {
@@ -394,22 +403,35 @@ impl Log {
             }
         };
         state.authority = authority;
-        let Some(new_head) = head else {
+        let (Some(new_head), Some(ticket)) = (head, ticket) else {
             return Ok(appended);
         };
         state.head = Some(new_head);
-        // The flush stays inside the writer lock: with sled 0.34, flushing
-        // outside it measured slower for concurrent appenders (see
-        // docs/PERFORMANCE.md), because sled serialises batches and flushes.
-        if let Err(e) = self.db.flush() {
-            // The batch may or may not reach the disk, and later appends in
-            // this process would chain onto it: refuse them until the log is
-            // reopened and its real head read back.
-            self.flush_failed
-                .store(true, std::sync::atomic::Ordering::SeqCst);
-            return Err(self.store_error(e));
-        }
+        // The flush happens outside the writer lock, so that appends arriving
+        // meanwhile can apply their batches and share the next flush.
+        drop(state);
+        self.group_commit.wait_durable(
+            ticket,
+            || {
+                self.db.flush().map(drop).map_err(|e| {
+                    // The batch may or may not reach the disk, and later
+                    // appends would chain onto it: refuse them until the log
+                    // is reopened and its real head read back.
+                    self.flush_failed
+                        .store(true, std::sync::atomic::Ordering::SeqCst);
+                    self.store_error(e)
+                })
+            },
+            || self.failed_flush_error(),
+        )?;
         Ok(appended)
+    }
+
+    fn failed_flush_error(&self) -> Error {
+        Error::Store {
+            path: self.path.clone(),
+            message: "an earlier write to this log failed; reopen the log before appending".into(),
+        }
     }
 
     /// Signs `events` to follow `head` and builds the sled batch that stores
