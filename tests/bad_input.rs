@@ -480,3 +480,18 @@ fn refused_line_in_a_batch_is_named() {
     unknown["rec"] = json!("REC-404");
     refused_text(&site, &format!("{good}\n{unknown}\n{good}\n"), &["line 2"]);
 }
+
+#[test]
+fn a_bundle_that_cannot_be_read_is_an_input_error_not_a_failed_verification() {
+    // A directory opens but cannot be read: a read failure says nothing about
+    // the bundle's content, so it must not look like tampering (exit 1).
+    let site = Site::new();
+    let dir = site.path("not-a-file.trail");
+    fs::create_dir(&dir).unwrap();
+    let out = trail_run(&["verify", "--bundle", arg(&dir)]);
+    out.fails(2, &["not-a-file.trail"]);
+    let target = site.path("imported");
+    trail_run(&["import", "--bundle", arg(&dir), "--log", arg(&target)])
+        .fails(2, &["not-a-file.trail"]);
+    assert!(!target.exists(), "import left a directory behind");
+}

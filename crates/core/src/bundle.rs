@@ -198,7 +198,7 @@ impl<R: Read> BundleReader<R> {
 }
 
 fn bundle_io(e: std::io::Error) -> Error {
-    Error::Bundle(format!("read failed: {e}"))
+    Error::BundleRead(e)
 }
 
 fn read_exact_or(
@@ -334,6 +334,18 @@ pub fn verify_file_with(path: &Path, progress: &mut dyn FnMut(u64)) -> Result<Ve
         progress(v.len());
         Ok(())
     })
+    .map_err(naming(path))
+}
+
+/// Names the bundle file in a failure to read it.
+fn naming(path: &Path) -> impl Fn(Error) -> Error + '_ {
+    move |e| match e {
+        Error::BundleRead(source) => Error::Io {
+            path: path.to_owned(),
+            source,
+        },
+        other => other,
+    }
 }
 
 /// Verifies a log and writes it as a bundle; the file appears only when complete.
@@ -374,6 +386,7 @@ pub fn export_with(log: &Log, out: &Path, progress: &mut dyn FnMut(u64)) -> Resu
         .map_err(|e| io(e.into_error()))?;
     file.sync_all().map_err(io)?;
     std::fs::rename(&tmp, out).map_err(io)?;
+    sync_parent(out)?;
     Ok(verifier.len())
 }
 
@@ -431,6 +444,7 @@ pub fn export_partial(log: &Log, out: &Path) -> Result<PartialExport> {
         .map_err(|e| io(e.into_error()))?;
     file.sync_all().map_err(io)?;
     std::fs::rename(&tmp, out).map_err(io)?;
+    sync_parent(out)?;
     Ok(PartialExport {
         entries: verifier.len(),
         stopped,
@@ -476,7 +490,8 @@ pub fn import_with(bundle: &Path, dir: &Path, progress: &mut dyn FnMut(u64)) -> 
                 log.write_verified(chunk, v.authority())?;
                 progress(v.len());
                 Ok(())
-            })?;
+            })
+            .map_err(naming(bundle))?;
         log.finish_import()?;
         if let Some(checkpoint) = checkpoint {
             log.keep_checkpoint(&checkpoint.note)?;
@@ -495,6 +510,7 @@ pub fn import_with(bundle: &Path, dir: &Path, progress: &mut dyn FnMut(u64)) -> 
                 path: dir.to_owned(),
                 source,
             })?;
+            sync_parent(dir)?;
             Ok(count)
         }
         Err(e) => {
@@ -502,6 +518,21 @@ pub fn import_with(bundle: &Path, dir: &Path, progress: &mut dyn FnMut(u64)) -> 
             Err(e)
         }
     }
+}
+
+/// Flushes the directory holding `path`, making a rename into it durable
+/// (an export or import reported done is still there after a power cut).
+fn sync_parent(path: &Path) -> Result<()> {
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    File::open(parent)
+        .and_then(|d| d.sync_all())
+        .map_err(|source| Error::Io {
+            path: parent.to_owned(),
+            source,
+        })
 }
 
 fn staging_dir(dir: &Path) -> std::path::PathBuf {

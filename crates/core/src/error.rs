@@ -95,6 +95,10 @@ pub enum Error {
     /// A bundle that is not a trail bundle, or is damaged outside any entry.
     #[error("bundle: {0}")]
     Bundle(String),
+    /// Reading a bundle failed for a reason other than its content (a disk
+    /// error, a directory given as the bundle): nothing is known about it.
+    #[error("bundle: read failed: {0}")]
+    BundleRead(#[source] std::io::Error),
     /// Bytes that do not decode.
     #[error("{0}")]
     Decode(#[from] DecodeFailure),
