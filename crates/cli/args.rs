@@ -247,21 +247,8 @@ pub enum Command {
         /// Lowest severity that makes the command exit 1: info, warning or error.
         #[arg(long, default_value = "error", value_name = "SEVERITY")]
         fail_on: trail_core::Severity,
-        /// A JSON file of thresholds, e.g. {"stale_months": 3}; flags below override it.
-        #[arg(long, value_name = "FILE")]
-        config: Option<PathBuf>,
-        /// Days after acceptance by which a target date is expected (default 28).
-        #[arg(long, value_name = "DAYS")]
-        timetable_days: Option<u32>,
-        /// Days after acceptance after which work with no target is late (default 365).
-        #[arg(long, value_name = "DAYS")]
-        late_implementation_days: Option<u32>,
-        /// Months without a claim or session after which an accepted recommendation is stale (default 6).
-        #[arg(long, value_name = "MONTHS")]
-        stale_months: Option<u32>,
-        /// Months after approval within which a claim should cite the funding (default 6).
-        #[arg(long, value_name = "MONTHS")]
-        funding_unlinked_months: Option<u32>,
+        #[command(flatten)]
+        thresholds: Thresholds,
     },
     /// Write the state and the findings as a report for people who read rather than query.
     Report {
@@ -275,6 +262,8 @@ pub enum Command {
         /// The file to write.
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
+        #[command(flatten)]
+        thresholds: Thresholds,
     },
     /// Build a demonstration log from the Operation Linden case, verify it, export and re-verify it.
     Demo {
@@ -294,6 +283,26 @@ pub struct Source {
     /// A bundle file made by `trail export`.
     #[arg(long, value_name = "FILE")]
     pub bundle: Option<PathBuf>,
+}
+
+/// The thresholds of the check rules, for `check` and `report`.
+#[derive(Args, Debug, Clone)]
+pub struct Thresholds {
+    /// A JSON file of thresholds, e.g. {"stale_months": 3}; flags below override it.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Days after acceptance by which a target date is expected (default 28).
+    #[arg(long, value_name = "DAYS")]
+    pub timetable_days: Option<u32>,
+    /// Days after acceptance after which work with no target is late (default 365).
+    #[arg(long, value_name = "DAYS")]
+    pub late_implementation_days: Option<u32>,
+    /// Months without a claim or session after which an accepted recommendation is stale (default 6).
+    #[arg(long, value_name = "MONTHS")]
+    pub stale_months: Option<u32>,
+    /// Months after approval within which a claim should cite the funding (default 6).
+    #[arg(long, value_name = "MONTHS")]
+    pub funding_unlinked_months: Option<u32>,
 }
 
 /// The two time axes of a replay.

@@ -139,27 +139,17 @@ fn main() -> ExitCode {
             when,
             format,
             out,
-        } => replay::report(&log.log, when.at, when.known_at, format, &out),
+            thresholds,
+        } => replay::check_config(&thresholds).and_then(|config| {
+            replay::report(&log.log, when.at, when.known_at, &config, format, &out)
+        }),
         Command::Check {
             log,
             when,
             json,
             fail_on,
-            config,
-            timetable_days,
-            late_implementation_days,
-            stale_months,
-            funding_unlinked_months,
-        } => replay::check_config(
-            config.as_deref(),
-            [
-                timetable_days,
-                late_implementation_days,
-                stale_months,
-                funding_unlinked_months,
-            ],
-        )
-        .and_then(|config| {
+            thresholds,
+        } => replay::check_config(&thresholds).and_then(|config| {
             replay::run_check(
                 &log.log,
                 replay::CheckArgs {

@@ -300,9 +300,9 @@ pub fn finding_line(f: &Finding) -> String {
     ))
 }
 
-/// Thresholds from an optional JSON file, then overridden by flags given
-/// (in order: timetable days, late-implementation days, stale months, funding months).
-pub fn check_config(file: Option<&Path>, flags: [Option<u32>; 4]) -> Result<CheckConfig, Failure> {
+/// Thresholds from the optional JSON file, then overridden by the flags given.
+pub fn check_config(thresholds: &crate::args::Thresholds) -> Result<CheckConfig, Failure> {
+    let file = thresholds.config.as_deref();
     let mut config = match file {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -312,12 +312,17 @@ pub fn check_config(file: Option<&Path>, flags: [Option<u32>; 4]) -> Result<Chec
         }
         None => CheckConfig::default(),
     };
-    let [timetable, late, stale, funding] = flags;
     let fields = [
-        (timetable, &mut config.timetable_days),
-        (late, &mut config.late_implementation_days),
-        (stale, &mut config.stale_months),
-        (funding, &mut config.funding_unlinked_months),
+        (thresholds.timetable_days, &mut config.timetable_days),
+        (
+            thresholds.late_implementation_days,
+            &mut config.late_implementation_days,
+        ),
+        (thresholds.stale_months, &mut config.stale_months),
+        (
+            thresholds.funding_unlinked_months,
+            &mut config.funding_unlinked_months,
+        ),
     ];
     for (flag, field) in fields {
         if let Some(value) = flag {
@@ -354,12 +359,13 @@ pub fn report(
     dir: &Path,
     at: Option<When>,
     known_at: Option<When>,
+    config: &CheckConfig,
     format: crate::report::ReportFormat,
     out: &Path,
 ) -> Outcome {
     let log = Log::open(dir)?;
     let view = view_of(&log, at, known_at, None)?;
-    let findings = check(&view, &CheckConfig::default());
+    let findings = check(&view, config);
     let name = log
         .entries(0, Some(0))
         .next()
