@@ -512,6 +512,15 @@ fn bundles_carry_the_cosigned_checkpoint_to_an_imported_copy() {
     site.ok(&["export", "--log", "log", "--out", "log.bundle"]);
     let text = site.ok(&["verify", "--bundle", "log.bundle"]);
     assert!(text.contains("intact: 8 entries"), "{text}");
+    // The auditor is told the carried checkpoint was checked, and what it covers.
+    assert!(
+        text.contains("checkpoint (tree size 8) is signed by the log's operator"),
+        "{text}"
+    );
+    let json = site.ok(&["verify", "--bundle", "log.bundle", "--json"]);
+    assert!(json.contains("\"checkpoint_size\":8"), "{json}");
+    let plain = site.ok(&["verify", "--log", "log"]);
+    assert!(!plain.contains("checkpoint"), "{plain}");
     site.ok(&["import", "--bundle", "log.bundle", "--log", "copy"]);
     // The copy proves against the checkpoint it received, cosignatures included.
     site.ok(&[

@@ -16,7 +16,7 @@ pub fn verify(source: &Source, json: bool) -> Outcome {
     let (what, result) = match (&source.log, &source.bundle) {
         (_, Some(bundle)) => {
             let bar = Progress::entries("verifying", None, json);
-            let result = bundle::verify_file_with(bundle, &mut |done| bar.set(done));
+            let result = bundle::verify_file_with_checkpoint(bundle, &mut |done| bar.set(done));
             (bundle.display().to_string(), result)
         }
         (Some(dir), None) => {
@@ -28,23 +28,33 @@ pub fn verify(source: &Source, json: bool) -> Outcome {
                 bar.set(done);
                 Ok(())
             });
-            (dir.display().to_string(), result)
+            (dir.display().to_string(), result.map(|v| (v, None)))
         }
         (None, None) => return Err(Failure::input("give --log DIR or --bundle FILE")),
     };
     match result {
-        Ok(verifier) => {
+        Ok((verifier, checkpoint)) => {
+            // The size of the checkpoint a bundle carries, checked by now.
+            let checkpoint_size = checkpoint.map(|c| c.checkpoint.size().0);
             if json {
-                output::json_line(
-                    "verified",
-                    json!({ "entries": verifier.len(), "head": verifier.head_hash().to_string() }),
-                )?;
+                let mut record =
+                    json!({ "entries": verifier.len(), "head": verifier.head_hash().to_string() });
+                if let Some(size) = checkpoint_size {
+                    record["checkpoint_size"] = json!(size);
+                }
+                output::json_line("verified", record)?;
             } else {
                 output::line(format!(
                     "{what}: intact: {} entries, head {}",
                     verifier.len(),
                     verifier.head_hash()
                 ))?;
+                if let Some(size) = checkpoint_size {
+                    output::line(format!(
+                        "{what}: its checkpoint (tree size {size}) is signed by the log's operator \
+                         and matches these entries; check witnesses with trail verify-proof"
+                    ))?;
+                }
             }
             Ok(())
         }

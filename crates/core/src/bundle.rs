@@ -326,11 +326,21 @@ pub fn verify_file(path: &Path) -> Result<Verifier> {
 /// Verifies a bundle file, reporting the number of entries verified so far
 /// to `progress` after each chunk (for a progress bar).
 pub fn verify_file_with(path: &Path, progress: &mut dyn FnMut(u64)) -> Result<Verifier> {
+    verify_file_with_checkpoint(path, progress).map(|(verifier, _)| verifier)
+}
+
+/// [`verify_file_with`], also returning the checkpoint the bundle carries,
+/// if any, once its operator signature and tree root are checked against
+/// the bundle's entries.
+pub fn verify_file_with_checkpoint(
+    path: &Path,
+    progress: &mut dyn FnMut(u64),
+) -> Result<(Verifier, Option<BundleCheckpoint>)> {
     let file = File::open(path).map_err(|source| Error::Io {
         path: path.to_owned(),
         source,
     })?;
-    verify_reader(BufReader::with_capacity(1 << 20, file), |v, _| {
+    verify_reader_with_checkpoint(BufReader::with_capacity(1 << 20, file), |v, _| {
         progress(v.len());
         Ok(())
     })
