@@ -145,7 +145,9 @@ pub trait History {
 }
 
 /// The registry of keys, actors, reports and recommendations at one point in the log.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Debug, Default, PartialEq, Eq, Encode, Decode, serde::Serialize, serde::Deserialize,
+)]
 pub struct Authority {
     /// Every key ever granted.
     pub keys: BTreeMap<PublicKey, KeyRecord>,

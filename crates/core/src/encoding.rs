@@ -168,6 +168,45 @@ pub fn encode_record<T: Encode>(value: &T) -> Vec<u8> {
     out
 }
 
+/// Marks a replay snapshot file; the version changes whenever the layout of
+/// the state does, and a snapshot of another version is simply rebuilt.
+const SNAPSHOT_MAGIC: &[u8; 16] = b"trail snapshot 1";
+
+/// Encodes a replay snapshot: the magic line, the BLAKE3 hash of the payload
+/// and the payload. Snapshots are local derived data, not part of FORMAT.md.
+pub fn encode_snapshot<T: Encode>(value: &T) -> Vec<u8> {
+    let mut payload = Vec::new();
+    encode_into(value, &mut payload);
+    let mut out = Vec::with_capacity(SNAPSHOT_MAGIC.len() + 32 + payload.len());
+    out.extend_from_slice(SNAPSHOT_MAGIC);
+    out.extend_from_slice(blake3::hash(&payload).as_bytes());
+    out.extend_from_slice(&payload);
+    out
+}
+
+/// Decodes a snapshot written by [`encode_snapshot`]. The hash is checked
+/// before decoding, so a damaged file is refused without allocating from a
+/// length it holds; the size limit of entries cannot apply to a whole state.
+pub fn decode_snapshot<T: Decode<()>>(bytes: &[u8]) -> Result<T, DecodeFailure> {
+    let rest = bytes
+        .strip_prefix(SNAPSHOT_MAGIC)
+        .ok_or_else(|| DecodeFailure("not a snapshot of this version".into()))?;
+    let (hash, payload) = rest
+        .split_first_chunk::<32>()
+        .ok_or_else(|| DecodeFailure("snapshot is truncated".into()))?;
+    if blake3::hash(payload).as_bytes() != hash {
+        return Err(DecodeFailure("snapshot does not match its hash".into()));
+    }
+    let config = bincode::config::standard()
+        .with_little_endian()
+        .with_fixed_int_encoding();
+    let (value, used) = bincode::decode_from_slice(payload, config).map_err(failure)?;
+    if used != payload.len() {
+        return Err(DecodeFailure("unexpected bytes after a snapshot".into()));
+    }
+    Ok(value)
+}
+
 /// Decodes a stored record written by [`encode_record`].
 pub fn decode_record<T: Decode<()>>(bytes: &[u8]) -> Result<T, DecodeFailure> {
     let (value, used) = bincode::decode_from_slice(bytes, config()).map_err(failure)?;

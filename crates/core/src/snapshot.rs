@@ -2,16 +2,21 @@
 //! replay at a date folds forward from the nearest snapshot instead of from
 //! the genesis entry.
 //!
-//! A snapshot is derived data. It lives in its own sled tree (`snapshots`,
-//! keyed by the big-endian seq of the last entry folded), outside the atomic
-//! append batch, and is never trusted over the chain: it is used only while
-//! its recorded entry hash equals the hash of the stored entry at its seq,
-//! and the entries after it are verified (signatures, links, authorization)
-//! before they are folded. A stale or undecodable snapshot is deleted and
-//! rebuilt on the next replay that passes it. `trail verify` still checks
-//! every entry from the genesis entry.
+//! A snapshot is derived data. Each is one file in the log directory's
+//! `snapshots/` folder, named by the seq of the last entry folded, outside
+//! the atomic append batch; files rather than a sled tree, because sled keeps
+//! the space of a large removed value until it cleans its segments, so
+//! pruning old snapshots there gave no space back. A snapshot is never
+//! trusted over the chain: it is used only while its recorded entry hash
+//! equals the hash of the stored entry at its seq, and the entries after it
+//! are verified (signatures, links, authorization) before they are folded. A
+//! stale or undecodable snapshot is deleted and rebuilt on the next replay
+//! that passes it; failing to save one does not fail the replay. `trail
+//! verify` still checks every entry from the genesis entry.
 
-use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+use bincode::{Decode, Encode};
 
 use crate::authority::History;
 use crate::encoding;
@@ -59,7 +64,7 @@ impl Default for SnapshotOptions {
 }
 
 /// What is saved: the fold and where verification stood.
-#[derive(Serialize, Deserialize)]
+#[derive(Encode, Decode)]
 struct Snapshot {
     state: State,
     resume: ResumePoint,
@@ -76,11 +81,81 @@ impl History for StoredEntries {
     }
 }
 
+/// The folder of a log directory that holds its snapshots.
+const SNAPSHOT_DIR: &str = "snapshots";
+const SNAPSHOT_SUFFIX: &str = ".snapshot";
+
+/// A log's snapshot files: `<seq>.snapshot`, seq zero-padded to 20 digits.
+struct SnapshotFiles(PathBuf);
+
+impl SnapshotFiles {
+    fn of(log_dir: &Path) -> SnapshotFiles {
+        SnapshotFiles(log_dir.join(SNAPSHOT_DIR))
+    }
+
+    fn path(&self, seq: u64) -> PathBuf {
+        self.0.join(format!("{seq:020}{SNAPSHOT_SUFFIX}"))
+    }
+
+    /// The seqs of the snapshots present, in order; none if the folder is
+    /// missing or unreadable (snapshots are only ever a shortcut).
+    fn seqs(&self) -> Vec<u64> {
+        let Ok(entries) = std::fs::read_dir(&self.0) else {
+            return Vec::new();
+        };
+        let mut seqs: Vec<u64> = entries
+            .filter_map(|e| {
+                let name = e.ok()?.file_name().into_string().ok()?;
+                let digits = name.strip_suffix(SNAPSHOT_SUFFIX)?;
+                (digits.len() == 20).then(|| digits.parse().ok())?
+            })
+            .collect();
+        seqs.sort_unstable();
+        seqs
+    }
+
+    fn read(&self, seq: u64) -> Option<Vec<u8>> {
+        std::fs::read(self.path(seq)).ok()
+    }
+
+    fn remove(&self, seq: u64) {
+        let _ = std::fs::remove_file(self.path(seq));
+    }
+
+    /// Writes a snapshot whole or not at all (a temporary file, then a
+    /// rename); a failure leaves no file behind and is not an error.
+    fn save(&self, seq: u64, bytes: &[u8]) {
+        let tmp = self.0.join(format!("{seq:020}.tmp"));
+        let written = std::fs::create_dir_all(&self.0)
+            .and_then(|()| std::fs::write(&tmp, bytes))
+            .and_then(|()| std::fs::rename(&tmp, self.path(seq)));
+        if written.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+    }
+
+    /// Deletes all but the newest `keep` snapshots.
+    fn prune(&self, keep: usize) {
+        let seqs = self.seqs();
+        for seq in &seqs[..seqs.len().saturating_sub(keep)] {
+            self.remove(*seq);
+        }
+    }
+}
+
 impl Log {
-    fn snapshots(&self) -> Result<sled::Tree> {
-        self.db
-            .open_tree("snapshots")
-            .map_err(|e| self.store_error(e))
+    fn snapshot_files(&self) -> SnapshotFiles {
+        // Logs written before snapshots moved to files kept them in a sled
+        // tree, whose space would otherwise stay taken.
+        if self
+            .db
+            .tree_names()
+            .iter()
+            .any(|n| n == SNAPSHOT_DIR.as_bytes())
+        {
+            let _ = self.db.drop_tree(SNAPSHOT_DIR);
+        }
+        SnapshotFiles::of(self.path())
     }
 
     fn stored_entry(&self, seq: u64) -> Result<Option<(Entry, sled::IVec)>> {
@@ -119,40 +194,27 @@ impl Log {
     }
 
     /// The newest usable snapshot at or before `target`, deleting stale ones met on the way.
-    fn nearest_snapshot(&self, tree: &sled::Tree, target: u64) -> Result<Option<Snapshot>> {
-        loop {
-            let Some(item) = tree
-                .range(..=target.to_be_bytes())
-                .next_back()
-                .transpose()
-                .map_err(|e| self.store_error(e))?
-            else {
-                return Ok(None);
-            };
-            let (key, value) = item;
-            let snapshot: Option<Snapshot> = serde_json::from_slice(&value).ok();
-            let usable = match &snapshot {
-                Some(s) => {
-                    let seq = s.state.last_seq;
-                    let stored_hash = match seq {
-                        Some(seq) => self
-                            .stored_entry(seq)?
-                            .map(|(_, bytes)| encoding::entry_hash(&bytes)),
-                        None => None,
-                    };
-                    stored_hash.is_some()
-                        && stored_hash == s.state.last_hash
-                        && stored_hash == Some(s.resume.prev_hash)
-                        && seq.map(|q| q.to_be_bytes().to_vec()) == Some(key.to_vec())
+    fn nearest_snapshot(&self, files: &SnapshotFiles, target: u64) -> Result<Option<Snapshot>> {
+        for seq in files.seqs().into_iter().rev().filter(|s| *s <= target) {
+            let snapshot: Option<Snapshot> = files
+                .read(seq)
+                .and_then(|bytes| encoding::decode_snapshot(&bytes).ok());
+            if let Some(snapshot) = snapshot {
+                let stored_hash = self
+                    .stored_entry(seq)?
+                    .map(|(_, bytes)| encoding::entry_hash(&bytes));
+                let usable = stored_hash.is_some()
+                    && snapshot.state.last_seq == Some(seq)
+                    && stored_hash == snapshot.state.last_hash
+                    && stored_hash == Some(snapshot.resume.prev_hash);
+                if usable {
+                    return Ok(Some(snapshot));
                 }
-                None => false,
-            };
-            if usable {
-                return Ok(snapshot);
             }
             // Stale: the chain no longer ends where this snapshot says it did.
-            tree.remove(&key).map_err(|e| self.store_error(e))?;
+            files.remove(seq);
         }
+        Ok(None)
     }
 
     /// Verifies and folds the entries inside `cut`, starting from the nearest
@@ -168,8 +230,8 @@ impl Log {
         let Some(target) = target else {
             return Ok(State::new());
         };
-        let tree = self.snapshots()?;
-        let (mut state, mut verifier) = match self.nearest_snapshot(&tree, target)? {
+        let files = self.snapshot_files();
+        let (mut state, mut verifier) = match self.nearest_snapshot(&files, target)? {
             Some(s) if options.every > 0 => (
                 s.state,
                 Verifier::resume(s.resume, Box::new(StoredEntries(self.tree.clone()))),
@@ -200,15 +262,8 @@ impl Log {
                     state: state.clone(),
                     resume: verifier.resume_point(),
                 };
-                if let Ok(bytes) = serde_json::to_vec(&snapshot) {
-                    tree.insert(end.to_be_bytes(), bytes)
-                        .map_err(|e| self.store_error(e))?;
-                    while tree.len() > KEEP {
-                        if tree.pop_min().map_err(|e| self.store_error(e))?.is_none() {
-                            break;
-                        }
-                    }
-                }
+                files.save(end, &encoding::encode_snapshot(&snapshot));
+                files.prune(KEEP);
             }
             next = end + 1;
         }
@@ -249,12 +304,7 @@ mod tests {
     }
 
     fn saved_seqs(log: &Log) -> Vec<u64> {
-        log.snapshots()
-            .unwrap()
-            .iter()
-            .keys()
-            .map(|k| u64::from_be_bytes(k.unwrap().as_ref().try_into().unwrap()))
-            .collect()
+        log.snapshot_files().seqs()
     }
 
     fn full(log: &Log, seq: u64) -> State {
@@ -303,33 +353,101 @@ mod tests {
         let b = log_of(&dir.path().join("b"), "b", 60);
         let options = SnapshotOptions { every: 20 };
         a.replay_state(Cut::AtSeq(61), options).unwrap();
-        let (from, to) = (a.snapshots().unwrap(), b.snapshots().unwrap());
-        for item in from.iter() {
-            let (k, v) = item.unwrap();
-            to.insert(k, v).unwrap();
+        let (from, to) = (a.snapshot_files(), b.snapshot_files());
+        std::fs::create_dir_all(&to.0).unwrap();
+        for seq in from.seqs() {
+            std::fs::copy(from.path(seq), to.path(seq)).unwrap();
         }
         assert_eq!(
             b.replay_state(Cut::AtSeq(50), options).unwrap(),
             full(&b, 50)
         );
         // The foreign snapshots at 19 and 39 were found stale and replaced by b's own.
-        let state_19: Snapshot =
-            serde_json::from_slice(&to.get(19u64.to_be_bytes()).unwrap().unwrap()).unwrap();
+        let state_19: Snapshot = encoding::decode_snapshot(&to.read(19).unwrap()).unwrap();
         assert_eq!(state_19.state, full(&b, 19));
+        // The one at 59, past the replay's end, is untouched until a replay passes it.
+        assert_eq!(to.seqs(), [19, 39, 59]);
+        b.replay_state(Cut::AtSeq(61), options).unwrap();
+        let state_59: Snapshot = encoding::decode_snapshot(&to.read(59).unwrap()).unwrap();
+        assert_eq!(state_59.state, full(&b, 59));
     }
 
     #[test]
     fn an_undecodable_snapshot_is_ignored() {
         let dir = tempfile::tempdir().unwrap();
         let log = log_of(dir.path(), "a", 30);
-        log.snapshots()
-            .unwrap()
-            .insert(19u64.to_be_bytes(), &b"garbage"[..])
-            .unwrap();
+        let files = log.snapshot_files();
+        std::fs::create_dir_all(&files.0).unwrap();
+        std::fs::write(files.path(19), b"garbage").unwrap();
         let options = SnapshotOptions { every: 20 };
         assert_eq!(
             log.replay_state(Cut::AtSeq(31), options).unwrap(),
             full(&log, 31)
         );
+        // Replaced by a good one.
+        let saved: Snapshot = encoding::decode_snapshot(&files.read(19).unwrap()).unwrap();
+        assert_eq!(saved.state, full(&log, 19));
+    }
+
+    #[test]
+    fn a_damaged_snapshot_is_refused_before_decoding_and_rebuilt() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = log_of(dir.path(), "a", 30);
+        let options = SnapshotOptions { every: 20 };
+        log.replay_state(Cut::AtSeq(31), options).unwrap();
+        let files = log.snapshot_files();
+        let good = files.read(19).unwrap();
+        let decoded: Snapshot = encoding::decode_snapshot(&good).unwrap();
+        assert_eq!(decoded.state, full(&log, 19));
+        for at in [0, 20, good.len() / 2, good.len() - 1] {
+            let mut bad = good.clone();
+            bad[at] ^= 0x01;
+            assert!(
+                encoding::decode_snapshot::<Snapshot>(&bad).is_err(),
+                "byte {at}"
+            );
+        }
+        assert!(encoding::decode_snapshot::<Snapshot>(&good[..good.len() - 1]).is_err());
+        let mut bad = good.clone();
+        let last = bad.len() - 1;
+        bad[last] ^= 0x01;
+        std::fs::write(files.path(19), &bad).unwrap();
+        assert_eq!(
+            log.replay_state(Cut::AtSeq(25), options).unwrap(),
+            full(&log, 25)
+        );
+        assert_eq!(files.read(19).unwrap(), good);
+    }
+
+    #[test]
+    fn snapshots_left_in_the_old_sled_tree_are_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = log_of(dir.path(), "a", 30);
+        let old = log.db.open_tree(SNAPSHOT_DIR).unwrap();
+        old.insert(19u64.to_be_bytes(), vec![0u8; 4096]).unwrap();
+        drop(old);
+        log.replay_state(Cut::AtSeq(31), SnapshotOptions { every: 20 })
+            .unwrap();
+        assert!(
+            !log.db
+                .tree_names()
+                .iter()
+                .any(|n| n == SNAPSHOT_DIR.as_bytes())
+        );
+        assert_eq!(saved_seqs(&log), [19]);
+    }
+
+    #[test]
+    fn a_snapshot_that_cannot_be_saved_does_not_fail_the_replay() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = log_of(dir.path(), "a", 30);
+        // A file where the snapshot folder should be.
+        std::fs::write(log.path().join(SNAPSHOT_DIR), b"in the way").unwrap();
+        assert_eq!(
+            log.replay_state(Cut::AtSeq(31), SnapshotOptions { every: 20 })
+                .unwrap(),
+            full(&log, 31)
+        );
+        assert!(saved_seqs(&log).is_empty());
     }
 }

@@ -16,9 +16,9 @@
 //!
 //! Beside sled's files, a `TRAIL_LOG` marker file says the directory is a
 //! trail log; it is checked before sled opens anything, because sled rewrites
-//! files it does not recognise. Replay snapshots live in a second sled tree,
-//! `snapshots` (see `snapshot.rs`), outside the append batch: they are derived
-//! data and can always be rebuilt.
+//! files it does not recognise. Replay snapshots are files in a `snapshots/`
+//! folder beside sled's (see `snapshot.rs`), outside the append batch: they
+//! are derived data and can always be rebuilt.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;

@@ -154,7 +154,16 @@ impl History for SeenEntries {
 
 /// Where a verifier stands after some entries: enough to go on verifying the
 /// entries after them without reading the earlier ones again.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    bincode::Encode,
+    bincode::Decode,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub struct ResumePoint {
     /// The seq the next entry must have.
     pub next_seq: u64,

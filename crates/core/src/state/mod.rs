@@ -33,6 +33,7 @@ mod view;
 
 use std::collections::BTreeMap;
 
+use bincode::{Decode, Encode};
 use serde::{Deserialize, Serialize};
 
 use crate::event::{Event, Role};
@@ -60,7 +61,7 @@ pub struct OutOfOrder {
 /// One statement entry as folded: what it says, who signed it and when it was recorded.
 ///
 /// Key and succession entries are not kept here; they shape the registry instead.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]
 pub struct Record {
     /// The entry's seq.
     pub seq: u64,
@@ -79,7 +80,7 @@ pub struct Record {
 }
 
 /// The fold of a prefix of a verified log; see the module documentation.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]
 pub struct State {
     /// Seq of the last entry folded, if any.
     pub last_seq: Option<u64>,

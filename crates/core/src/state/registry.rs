@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use bincode::{Decode, Encode};
 use serde::{Deserialize, Serialize};
 
 use super::State;
@@ -11,7 +12,7 @@ use crate::event::Role;
 use crate::types::{Day, Id, PublicKey};
 
 /// One grant of roles to a key.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]
 pub struct Grant {
     /// The granting entry (a key grant, the genesis entry or a rotation).
     pub seq: u64,
@@ -22,7 +23,7 @@ pub struct Grant {
 }
 
 /// The end of a key: revoked by an admin or rotated away by its holder.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]
 pub struct Revocation {
     /// The revoking or rotating entry.
     pub seq: u64,
@@ -33,7 +34,7 @@ pub struct Revocation {
 }
 
 /// What replay knows about one key.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]
 pub struct KeyInfo {
     /// The actor the key signs for.
     pub actor: Id,
@@ -73,7 +74,7 @@ impl KeyInfo {
 }
 
 /// A succession: `successor` answers for the old actor from `date` on.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]
 pub struct SuccessionInfo {
     /// The body that takes over.
     pub successor: Id,

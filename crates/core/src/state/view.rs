@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use bincode::{Decode, Encode};
 use serde::{Deserialize, Serialize};
 
 use super::registry::{KeyInfo, SuccessionInfo, answers_for};
@@ -13,7 +14,9 @@ use crate::event::{ClaimStatus, Closure, Coverage, Event, FundingStage, Position
 use crate::types::{Day, EntryHash, Id, PublicKey, Timestamp};
 
 /// Whose claim a progress claim is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Encode, Decode,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Party {
     /// The signer answers for the claim's subject: the body's own claim.
