@@ -79,8 +79,14 @@ impl State {
             let mut recs = recs;
             recs.sort();
             recs.dedup();
-            for rec in recs {
-                by_rec.entry(rec).or_default().push(statement.clone());
+            // Cloned for all but the last rec and moved into that one: most
+            // statements concern one rec, and cloning events dominated views
+            // of large logs.
+            if let Some(last) = recs.pop() {
+                for rec in recs {
+                    by_rec.entry(rec).or_default().push(statement.clone());
+                }
+                by_rec.entry(last).or_default().push(statement);
             }
         }
         sessions.sort_by_key(|s| (s.date, s.seqs.last().copied()));
