@@ -6,7 +6,8 @@
 //! (unmaintained; pinned at 2.0.1) touches nothing else. The configuration is
 //! fixed-width little-endian integers, lengths as u64, enum variants as u32,
 //! with a size limit so that a hostile length can never cause a large
-//! allocation.
+//! allocation (for replay snapshots, which hold a whole state, a limit in
+//! proportion to the snapshot's size; see [`decode_snapshot`]).
 
 use bincode::de::Decoder;
 use bincode::enc::Encoder;
@@ -170,7 +171,7 @@ pub fn encode_record<T: Encode>(value: &T) -> Vec<u8> {
 
 /// Marks a replay snapshot file; the version changes whenever the layout of
 /// the state does, and a snapshot of another version is simply rebuilt.
-const SNAPSHOT_MAGIC: &[u8; 16] = b"trail snapshot 1";
+pub(crate) const SNAPSHOT_MAGIC: &[u8; 16] = b"trail snapshot 1";
 
 /// Encodes a replay snapshot: the magic line, the BLAKE3 hash of the payload
 /// and the payload. Snapshots are local derived data, not part of FORMAT.md.
@@ -184,9 +185,14 @@ pub fn encode_snapshot<T: Encode>(value: &T) -> Vec<u8> {
     out
 }
 
-/// Decodes a snapshot written by [`encode_snapshot`]. The hash is checked
-/// before decoding, so a damaged file is refused without allocating from a
-/// length it holds; the size limit of entries cannot apply to a whole state.
+/// Decodes a snapshot written by [`encode_snapshot`].
+///
+/// The hash catches accidental damage before anything is decoded, but it is
+/// no defence against whoever can write the file, who can recompute it. What
+/// keeps a crafted length from claiming absurd memory is bincode's size
+/// limit: it must be a constant, so the smallest of a few tiers that is at
+/// least four times the payload is used. A length claiming more than that
+/// fails to decode, and the snapshot is rebuilt.
 pub fn decode_snapshot<T: Decode<()>>(bytes: &[u8]) -> Result<T, DecodeFailure> {
     let rest = bytes
         .strip_prefix(SNAPSHOT_MAGIC)
@@ -197,14 +203,33 @@ pub fn decode_snapshot<T: Decode<()>>(bytes: &[u8]) -> Result<T, DecodeFailure> 
     if blake3::hash(payload).as_bytes() != hash {
         return Err(DecodeFailure("snapshot does not match its hash".into()));
     }
-    let config = bincode::config::standard()
+    let base = bincode::config::standard()
         .with_little_endian()
         .with_fixed_int_encoding();
-    let (value, used) = bincode::decode_from_slice(payload, config).map_err(failure)?;
-    if used != payload.len() {
-        return Err(DecodeFailure("unexpected bytes after a snapshot".into()));
+    let finish = |(value, used): (T, usize)| {
+        if used == payload.len() {
+            Ok(value)
+        } else {
+            Err(DecodeFailure("unexpected bytes after a snapshot".into()))
+        }
+    };
+    macro_rules! within_tiers {
+        ($($bits:literal),*) => {
+            $(
+                if payload.len() <= (1usize << $bits) / 4 {
+                    let limited = base.with_limit::<{ 1usize << $bits }>();
+                    return bincode::decode_from_slice(payload, limited)
+                        .map_err(failure)
+                        .and_then(finish);
+                }
+            )*
+        };
     }
-    Ok(value)
+    within_tiers!(24, 28, 32, 36);
+    Err(DecodeFailure(format!(
+        "snapshot of {} bytes is larger than any this build decodes",
+        payload.len()
+    )))
 }
 
 /// Decodes a stored record written by [`encode_record`].

@@ -64,9 +64,17 @@ impl Default for SnapshotOptions {
 }
 
 /// What is saved: the fold and where verification stood.
-#[derive(Encode, Decode)]
+#[derive(Decode)]
 struct Snapshot {
     state: State,
+    resume: ResumePoint,
+}
+
+/// A [`Snapshot`] being saved: the same fields, the state borrowed rather
+/// than cloned (it is the whole fold).
+#[derive(Encode)]
+struct SnapshotOf<'a> {
+    state: &'a State,
     resume: ResumePoint,
 }
 
@@ -84,6 +92,7 @@ impl History for StoredEntries {
 /// The folder of a log directory that holds its snapshots.
 const SNAPSHOT_DIR: &str = "snapshots";
 const SNAPSHOT_SUFFIX: &str = ".snapshot";
+const TMP_SUFFIX: &str = ".tmp";
 
 /// A log's snapshot files: `<seq>.snapshot`, seq zero-padded to 20 digits.
 struct SnapshotFiles(PathBuf);
@@ -107,7 +116,8 @@ impl SnapshotFiles {
             .filter_map(|e| {
                 let name = e.ok()?.file_name().into_string().ok()?;
                 let digits = name.strip_suffix(SNAPSHOT_SUFFIX)?;
-                (digits.len() == 20).then(|| digits.parse().ok())?
+                let canonical = digits.len() == 20 && digits.bytes().all(|b| b.is_ascii_digit());
+                canonical.then(|| digits.parse().ok())?
             })
             .collect();
         seqs.sort_unstable();
@@ -125,7 +135,12 @@ impl SnapshotFiles {
     /// Writes a snapshot whole or not at all (a temporary file, then a
     /// rename); a failure leaves no file behind and is not an error.
     fn save(&self, seq: u64, bytes: &[u8]) {
-        let tmp = self.0.join(format!("{seq:020}.tmp"));
+        // Unique, so two threads replaying one log never share a file.
+        static SAVES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = SAVES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tmp = self
+            .0
+            .join(format!("{seq:020}.{}-{n}{TMP_SUFFIX}", std::process::id()));
         let written = std::fs::create_dir_all(&self.0)
             .and_then(|()| std::fs::write(&tmp, bytes))
             .and_then(|()| std::fs::rename(&tmp, self.path(seq)));
@@ -134,11 +149,29 @@ impl SnapshotFiles {
         }
     }
 
-    /// Deletes all but the newest `keep` snapshots.
+    /// Deletes all but the newest `keep` snapshots, and temporary files
+    /// that a killed process left (one being written by another thread only
+    /// loses its snapshot).
     fn prune(&self, keep: usize) {
         let seqs = self.seqs();
         for seq in &seqs[..seqs.len().saturating_sub(keep)] {
             self.remove(*seq);
+        }
+        if let Ok(entries) = std::fs::read_dir(&self.0) {
+            for entry in entries.flatten() {
+                if entry.file_name().to_string_lossy().ends_with(TMP_SUFFIX) {
+                    let _ = std::fs::remove_file(entry.path());
+                }
+            }
+        }
+    }
+
+    /// Deletes snapshots of entries past `head`: left by a longer history
+    /// (a store restored from an older copy), they would never be used and
+    /// would push the usable ones out.
+    fn remove_past(&self, head: u64) {
+        for seq in self.seqs().into_iter().filter(|s| *s > head) {
+            self.remove(seq);
         }
     }
 }
@@ -205,6 +238,7 @@ impl Log {
                     .map(|(_, bytes)| encoding::entry_hash(&bytes));
                 let usable = stored_hash.is_some()
                     && snapshot.state.last_seq == Some(seq)
+                    && snapshot.resume.next_seq == seq + 1
                     && stored_hash == snapshot.state.last_hash
                     && stored_hash == Some(snapshot.resume.prev_hash);
                 if usable {
@@ -230,13 +264,22 @@ impl Log {
         let Some(target) = target else {
             return Ok(State::new());
         };
-        let files = self.snapshot_files();
-        let (mut state, mut verifier) = match self.nearest_snapshot(&files, target)? {
-            Some(s) if options.every > 0 => (
+        // With snapshots off nothing is read, deleted or written: the way
+        // to replay without trusting the directory (docs/SECURITY.md).
+        let files = (options.every > 0).then(|| self.snapshot_files());
+        let nearest = match &files {
+            Some(files) => {
+                files.remove_past(head.seq);
+                self.nearest_snapshot(files, target)?
+            }
+            None => None,
+        };
+        let (mut state, mut verifier) = match nearest {
+            Some(s) => (
                 s.state,
                 Verifier::resume(s.resume, Box::new(StoredEntries(self.tree.clone()))),
             ),
-            _ => (State::new(), Verifier::new()),
+            None => (State::new(), Verifier::new()),
         };
         let mut next = state.next_seq();
         while next <= target {
@@ -257,9 +300,9 @@ impl Log {
                     .apply(&entry)
                     .map_err(|e| Error::Corrupt(e.to_string()))?;
             }
-            if options.every > 0 && (end + 1) % options.every == 0 {
-                let snapshot = Snapshot {
-                    state: state.clone(),
+            if let Some(files) = files.as_ref().filter(|_| (end + 1) % options.every == 0) {
+                let snapshot = SnapshotOf {
+                    state: &state,
                     resume: verifier.resume_point(),
                 };
                 files.save(end, &encoding::encode_snapshot(&snapshot));
@@ -417,6 +460,72 @@ mod tests {
             full(&log, 25)
         );
         assert_eq!(files.read(19).unwrap(), good);
+    }
+
+    /// A snapshot file as someone who can write the directory would craft
+    /// it: right magic, right hash, and an id claiming 2^56 bytes.
+    fn crafted_snapshot() -> Vec<u8> {
+        let mut payload = vec![0u8, 0, 0]; // three empty options
+        payload.extend(0u64.to_le_bytes()); // no keys
+        payload.extend(1u64.to_le_bytes()); // one actor ...
+        payload.extend((1u64 << 56).to_le_bytes()); // ... whose id is 2^56 bytes long
+        let mut file = encoding::SNAPSHOT_MAGIC.to_vec();
+        file.extend(blake3::hash(&payload).as_bytes());
+        file.extend(payload);
+        file
+    }
+
+    #[test]
+    fn a_crafted_length_in_a_snapshot_is_refused_not_allocated() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = log_of(dir.path(), "a", 30);
+        let crafted = crafted_snapshot();
+        assert!(encoding::decode_snapshot::<Snapshot>(&crafted).is_err());
+        let files = log.snapshot_files();
+        std::fs::create_dir_all(&files.0).unwrap();
+        std::fs::write(files.path(19), &crafted).unwrap();
+        let options = SnapshotOptions { every: 20 };
+        assert_eq!(
+            log.replay_state(Cut::AtSeq(31), options).unwrap(),
+            full(&log, 31)
+        );
+        assert_ne!(files.read(19).unwrap(), crafted, "rebuilt");
+    }
+
+    #[test]
+    fn with_snapshots_off_no_snapshot_file_is_read_or_touched() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = log_of(dir.path(), "a", 30);
+        let files = log.snapshot_files();
+        std::fs::create_dir_all(&files.0).unwrap();
+        std::fs::write(files.path(19), crafted_snapshot()).unwrap();
+        std::fs::write(files.path(5), b"garbage").unwrap();
+        let off = SnapshotOptions { every: 0 };
+        let state = log.replay_state(Cut::AtSeq(31), off).unwrap();
+        assert_eq!(state.last_seq, Some(31));
+        assert_eq!(files.seqs(), [5, 19]);
+        assert_eq!(files.read(19).unwrap(), crafted_snapshot());
+    }
+
+    #[test]
+    fn snapshots_past_the_head_and_odd_names_are_not_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = log_of(dir.path(), "a", 30);
+        let files = log.snapshot_files();
+        std::fs::create_dir_all(&files.0).unwrap();
+        // Four snapshots of a longer history, as a store restored from an
+        // older copy would leave, would otherwise push out every new one.
+        for seq in [40, 60, 80, 100] {
+            std::fs::write(files.path(seq), b"from a longer history").unwrap();
+        }
+        std::fs::write(files.0.join("+0000000000000000019.snapshot"), b"x").unwrap();
+        std::fs::write(files.0.join("00000000000000000007.1-1.tmp"), b"left").unwrap();
+        let options = SnapshotOptions { every: 10 };
+        log.replay_state(Cut::AtSeq(31), options).unwrap();
+        assert_eq!(files.seqs(), [9, 19, 29]);
+        assert!(!files.0.join("00000000000000000007.1-1.tmp").exists());
+        // The odd name is not ours to delete, and not a snapshot.
+        assert!(files.0.join("+0000000000000000019.snapshot").exists());
     }
 
     #[test]

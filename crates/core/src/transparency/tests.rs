@@ -26,8 +26,6 @@ fn grant(seed: u8, actor: &str, roles: Vec<Role>) -> Event {
     })
 }
 
-/// A log with an operator (seed 2), a witness "w1" (seed 3) and `extra`
-/// further entries.
 /// Opens the log's sled database directly, to change it behind trail's back.
 /// sled's I/O threads can hold the file lock a moment after a handle drops
 /// (longer on a loaded machine), so a lock error is retried for a while.
@@ -45,6 +43,8 @@ fn open_sled_directly(dir: &Path) -> sled::Db {
     }
 }
 
+/// A log with an operator (seed 2), a witness "w1" (seed 3) and `extra`
+/// further entries.
 fn sample_log(dir: &Path, extra: usize) -> Log {
     let admin = key(1);
     let log = Log::create(dir, "sample", &admin, Id::new("admin").unwrap(), "Admin").unwrap();
