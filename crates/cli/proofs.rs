@@ -391,11 +391,9 @@ fn entry_from_bundle(path: &Path, proof: &[u8]) -> Result<Vec<u8>, Failure> {
     })?;
     let LeafIndex(index) = parsed.index;
     let (_, cp) = parse_checkpoint_note(&parsed.checkpoint.to_bytes())?;
-    let file = std::fs::File::open(path)
-        .map_err(|e| Failure::input(format!("{}: {e}", path.display())))?;
     let mut found = None;
     let mut genesis = None;
-    bundle::verify_reader(std::io::BufReader::new(file), |_, chunk| {
+    bundle::verify_reader(bundle::open(path)?, |_, chunk| {
         for e in chunk {
             genesis.get_or_insert(e.hash());
             if e.seq() == index {

@@ -336,25 +336,39 @@ pub fn verify_file_with_checkpoint(
     path: &Path,
     progress: &mut dyn FnMut(u64),
 ) -> Result<(Verifier, Option<BundleCheckpoint>)> {
+    verify_reader_with_checkpoint(open(path)?, |v, _| {
+        progress(v.len());
+        Ok(())
+    })
+}
+
+/// Opens a bundle file for reading; a failure to read it later names the
+/// file (it is an I/O error, exit 2, not a verdict on the bundle).
+pub fn open(path: &Path) -> Result<impl Read + use<>> {
     let file = File::open(path).map_err(|source| Error::Io {
         path: path.to_owned(),
         source,
     })?;
-    verify_reader_with_checkpoint(BufReader::with_capacity(1 << 20, file), |v, _| {
-        progress(v.len());
-        Ok(())
-    })
-    .map_err(naming(path))
+    Ok(BufReader::with_capacity(
+        1 << 20,
+        NamedReader {
+            inner: file,
+            path: path.to_owned(),
+        },
+    ))
 }
 
-/// Names the bundle file in a failure to read it.
-fn naming(path: &Path) -> impl Fn(Error) -> Error + '_ {
-    move |e| match e {
-        Error::BundleRead(source) => Error::Io {
-            path: path.to_owned(),
-            source,
-        },
-        other => other,
+/// A reader whose errors name the file it reads.
+struct NamedReader<R> {
+    inner: R,
+    path: std::path::PathBuf,
+}
+
+impl<R: Read> Read for NamedReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.inner
+            .read(buf)
+            .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", self.path.display())))
     }
 }
 
@@ -443,6 +457,11 @@ pub fn export_partial(log: &Log, out: &Path) -> Result<PartialExport> {
             }
         }
     }
+    // What was read must be on disk before it is published (Log::settle).
+    if let Err(e) = log.settle() {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
     if verifier.is_empty() {
         let _ = std::fs::remove_file(&tmp);
         return Err(stopped.unwrap_or_else(|| Error::Bundle("the log holds no entries".into())));
@@ -491,21 +510,18 @@ pub fn import_with(bundle: &Path, dir: &Path, progress: &mut dyn FnMut(u64)) -> 
     }
     let result = (|| {
         let log = Log::create_empty(&staging)?;
-        let file = File::open(bundle).map_err(|source| Error::Io {
-            path: bundle.to_owned(),
-            source,
+        let (verifier, checkpoint) = verify_reader_with_checkpoint(open(bundle)?, |v, chunk| {
+            log.write_verified(chunk, v.authority())?;
+            progress(v.len());
+            Ok(())
         })?;
-        let (verifier, checkpoint) =
-            verify_reader_with_checkpoint(BufReader::with_capacity(1 << 20, file), |v, chunk| {
-                log.write_verified(chunk, v.authority())?;
-                progress(v.len());
-                Ok(())
-            })
-            .map_err(naming(bundle))?;
         log.finish_import()?;
         if let Some(checkpoint) = checkpoint {
             log.keep_checkpoint(&checkpoint.note)?;
         }
+        // sled syncs its files, not the names in the directory: without
+        // this the renamed log could lack its marker after a power cut.
+        sync_dir(&staging)?;
         Ok(verifier.len())
     })();
     match result {
@@ -533,14 +549,18 @@ pub fn import_with(bundle: &Path, dir: &Path, progress: &mut dyn FnMut(u64)) -> 
 /// Flushes the directory holding `path`, making a rename into it durable
 /// (an export or import reported done is still there after a power cut).
 fn sync_parent(path: &Path) -> Result<()> {
-    let parent = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    File::open(parent)
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => sync_dir(p),
+        _ => sync_dir(Path::new(".")),
+    }
+}
+
+/// Flushes a directory's own entries (the names in it) to disk.
+fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(|source| Error::Io {
-            path: parent.to_owned(),
+            path: dir.to_owned(),
             source,
         })
 }

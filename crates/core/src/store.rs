@@ -410,6 +410,12 @@ impl Log {
         // The flush happens outside the writer lock, so that appends arriving
         // meanwhile can apply their batches and share the next flush.
         drop(state);
+        self.wait_durable(ticket)?;
+        Ok(appended)
+    }
+
+    /// Returns once the batch holding `ticket` is on disk; see `store_commit.rs`.
+    fn wait_durable(&self, ticket: u64) -> Result<()> {
         self.group_commit.wait_durable(
             ticket,
             || {
@@ -423,8 +429,15 @@ impl Log {
                 })
             },
             || self.failed_flush_error(),
-        )?;
-        Ok(appended)
+        )
+    }
+
+    /// Waits until every batch applied on this handle so far is on disk.
+    /// Another thread's append is visible to readers of this handle as soon
+    /// as it is applied, before its flush; what is published from the log (a
+    /// bundle, a proof) must not hold an entry a crash could still take back.
+    pub(crate) fn settle(&self) -> Result<()> {
+        self.wait_durable(self.group_commit.last_applied())
     }
 
     fn failed_flush_error(&self) -> Error {
@@ -613,6 +626,7 @@ impl Log {
         step(chunk, &mut previous, &mut verifier, &mut frontier)?;
         step(Vec::new(), &mut previous, &mut verifier, &mut frontier)?;
         store_tree::check_root(&self.tree, &self.path, &frontier)?;
+        self.settle()?;
         let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let head_seq = state.head.map(|h| h.seq);
         let verified_last = verifier.len().checked_sub(1);
@@ -673,6 +687,7 @@ impl Log {
     /// RFC 6962 root of the tree over the first `size` entries, in O(log n) reads.
     pub fn tree_root(&self, size: u64) -> Result<Hash> {
         self.check_size(size)?;
+        self.settle()?;
         merkle_tree::root(&SledNodes(&self.tree), TreeSize(size))
             .map_err(|e| tree_error(&self.path, e))
     }
@@ -680,6 +695,7 @@ impl Log {
     /// RFC 9162 inclusion proof of entry `seq` in the tree of the first `size` entries.
     pub fn inclusion_proof(&self, seq: u64, size: u64) -> Result<Vec<Hash>> {
         self.check_size(size)?;
+        self.settle()?;
         if seq >= size {
             return Err(TransparencyError::SeqBeyondSize { seq, size }.into());
         }
@@ -690,6 +706,7 @@ impl Log {
     /// RFC 9162 consistency proof from the tree of `old` entries to that of `new`.
     pub fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<Hash>> {
         self.check_size(new)?;
+        self.settle()?;
         if old > new {
             return Err(TransparencyError::SizeOrder { old, new }.into());
         }

@@ -25,11 +25,38 @@ use std::time::{Duration, Instant};
 const GATHER_LIMIT: Duration = Duration::from_millis(2);
 
 /// Which batches are in flight, applied, and known to be on disk.
-#[derive(Default)]
 pub(super) struct GroupCommit {
     progress: Mutex<Progress>,
     /// Signalled when a batch is applied or given up, and when a flush ends.
     changed: Condvar,
+    /// How long a leader waits for appends in flight; [`GATHER_LIMIT`]
+    /// except in tests that must not depend on the machine's speed.
+    gather_limit: Duration,
+}
+
+impl Default for GroupCommit {
+    fn default() -> Self {
+        GroupCommit {
+            progress: Mutex::default(),
+            changed: Condvar::new(),
+            gather_limit: GATHER_LIMIT,
+        }
+    }
+}
+
+/// Held by the appender leading a flush: if the flush panics, the others
+/// must not wait for it forever, and what it carried is not known durable.
+struct Leading<'a>(&'a GroupCommit);
+
+impl Drop for Leading<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let mut progress = self.0.lock();
+            progress.flushing = false;
+            progress.failed = true;
+            self.0.changed.notify_all();
+        }
+    }
 }
 
 #[derive(Default)]
@@ -89,6 +116,12 @@ impl GroupCommit {
             .unwrap_or_else(|p| p.into_inner())
     }
 
+    /// The ticket of the last batch applied so far: waiting for it makes
+    /// everything a reader may have seen durable.
+    pub(super) fn last_applied(&self) -> u64 {
+        self.lock().applied
+    }
+
     /// Registers an append before it queues for the writer lock.
     pub(super) fn begin(&self) -> InFlight<'_> {
         self.lock().in_flight += 1;
@@ -120,7 +153,8 @@ impl GroupCommit {
                 continue;
             }
             progress.flushing = true;
-            let gather_until = Instant::now() + GATHER_LIMIT;
+            let leading = Leading(self);
+            let gather_until = Instant::now() + self.gather_limit;
             while progress.in_flight > 0 {
                 let left = gather_until.saturating_duration_since(Instant::now());
                 if left.is_zero() {
@@ -142,6 +176,7 @@ impl GroupCommit {
                 Err(_) => progress.failed = true,
             }
             self.changed.notify_all();
+            drop(leading);
             result?;
         }
     }
@@ -182,26 +217,37 @@ mod tests {
         assert_eq!(flushes.load(Ordering::SeqCst), 2);
     }
 
+    /// A group commit whose leader waits as long as it takes for appends in
+    /// flight, so the tests do not depend on how fast threads get scheduled.
+    fn patient() -> GroupCommit {
+        GroupCommit {
+            gather_limit: Duration::from_secs(60),
+            ..GroupCommit::default()
+        }
+    }
+
     #[test]
     fn a_refused_append_leaves_flight_and_delays_nobody() {
-        let commit = GroupCommit::default();
+        let commit = patient();
         drop(commit.begin());
         assert_eq!(commit.lock().in_flight, 0);
         let ticket = commit.begin().applied();
         let started = Instant::now();
         commit.wait_durable(ticket, || Ok(()), || ()).unwrap();
-        assert!(started.elapsed() < GATHER_LIMIT);
+        // Had the refused append stayed in flight, the leader would have
+        // waited the whole minute for it.
+        assert!(started.elapsed() < Duration::from_secs(30));
     }
 
     #[test]
     fn a_leader_waits_for_appends_in_flight_then_flushes_them_too() {
-        let commit = GroupCommit::default();
+        let commit = patient();
         let flushes = AtomicU64::new(0);
         let first = commit.begin().applied();
         let second = commit.begin();
         std::thread::scope(|s| {
             s.spawn(|| {
-                std::thread::sleep(Duration::from_micros(300));
+                std::thread::sleep(Duration::from_millis(5));
                 second.applied()
             });
             commit
@@ -211,6 +257,54 @@ mod tests {
         // One flush covered both batches.
         assert_eq!(commit.lock().durable, 2);
         assert_eq!(flushes.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn a_batch_applied_during_a_flush_waits_for_the_next_one() {
+        let commit = GroupCommit::default();
+        let flushes = AtomicU64::new(0);
+        let late = std::sync::OnceLock::new();
+        let first = commit.begin().applied();
+        commit
+            .wait_durable(
+                first,
+                || -> Result<(), ()> {
+                    flushes.fetch_add(1, Ordering::SeqCst);
+                    // Applied while this flush is under way: it may have
+                    // missed the flush, so this flush must not cover it.
+                    late.get_or_init(|| commit.begin().applied());
+                    Ok(())
+                },
+                || (),
+            )
+            .unwrap();
+        let late = *late.get().unwrap();
+        assert_eq!(commit.lock().durable, first);
+        commit
+            .wait_durable(late, counting_flush(&flushes), || ())
+            .unwrap();
+        assert_eq!(flushes.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn a_panicking_flush_leaves_no_one_waiting_for_it() {
+        let commit = GroupCommit::default();
+        let first = commit.begin().applied();
+        let second = commit.begin().applied();
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            commit.wait_durable(
+                first,
+                || -> Result<(), &str> { panic!("flush") },
+                || "failed",
+            )
+        }));
+        assert!(panicked.is_err());
+        // Not left flushing: the next waiter is answered at once, and what
+        // the panicked flush might have carried is not reported durable.
+        assert_eq!(
+            commit.wait_durable(second, || Ok(()), || "failed"),
+            Err("failed")
+        );
     }
 
     #[test]

@@ -119,11 +119,7 @@ pub fn check_against_log(log: &Log, bytes: &[u8]) -> Result<Checkpoint> {
 /// [`check_against_log`] does for a log; returns the bundle's verifier.
 pub fn check_against_bundle(bundle: &Path, bytes: &[u8]) -> Result<(Verifier, Checkpoint)> {
     let mut tracker = RootTracker::new(bytes)?;
-    let file = std::fs::File::open(bundle).map_err(|source| Error::Io {
-        path: bundle.to_owned(),
-        source,
-    })?;
-    let verifier = crate::bundle::verify_reader(std::io::BufReader::new(file), |_, chunk| {
+    let verifier = crate::bundle::verify_reader(crate::bundle::open(bundle)?, |_, chunk| {
         tracker.push(chunk);
         Ok(())
     })?;
