@@ -210,4 +210,8 @@ fn report_applies_the_same_thresholds_as_check() {
     let stale = "\"stale\" \"REC-1\"".to_owned();
     assert!(!rules(&[]).contains(&stale));
     assert!(rules(&["--stale-months", "1"]).contains(&stale));
+    let config = site.path("thresholds.json");
+    fs::write(&config, r#"{"stale_months": 1}"#).unwrap();
+    assert!(rules(&["--config", arg(&config)]).contains(&stale));
+    assert!(!rules(&["--config", arg(&config), "--stale-months", "12"]).contains(&stale));
 }
