@@ -35,7 +35,7 @@ const USAGE: &str = "usage: trail-bench [--entries N] [--json FILE] [--dir DIR] 
   --dir DIR          where to build the log (default: the system temp directory)
   --singles N        durable single appends to time (default 200; four threads do N/2 each)
   --replay-budget S  seconds allowed for the random-date replays (default 240)
-  --snapshot-every N replay snapshot spacing (default: trail-core's 10000, or
+  --snapshot-every N replay snapshot spacing (default: trail-core's 100000, or
                      a tenth of the entries if that is larger)
   --keep             keep the log and bundle instead of deleting them";
 
