@@ -16,7 +16,7 @@ use std::path::Path;
 use crate::error::{Error, Result};
 use crate::limits::MAX_ENTRY_BYTES;
 use crate::merkle::Checkpoint;
-use crate::store::Log;
+use crate::store::{Log, sync_dir};
 use crate::transparency::RootTracker;
 use crate::types::EntryHash;
 use crate::verify::{Prepared, VerifiedEntry, Verifier};
@@ -549,20 +549,7 @@ pub fn import_with(bundle: &Path, dir: &Path, progress: &mut dyn FnMut(u64)) -> 
 /// Flushes the directory holding `path`, making a rename into it durable
 /// (an export or import reported done is still there after a power cut).
 fn sync_parent(path: &Path) -> Result<()> {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => sync_dir(p),
-        _ => sync_dir(Path::new(".")),
-    }
-}
-
-/// Flushes a directory's own entries (the names in it) to disk.
-fn sync_dir(dir: &Path) -> Result<()> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|source| Error::Io {
-            path: dir.to_owned(),
-            source,
-        })
+    sync_dir(crate::store::parent_dir(path))
 }
 
 fn staging_dir(dir: &Path) -> std::path::PathBuf {

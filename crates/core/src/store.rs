@@ -176,6 +176,10 @@ impl Log {
             .insert(FORMAT_KEY, FORMAT_VALUE)
             .map_err(|e| log.store_error(e))?;
         log.append(admin, genesis)?;
+        // sled syncs its files, not the names in the directory, nor the new
+        // directory's name in its parent.
+        sync_dir(dir)?;
+        sync_dir(parent_dir(dir))?;
         Ok(log)
     }
 
@@ -825,6 +829,24 @@ fn remove_unfinished_snapshots(dir: &Path) -> bool {
         }
     }
     removed
+}
+
+/// Flushes a directory's own entries (the names in it) to disk.
+pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|source| Error::Io {
+            path: dir.to_owned(),
+            source,
+        })
+}
+
+/// The directory holding `path` (`.` for a bare name).
+pub(crate) fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
 }
 
 fn is_lock_error(e: &sled::Error) -> bool {
