@@ -191,25 +191,22 @@ impl Log {
         SnapshotFiles::of(self.path())
     }
 
-    fn stored_entry(&self, seq: u64) -> Result<Option<(Entry, sled::IVec)>> {
-        let Some(bytes) = self
-            .tree
+    /// The stored bytes of entry `seq`, undecoded: the verifier decodes
+    /// them, and reports a damaged entry with its seq.
+    fn stored_bytes(&self, seq: u64) -> Result<sled::IVec> {
+        self.tree
             .get(entry_key(seq))
             .map_err(|e| self.store_error(e))?
-        else {
-            return Ok(None);
-        };
-        Ok(Some((Entry::from_bytes(&bytes)?, bytes)))
+            .ok_or_else(|| Error::Corrupt(format!("entry {seq} is missing")))
     }
 
     /// The last seq recorded at or before `t` (recorded time never goes back,
     /// so a binary search over the entries finds it in O(log n) reads).
     fn last_seq_recorded_by(&self, t: Timestamp, head: u64) -> Result<Option<u64>> {
         let recorded = |seq| -> Result<Timestamp> {
-            let (entry, _) = self
-                .stored_entry(seq)?
-                .ok_or_else(|| Error::Corrupt(format!("entry {seq} is missing")))?;
-            Ok(entry.unsigned.recorded_at)
+            Ok(Entry::from_bytes(&self.stored_bytes(seq)?)?
+                .unsigned
+                .recorded_at)
         };
         if recorded(0)? > t {
             return Ok(None);
@@ -234,8 +231,9 @@ impl Log {
                 .and_then(|bytes| encoding::decode_snapshot(&bytes).ok());
             if let Some(snapshot) = snapshot {
                 let stored_hash = self
-                    .stored_entry(seq)?
-                    .map(|(_, bytes)| encoding::entry_hash(&bytes));
+                    .stored_bytes(seq)
+                    .ok()
+                    .map(|bytes| encoding::entry_hash(&bytes));
                 let usable = stored_hash.is_some()
                     && snapshot.state.last_seq == Some(seq)
                     && snapshot.resume.next_seq == seq + 1
@@ -290,10 +288,7 @@ impl Log {
             }
             let mut chunk = Vec::with_capacity((end - next + 1) as usize);
             for seq in next..=end {
-                let (_, bytes) = self
-                    .stored_entry(seq)?
-                    .ok_or_else(|| Error::Corrupt(format!("entry {seq} is missing")))?;
-                chunk.push(bytes.to_vec());
+                chunk.push(self.stored_bytes(seq)?.to_vec());
             }
             for entry in verifier.verify_chunk(chunk)? {
                 state
@@ -526,6 +521,20 @@ mod tests {
         assert!(!files.0.join("00000000000000000007.1-1.tmp").exists());
         // The odd name is not ours to delete, and not a snapshot.
         assert!(files.0.join("+0000000000000000019.snapshot").exists());
+    }
+
+    #[test]
+    fn a_damaged_entry_is_reported_with_its_seq() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = log_of(dir.path(), "a", 30);
+        let mut bytes = log.stored_bytes(12).unwrap().to_vec();
+        bytes.truncate(bytes.len() / 2);
+        log.tree.insert(entry_key(12), bytes).unwrap();
+        let Err(Error::Verify(e)) = log.replay_state(Cut::AtSeq(31), SnapshotOptions { every: 0 })
+        else {
+            panic!("a truncated entry must fail verification");
+        };
+        assert_eq!(e.seq, 12);
     }
 
     #[test]

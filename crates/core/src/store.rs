@@ -380,18 +380,16 @@ impl Log {
         let written = self
             .stage(&mut authority, state.head, key, events, now)
             .and_then(|(batch, head, appended)| {
-                let ticket = match head {
-                    Some(_) => {
-                        self.tree
-                            .apply_batch(batch)
-                            .map_err(|e| self.store_error(e))?;
-                        Some(in_flight.applied())
-                    }
-                    None => None,
+                // The new head and the ticket of the batch that wrote it.
+                let Some(head) = head else {
+                    return Ok((None, appended));
                 };
-                Ok((head, ticket, appended))
+                self.tree
+                    .apply_batch(batch)
+                    .map_err(|e| self.store_error(e))?;
+                Ok((Some((head, in_flight.applied())), appended))
             });
-        let (head, ticket, appended) = match written {
+        let (written, appended) = match written {
             Ok(written) => written,
             Err(e) => {
                 match self.load_authority() {
@@ -407,7 +405,7 @@ impl Log {
             }
         };
         state.authority = authority;
-        let (Some(new_head), Some(ticket)) = (head, ticket) else {
+        let Some((new_head, ticket)) = written else {
             return Ok(appended);
         };
         state.head = Some(new_head);
