@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use crate::authority::Rejection;
 use crate::encoding::DecodeFailure;
 use crate::event::InvalidEvent;
+use crate::types::{EntryHash, Timestamp};
 use crate::verify::VerifyError;
 
 /// Everything that can go wrong in trail-core.
@@ -128,6 +129,38 @@ pub enum Error {
         recorded: crate::types::Day,
         /// The limit, [`crate::clock::MAX_FUTURE_DAYS`].
         max_days: i32,
+    },
+    /// An entry larger than [`crate::limits::MAX_ENTRY_BYTES`].
+    #[error("entry would be {size} bytes; the limit is {limit}")]
+    EntryTooLarge {
+        /// Its canonical size.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// Entries signed against a head that is no longer the log's head: the
+    /// signer must fetch what is new, check again and sign again.
+    #[error("the log has moved on: it now holds {size} entries, head {head}")]
+    HeadMoved {
+        /// How many entries the log holds now.
+        size: u64,
+        /// Hash of its last entry (zero for an empty log).
+        head: EntryHash,
+    },
+    /// A submitted entry whose recorded time is too far from the log's clock.
+    #[error(
+        "seq {seq}: recorded at {recorded}, but the log's clock says {now}; \
+         the signer's clock must be within {max_seconds} s of the log's"
+    )]
+    ClockSkew {
+        /// The entry.
+        seq: u64,
+        /// Its recorded time.
+        recorded: Timestamp,
+        /// The log's time when it arrived.
+        now: Timestamp,
+        /// The tolerance, [`crate::store::MAX_CLOCK_SKEW`] in seconds.
+        max_seconds: u64,
     },
     /// An append that would record an entry earlier than the head.
     #[error(

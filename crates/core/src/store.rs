@@ -39,8 +39,11 @@ use crate::verify::{Prepared, Problem, VerifiedEntry, Verifier, VerifyError};
 
 #[path = "store_commit.rs"]
 mod store_commit;
+#[path = "store_submit.rs"]
+mod store_submit;
 #[path = "store_tree.rs"]
 mod store_tree;
+pub use store_submit::{Arrival, MAX_CLOCK_SKEW};
 pub(crate) use store_tree::Frontier;
 #[cfg(test)]
 pub(crate) use store_tree::node_key;
@@ -355,6 +358,65 @@ impl Log {
         events: Vec<Event>,
         options: AppendOptions,
     ) -> Result<Vec<Appended>> {
+        self.write_batch(|authority, head, now| {
+            if let Some(head) = head
+                && now < head.recorded_at
+            {
+                return Err(Error::ClockBehind {
+                    head: head.recorded_at.to_string(),
+                    requested: now.to_string(),
+                });
+            }
+            crate::clock::check_dates(&events, now, options)?;
+            let mut staged = Staged::new(self, head, events.len());
+            for event in events {
+                staged.sign_and_record(authority, key, event, now)?;
+            }
+            Ok(staged.finish(authority))
+        })
+    }
+
+    /// Signs `events` with `key` as the entries that would follow the head
+    /// now, checking them as an append would, and returns their canonical
+    /// bytes; writes nothing. This is how a client of a served log signs on
+    /// its own machine against its verified copy of the log.
+    pub fn sign_next(
+        &self,
+        key: &SecretKey,
+        events: Vec<Event>,
+        recorded_at: Timestamp,
+        options: AppendOptions,
+    ) -> Result<Vec<Vec<u8>>> {
+        let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(head) = state.head
+            && recorded_at < head.recorded_at
+        {
+            return Err(Error::ClockBehind {
+                head: head.recorded_at.to_string(),
+                requested: recorded_at.to_string(),
+            });
+        }
+        crate::clock::check_dates(&events, recorded_at, options)?;
+        // A scratch copy: nothing of this is kept.
+        let mut authority = state.authority.clone();
+        let mut staged = Staged::new(self, state.head, events.len());
+        for event in events {
+            staged.sign_and_record(&mut authority, key, event, recorded_at)?;
+        }
+        Ok(staged.entries)
+    }
+
+    /// Takes the writer lock, lets `build` stage one batch against the head
+    /// and the registry, applies it and returns once it is on disk. A refused
+    /// batch writes nothing.
+    fn write_batch(
+        &self,
+        build: impl FnOnce(
+            &mut Authority,
+            Option<Head>,
+            Timestamp,
+        ) -> Result<(sled::Batch, Option<Head>, Vec<Appended>)>,
+    ) -> Result<Vec<Appended>> {
         // Registered before queueing for the lock, so that a flush about to
         // start waits for this batch and carries it too.
         let in_flight = self.group_commit.begin();
@@ -364,31 +426,20 @@ impl Log {
             return Err(self.failed_flush_error());
         }
         let now = Timestamp::now();
-        if let Some(head) = state.head
-            && now < head.recorded_at
-        {
-            return Err(Error::ClockBehind {
-                head: head.recorded_at.to_string(),
-                requested: now.to_string(),
-            });
-        }
-        crate::clock::check_dates(&events, now, options)?;
         // The registry is changed in place, not cloned: a clone costs
         // O(recommendations) on every append. A refused batch reloads it from
         // the store, which still holds the registry as of the head.
         let mut authority = std::mem::take(&mut state.authority);
-        let written = self
-            .stage(&mut authority, state.head, key, events, now)
-            .and_then(|(batch, head, appended)| {
-                // The new head and the ticket of the batch that wrote it.
-                let Some(head) = head else {
-                    return Ok((None, appended));
-                };
-                self.tree
-                    .apply_batch(batch)
-                    .map_err(|e| self.store_error(e))?;
-                Ok((Some((head, in_flight.applied())), appended))
-            });
+        let written = build(&mut authority, state.head, now).and_then(|(batch, head, appended)| {
+            // The new head and the ticket of the batch that wrote it.
+            let Some(head) = head else {
+                return Ok((None, appended));
+            };
+            self.tree
+                .apply_batch(batch)
+                .map_err(|e| self.store_error(e))?;
+            Ok((Some((head, in_flight.applied())), appended))
+        });
         let (written, appended) = match written {
             Ok(written) => written,
             Err(e) => {
@@ -406,6 +457,10 @@ impl Log {
         };
         state.authority = authority;
         let Some((new_head, ticket)) = written else {
+            // Nothing new was written, but what was asked about may have been
+            // applied by another thread and not flushed yet.
+            drop(state);
+            self.settle()?;
             return Ok(appended);
         };
         state.head = Some(new_head);
@@ -449,83 +504,6 @@ impl Log {
         }
     }
 
-    /// Signs `events` to follow `head` and builds the sled batch that stores
-    /// them, applying each to `authority`; writes nothing.
-    fn stage(
-        &self,
-        authority: &mut Authority,
-        mut head: Option<Head>,
-        key: &SecretKey,
-        events: Vec<Event>,
-        now: Timestamp,
-    ) -> Result<(sled::Batch, Option<Head>, Vec<Appended>)> {
-        let signer = key.public_key();
-        let mut batch = sled::Batch::default();
-        let mut rows = Vec::new();
-        let mut pending: Vec<(PublicKey, EventKind)> = Vec::new();
-        let first_seq = head.map_or(0, |h| h.seq + 1);
-        let mut nodes = PendingNodes::new(&self.tree, &self.path);
-        let mut appended = Vec::with_capacity(events.len());
-        let batch_len = events.len();
-        for (index, mut event) in events.into_iter().enumerate() {
-            // In a batch, say which event was refused.
-            let in_batch = |e: Error| match batch_len {
-                1 => e,
-                _ => Error::InBatch {
-                    index,
-                    source: Box::new(e),
-                },
-            };
-            event.normalize();
-            event.validate().map_err(|e| in_batch(e.into()))?;
-            let seq = head.map_or(0, |h| h.seq + 1);
-            let history = StoreHistory {
-                tree: &self.tree,
-                first_pending: first_seq,
-                pending: &pending,
-            };
-            authority
-                .check(seq, &signer, &event, &history)
-                .map_err(|e| in_batch(e.into()))?;
-            let unsigned = UnsignedEntry {
-                seq,
-                prev_hash: head.map_or(EntryHash::default(), |h| h.hash),
-                recorded_at: now,
-                signer,
-                event,
-            };
-            let entry = unsigned.sign(key);
-            let bytes = entry.to_bytes();
-            if bytes.len() > crate::limits::MAX_ENTRY_BYTES {
-                return Err(Error::Input(format!(
-                    "entry would be {} bytes; the limit is {}",
-                    bytes.len(),
-                    crate::limits::MAX_ENTRY_BYTES
-                )));
-            }
-            let hash = encoding::entry_hash(&bytes);
-            nodes.append(&mut batch, seq, encoding::merkle_leaf_hash(&bytes))?;
-            rows.extend(authority.apply(seq, &signer, entry.event()));
-            pending.push((signer, entry.event().kind()));
-            batch.insert(entry_key(seq), bytes);
-            head = Some(Head {
-                seq,
-                hash,
-                recorded_at: now,
-            });
-            appended.push(Appended { seq, hash });
-        }
-        if let Some(new_head) = head {
-            rows.sort();
-            rows.dedup();
-            for row in &rows {
-                batch.insert(row_key(row), row_value(authority, row));
-            }
-            batch.insert(HEAD_KEY, encode_head(&new_head));
-        }
-        Ok((batch, head, appended))
-    }
-
     /// Reads stored entries `from..=to` (unverified), in order.
     pub fn entries(&self, from: u64, to: Option<u64>) -> impl Iterator<Item = Result<Entry>> + '_ {
         let end = to.map_or_else(
@@ -535,6 +513,17 @@ impl Log {
         self.tree.range(entry_key(from)..=end).map(move |item| {
             let (_, value) = item.map_err(|e| self.store_error(e))?;
             Entry::from_bytes(&value).map_err(Error::from)
+        })
+    }
+
+    /// The stored canonical bytes of entries `from..=to` (unverified), in
+    /// order, without decoding them: what a server hands to a client that
+    /// verifies for itself. Stops early at a gap.
+    pub fn entry_bytes(&self, from: u64, to: u64) -> impl Iterator<Item = Result<Vec<u8>>> + '_ {
+        (from..=to).map_while(move |seq| match self.tree.get(entry_key(seq)) {
+            Ok(Some(value)) => Some(Ok(value.to_vec())),
+            Ok(None) => None,
+            Err(e) => Some(Err(self.store_error(e))),
         })
     }
 
@@ -802,6 +791,152 @@ impl History for StoreHistory<'_> {
         let bytes = self.tree.get(entry_key(seq)).ok()??;
         let entry = Entry::from_bytes(&bytes).ok()?;
         Some((entry.unsigned.signer, entry.event().kind()))
+    }
+}
+
+/// One batch being staged: the entries admitted so far, the sled writes
+/// that store them and the registry rows they change. Both ways into the log
+/// go through it: events signed here ([`Staged::sign_and_record`]) and
+/// entries signed elsewhere (`store_submit.rs`).
+struct Staged<'a> {
+    batch: sled::Batch,
+    rows: Vec<Row>,
+    pending: Vec<(PublicKey, EventKind)>,
+    first_seq: u64,
+    nodes: PendingNodes<'a>,
+    head: Option<Head>,
+    appended: Vec<Appended>,
+    /// Canonical bytes of each entry staged, in order.
+    entries: Vec<Vec<u8>>,
+    /// How many entries the caller asked for, to name one in an error.
+    batch_len: usize,
+}
+
+impl<'a> Staged<'a> {
+    fn new(log: &'a Log, head: Option<Head>, batch_len: usize) -> Staged<'a> {
+        Staged {
+            batch: sled::Batch::default(),
+            rows: Vec::new(),
+            pending: Vec::new(),
+            first_seq: head.map_or(0, |h| h.seq + 1),
+            nodes: PendingNodes::new(&log.tree, &log.path),
+            head,
+            appended: Vec::with_capacity(batch_len),
+            entries: Vec::with_capacity(batch_len),
+            batch_len,
+        }
+    }
+
+    /// The seq the next entry gets.
+    fn next_seq(&self) -> u64 {
+        self.head.map_or(0, |h| h.seq + 1)
+    }
+
+    /// The hash the next entry must link to.
+    fn prev_hash(&self) -> EntryHash {
+        self.head.map_or(EntryHash::default(), |h| h.hash)
+    }
+
+    /// In a batch of several, says which event an error is about.
+    fn in_batch(&self, e: Error) -> Error {
+        match self.batch_len {
+            1 => e,
+            _ => Error::InBatch {
+                index: self.appended.len(),
+                source: Box::new(e),
+            },
+        }
+    }
+
+    /// Checks that `signer` may sign `event` as the next entry.
+    fn admit(
+        &self,
+        authority: &Authority,
+        signer: &PublicKey,
+        event: &Event,
+    ) -> std::result::Result<(), Problem> {
+        event.validate().map_err(Problem::InvalidEvent)?;
+        let history = StoreHistory {
+            tree: self.nodes.tree(),
+            first_pending: self.first_seq,
+            pending: &self.pending,
+        };
+        authority
+            .check(self.next_seq(), signer, event, &history)
+            .map_err(Problem::Unauthorized)
+    }
+
+    /// Signs `event` with `key` as the next entry, after checking it.
+    fn sign_and_record(
+        &mut self,
+        authority: &mut Authority,
+        key: &SecretKey,
+        mut event: Event,
+        now: Timestamp,
+    ) -> Result<()> {
+        let signer = key.public_key();
+        event.normalize();
+        self.admit(authority, &signer, &event).map_err(|p| {
+            self.in_batch(match p {
+                Problem::InvalidEvent(e) => e.into(),
+                Problem::Unauthorized(r) => r.into(),
+                other => Error::Verify(VerifyError {
+                    seq: self.next_seq(),
+                    problem: other,
+                }),
+            })
+        })?;
+        let entry = UnsignedEntry {
+            seq: self.next_seq(),
+            prev_hash: self.prev_hash(),
+            recorded_at: now,
+            signer,
+            event,
+        }
+        .sign(key);
+        let bytes = entry.to_bytes();
+        self.record(authority, &entry, bytes)
+    }
+
+    /// Adds an admitted, signed entry to the batch.
+    fn record(&mut self, authority: &mut Authority, entry: &Entry, bytes: Vec<u8>) -> Result<()> {
+        if bytes.len() > crate::limits::MAX_ENTRY_BYTES {
+            return Err(self.in_batch(Error::EntryTooLarge {
+                size: bytes.len(),
+                limit: crate::limits::MAX_ENTRY_BYTES,
+            }));
+        }
+        let u = &entry.unsigned;
+        let seq = u.seq;
+        let hash = encoding::entry_hash(&bytes);
+        self.nodes
+            .append(&mut self.batch, seq, encoding::merkle_leaf_hash(&bytes))?;
+        self.rows.extend(authority.apply(seq, &u.signer, &u.event));
+        self.pending.push((u.signer, u.event.kind()));
+        self.batch.insert(entry_key(seq), bytes.as_slice());
+        self.entries.push(bytes);
+        self.head = Some(Head {
+            seq,
+            hash,
+            recorded_at: u.recorded_at,
+        });
+        self.appended.push(Appended { seq, hash });
+        Ok(())
+    }
+
+    /// The sled batch, the new head and where each entry landed.
+    fn finish(mut self, authority: &Authority) -> (sled::Batch, Option<Head>, Vec<Appended>) {
+        // An empty batch moves nothing: no new head.
+        let new_head = self.head.filter(|_| !self.appended.is_empty());
+        if let Some(new_head) = new_head {
+            self.rows.sort();
+            self.rows.dedup();
+            for row in &self.rows {
+                self.batch.insert(row_key(row), row_value(authority, row));
+            }
+            self.batch.insert(HEAD_KEY, encode_head(&new_head));
+        }
+        (self.batch, new_head, self.appended)
     }
 }
 

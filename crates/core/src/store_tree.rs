@@ -81,6 +81,11 @@ impl<'a> PendingNodes<'a> {
         }
     }
 
+    /// The stored tree this overlay reads through to.
+    pub(crate) fn tree(&self) -> &'a sled::Tree {
+        self.stored.0
+    }
+
     /// Computes the nodes that appending `leaf` at `size` completes, adds
     /// them to the overlay and to `batch`.
     pub(crate) fn append(

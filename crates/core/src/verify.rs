@@ -232,6 +232,21 @@ impl Prepared {
     }
 }
 
+/// One entry of a [`Prepared`] chunk: its bytes, the decoded entry and its
+/// hash (or why it does not decode), and whether its signature verified.
+pub(crate) type PreparedItem = (Vec<u8>, Result<(Entry, EntryHash), DecodeFailure>, bool);
+
+impl Prepared {
+    /// The chunk's entries with what preparing found out about each, in order.
+    pub(crate) fn into_items(self) -> impl Iterator<Item = PreparedItem> {
+        self.chunk
+            .into_iter()
+            .zip(self.decoded)
+            .zip(self.signatures_ok)
+            .map(|((bytes, decoded), ok)| (bytes, decoded.map(|d| (d.entry, d.hash)), ok))
+    }
+}
+
 impl Verifier {
     /// A verifier expecting the genesis entry next.
     pub fn new() -> Verifier {
