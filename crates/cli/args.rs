@@ -20,12 +20,46 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// The log directory, from --log or TRAIL_LOG.
+/// The log: a directory (--log or TRAIL_LOG), or a served log (--remote),
+/// read through a verified copy on this machine.
 #[derive(Args, Debug, Clone)]
 pub struct LogArg {
     /// The log directory.
     #[arg(long, env = "TRAIL_LOG", value_name = "DIR")]
-    pub log: PathBuf,
+    pub log: Option<PathBuf>,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+}
+
+/// A served log, and where its verified copy is kept.
+#[derive(Args, Debug, Clone)]
+pub struct RemoteArgs {
+    /// A log served by `trail serve`, e.g. https://trail.example.org: its
+    /// entries are fetched and verified here, never taken on trust. Wins
+    /// over --log and TRAIL_LOG.
+    #[arg(long, value_name = "URL")]
+    pub remote: Option<String>,
+    /// Where verified copies of served logs are kept (default: the user's
+    /// cache directory, e.g. ~/.cache/trail).
+    #[arg(long, env = "TRAIL_CACHE", value_name = "DIR")]
+    pub cache: Option<PathBuf>,
+}
+
+impl LogArg {
+    /// The directory to read: the log itself, or the verified copy of the
+    /// served log brought up to date.
+    pub fn dir(&self) -> Result<PathBuf, crate::Failure> {
+        match (&self.remote.remote, &self.log) {
+            (Some(url), _) => {
+                let server = crate::remote::Server::new(url, None)?;
+                crate::remote::sync(&server, self.remote.cache.as_deref(), false)
+            }
+            (None, Some(dir)) => Ok(dir.clone()),
+            (None, None) => Err(crate::Failure::input(
+                "give --log DIR (or set TRAIL_LOG) or --remote URL",
+            )),
+        }
+    }
 }
 
 /// Flags for commands that write to a log.
@@ -33,6 +67,18 @@ pub struct LogArg {
 pub struct WriteArgs {
     #[command(flatten)]
     pub log: LogArg,
+    /// With --remote: the bearer token the server gave your organisation.
+    #[arg(
+        long,
+        env = "TRAIL_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub token: Option<String>,
+    /// With --remote: write the server's receipt (a C2SP tlog-proof, for
+    /// `trail verify-proof`) to FILE, or to FILE.SEQ for each of several entries.
+    #[arg(long, value_name = "FILE")]
+    pub receipt: Option<PathBuf>,
     /// The signer's secret key file (made by `trail keygen`); if it is
     /// encrypted, the passphrase comes from TRAIL_PASSPHRASE or a prompt.
     #[arg(long, value_name = "FILE")]
@@ -265,6 +311,13 @@ pub enum Command {
         #[command(flatten)]
         thresholds: Thresholds,
     },
+    /// Serve a log over HTTP: other organisations append entries signed on
+    /// their own machines, and anyone reads and verifies it (docs/SERVER.md).
+    ///
+    /// Runs until SIGTERM or SIGINT, then finishes the requests in flight.
+    /// Every entry is on disk before it is acknowledged. Access is logged on
+    /// standard error (RUST_LOG=debug for more).
+    Serve(crate::serve::ServeArgs),
     /// Build a demonstration log from the Operation Linden case, verify it, export and re-verify it.
     Demo {
         /// Where to build it (default: a new directory under the system temp directory).
@@ -273,16 +326,38 @@ pub enum Command {
     },
 }
 
-/// Where to read entries from for `verify`.
+/// Where to read entries from for `verify`: a bundle, a served log or a
+/// directory, in that order when several are given (TRAIL_LOG counts only
+/// when neither of the others is).
 #[derive(Args, Debug, Clone)]
-#[group(required = true, multiple = false)]
 pub struct Source {
     /// A log directory.
     #[arg(long, env = "TRAIL_LOG", value_name = "DIR")]
     pub log: Option<PathBuf>,
     /// A bundle file made by `trail export`.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "remote")]
     pub bundle: Option<PathBuf>,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+}
+
+impl Source {
+    /// The log directory to read when no bundle is given, as [`LogArg::dir`].
+    pub fn dir(&self) -> Result<PathBuf, crate::Failure> {
+        LogArg {
+            log: self.log.clone(),
+            remote: self.remote.clone(),
+        }
+        .dir()
+    }
+
+    /// How to name what was read: the served log's URL, or the directory.
+    pub fn describe(&self, dir: &std::path::Path) -> String {
+        match &self.remote.remote {
+            Some(url) => url.clone(),
+            None => dir.display().to_string(),
+        }
+    }
 }
 
 /// The thresholds of the check rules, for `check` and `report`.

@@ -13,6 +13,7 @@ use trail_core::{
 use crate::Failure;
 use crate::args::WriteArgs;
 use crate::output;
+use crate::remote::Submitted;
 
 type Outcome = Result<(), Failure>;
 
@@ -42,8 +43,7 @@ fn today() -> Day {
     Day::of_timestamp(Timestamp::now())
 }
 
-fn open_for_write(write: &WriteArgs) -> Result<(Log, SecretKey), Failure> {
-    let key = crate::keyfile::load(&write.key)?;
+fn open_for_write(write: &WriteArgs, dir: &Path) -> Result<Log, Failure> {
     let options = OpenOptions {
         wait: Some(
             write
@@ -51,8 +51,49 @@ fn open_for_write(write: &WriteArgs) -> Result<(Log, SecretKey), Failure> {
                 .map_or(trail_core::store::BRIEF_WAIT, Duration::from_secs),
         ),
     };
-    let log = Log::open_with(&write.log.log, options)?;
-    Ok((log, key))
+    Ok(Log::open_with(dir, options)?)
+}
+
+/// Appends `events` signed with the --key, all or nothing: to the log
+/// directory, or, with --remote, signed here and sent to the served log.
+fn submit(
+    write: &WriteArgs,
+    events: Vec<Event>,
+    options: trail_core::AppendOptions,
+) -> Result<Vec<Appended>, Submitted> {
+    let key = crate::keyfile::load(&write.key)?;
+    if let Some(url) = &write.log.remote.remote {
+        let server = crate::remote::Server::new(url, write.token.clone())?;
+        let cache = write.log.remote.cache.as_deref();
+        return crate::remote::append(
+            &server,
+            cache,
+            &key,
+            events,
+            options,
+            write.receipt.as_deref(),
+        );
+    }
+    if write.receipt.is_some() {
+        return Err(Failure::input(
+            "--receipt needs --remote: a local append has no server to give one",
+        )
+        .into());
+    }
+    let dir = write.log.dir()?;
+    let log = open_for_write(write, &dir)?;
+    log.append_all_with(&key, events, options)
+        .map_err(Submitted::Refused)
+}
+
+/// Appends one event, reporting a refusal with advice.
+fn submit_one(write: &WriteArgs, event: Event) -> Outcome {
+    let appended =
+        submit(write, vec![event], trail_core::AppendOptions::default()).map_err(|e| match e {
+            Submitted::Refused(e) => advise(e),
+            Submitted::Failed(f) => f,
+        })?;
+    report(&appended, write.json)
 }
 
 fn report(appended: &[Appended], json: bool) -> Outcome {
@@ -77,7 +118,6 @@ pub fn grant(
     roles: Vec<Role>,
     date: Option<Day>,
 ) -> Outcome {
-    let (log, key) = open_for_write(write)?;
     let event = Event::KeyGranted(KeyGranted {
         actor,
         body,
@@ -85,7 +125,7 @@ pub fn grant(
         roles,
         date: date.unwrap_or_else(today),
     });
-    report(&[log.append(&key, event)?], write.json)
+    submit_one(write, event)
 }
 
 pub fn revoke(
@@ -94,23 +134,21 @@ pub fn revoke(
     reason: String,
     date: Option<Day>,
 ) -> Outcome {
-    let (log, key) = open_for_write(write)?;
     let event = Event::KeyRevoked(KeyRevoked {
         public_key,
         reason,
         date: date.unwrap_or_else(today),
     });
-    report(&[log.append(&key, event)?], write.json)
+    submit_one(write, event)
 }
 
 /// Appends a `key_rotated` entry signed by the old key (`--key`).
 pub fn rotate(write: &WriteArgs, new_public_key: PublicKey, date: Option<Day>) -> Outcome {
-    let (log, key) = open_for_write(write)?;
     let event = Event::KeyRotated(KeyRotated {
         new_public_key,
         date: date.unwrap_or_else(today),
     });
-    report(&[log.append(&key, event)?], write.json)
+    submit_one(write, event)
 }
 
 /// Reads one JSON event, or JSON Lines of events, naming the line of any error.
@@ -171,26 +209,24 @@ pub fn append(write: &WriteArgs, event_file: &Path, allow_future_dates: bool) ->
     let parsed = parse_events(&text, &source)?;
     let lines: Vec<usize> = parsed.iter().map(|(n, _)| *n).collect();
     let events: Vec<Event> = parsed.into_iter().map(|(_, e)| e).collect();
-    let (log, key) = open_for_write(write)?;
     let mut options = trail_core::AppendOptions::default();
     options.allow_future_dates = allow_future_dates;
-    let appended = log
-        .append_all_with(&key, events, options)
-        .map_err(|e| match e {
-            trail_core::Error::InBatch {
-                index,
-                source: inner,
-            } => {
-                let mut failure = advise(*inner);
-                let line = lines.get(index).copied().unwrap_or(index + 1);
-                failure.message = format!(
-                    "{source}: line {line}: {} (nothing was appended)",
-                    failure.message
-                );
-                failure
-            }
-            other => advise(other),
-        })?;
+    let appended = submit(write, events, options).map_err(|e| match e {
+        Submitted::Failed(f) => f,
+        Submitted::Refused(trail_core::Error::InBatch {
+            index,
+            source: inner,
+        }) => {
+            let mut failure = advise(*inner);
+            let line = lines.get(index).copied().unwrap_or(index + 1);
+            failure.message = format!(
+                "{source}: line {line}: {} (nothing was appended)",
+                failure.message
+            );
+            failure
+        }
+        Submitted::Refused(other) => advise(other),
+    })?;
     report(&appended, write.json)
 }
 

@@ -12,8 +12,10 @@ mod output;
 mod progress;
 mod proofs;
 mod read;
+mod remote;
 mod replay;
 mod report;
+mod serve;
 
 use std::process::ExitCode;
 
@@ -34,6 +36,14 @@ pub struct Failure {
 impl From<trail_core::Error> for Failure {
     fn from(e: trail_core::Error) -> Self {
         use trail_core::Error as E;
+        if let E::Busy { path } = &e
+            && let Some(url) = serve::served_at(path)
+        {
+            return Failure::input(format!(
+                "{}: the log is being served at {url}; use --remote {url}",
+                path.display()
+            ));
+        }
         let code = match e {
             E::Verify(_) | E::Bundle(_) | E::Corrupt(_) | E::Decode(_) => 1,
             E::Transparency(ref t) if t.is_verification_failure() => 1,
@@ -122,18 +132,25 @@ fn main() -> ExitCode {
             from,
             to,
             json,
-        } => read::show(&log.log, from, to, json),
-        Command::Export { log, out, partial } => read::export(&log.log, &out, partial),
+        } => log.dir().and_then(|dir| read::show(&dir, from, to, json)),
+        Command::Export { log, out, partial } => {
+            log.dir().and_then(|dir| read::export(&dir, &out, partial))
+        }
         Command::Import { bundle, log } => read::import(&bundle, &log),
         Command::Evidence { file } => commands::evidence(&file),
         Command::Demo { dir } => demo::run(dir),
+        Command::Serve(args) => serve::run(&args),
         Command::Replay {
             log,
             when,
             at_seq,
             json,
-        } => replay::replay(&log.log, when.at, when.known_at, at_seq, json),
-        Command::History { log, rec, json } => replay::history(&log.log, &rec, json),
+        } => log
+            .dir()
+            .and_then(|dir| replay::replay(&dir, when.at, when.known_at, at_seq, json)),
+        Command::History { log, rec, json } => {
+            log.dir().and_then(|dir| replay::history(&dir, &rec, json))
+        }
         Command::Report {
             log,
             when,
@@ -141,7 +158,8 @@ fn main() -> ExitCode {
             out,
             thresholds,
         } => replay::check_config(&thresholds).and_then(|config| {
-            replay::report(&log.log, when.at, when.known_at, &config, format, &out)
+            let dir = log.dir()?;
+            replay::report(&dir, when.at, when.known_at, &config, format, &out)
         }),
         Command::Check {
             log,
@@ -151,7 +169,7 @@ fn main() -> ExitCode {
             thresholds,
         } => replay::check_config(&thresholds).and_then(|config| {
             replay::run_check(
-                &log.log,
+                &log.dir()?,
                 replay::CheckArgs {
                     at: when.at,
                     known_at: when.known_at,

@@ -11,8 +11,8 @@ use trail_core::merkle::tree::LeafIndex;
 use trail_core::merkle::{Note, TlogProof};
 use trail_core::transparency::{
     self, ConsistencyProofFile, Policy, TransparencyError, check_against_bundle, check_against_log,
-    cosign_with_log, log_origin, operator_signer, parse_checkpoint_note, sign_checkpoint,
-    witness_signer,
+    cosign_with_log, inclusion_proof_file, log_origin, operator_signer, parse_checkpoint_note,
+    sign_checkpoint, witness_signer,
 };
 use trail_core::{Log, bundle};
 
@@ -160,7 +160,7 @@ fn describe(note: &Note) -> String {
 
 pub fn checkpoint(args: &CheckpointArgs) -> Outcome {
     let key = crate::keyfile::load(&args.key)?;
-    let log = Log::open(&args.log.log)?;
+    let log = Log::open(&args.log.dir()?)?;
     let note = sign_checkpoint(&log, &key)?;
     write_file(&args.out, &note.to_bytes())?;
     let origin = log_origin(&log)?;
@@ -178,7 +178,7 @@ pub fn checkpoint(args: &CheckpointArgs) -> Outcome {
 
 pub fn cosign(args: &CosignArgs) -> Outcome {
     let key = crate::keyfile::load(&args.key)?;
-    let log = Log::open(&args.log.log)?;
+    let log = Log::open(&args.log.dir()?)?;
     let checkpoint = read_file(&args.checkpoint)?;
     let since = args.since.as_deref().map(read_file).transpose()?;
     let now = std::time::SystemTime::now()
@@ -211,13 +211,13 @@ pub fn prove(what: &Prove) -> Outcome {
             out,
             entry_out,
         } => prove_inclusion(
-            &log.log,
+            &log.dir()?,
             *seq,
             checkpoint.as_deref(),
             out,
             entry_out.as_deref(),
         ),
-        Prove::Consistency { log, from, to, out } => prove_consistency(&log.log, from, to, out),
+        Prove::Consistency { log, from, to, out } => prove_consistency(&log.dir()?, from, to, out),
     }
 }
 
@@ -239,21 +239,14 @@ fn prove_inclusion(
     };
     let cp = check_against_log(&log, &note_bytes)?;
     let size = cp.size().0;
-    let path = log.inclusion_proof(seq, size)?;
-    let entry = log
-        .entries(seq, Some(seq))
-        .next()
-        .ok_or_else(|| Failure::input(format!("no entry at seq {seq}")))??
-        .to_bytes();
     let (note, _) = parse_checkpoint_note(&note_bytes)?;
-    let proof = TlogProof {
-        extra: Some(entry.clone()),
-        index: LeafIndex(seq),
-        path,
-        checkpoint: note,
-    };
-    write_file(out, &proof.to_bytes())?;
+    let proof = inclusion_proof_file(&log, seq, size, note)?;
+    write_file(out, &proof)?;
     if let Some(entry_out) = entry_out {
+        let entry = log
+            .entry_bytes(seq, seq)
+            .next()
+            .ok_or_else(|| Failure::input(format!("no entry at seq {seq}")))??;
         write_file(entry_out, &entry)?;
     }
     output::line(format!(
@@ -419,19 +412,19 @@ fn entry_from_bundle(path: &Path, proof: &[u8]) -> Result<Vec<u8>, Failure> {
 /// or bundle extends what the checkpoint committed to.
 pub fn verify_since(source: &Source, since: &Path, json: bool) -> Outcome {
     let note = read_file(since)?;
-    let (what, result) = match (&source.log, &source.bundle) {
-        (_, Some(bundle)) => (
+    let (what, result) = match &source.bundle {
+        Some(bundle) => (
             bundle.display().to_string(),
             check_against_bundle(bundle, &note).map(|(v, cp)| (v.len(), v.head_hash(), cp)),
         ),
-        (Some(dir), None) => {
-            let log = Log::open(dir)?;
+        None => {
+            let dir = source.dir()?;
+            let log = Log::open(&dir)?;
             let result = log.verify_with(|_| Ok(())).and_then(|v| {
                 check_against_log(&log, &note).map(|cp| (v.len(), v.head_hash(), cp))
             });
-            (dir.display().to_string(), result)
+            (source.describe(&dir), result)
         }
-        (None, None) => return Err(Failure::input("give --log DIR or --bundle FILE")),
     };
     match result {
         Ok((entries, head, cp)) => {

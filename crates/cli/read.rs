@@ -13,14 +13,15 @@ use crate::progress::Progress;
 type Outcome = Result<(), Failure>;
 
 pub fn verify(source: &Source, json: bool) -> Outcome {
-    let (what, result) = match (&source.log, &source.bundle) {
-        (_, Some(bundle)) => {
+    let (what, result) = match &source.bundle {
+        Some(bundle) => {
             let bar = Progress::entries("verifying", None, json);
             let result = bundle::verify_file_with_checkpoint(bundle, &mut |done| bar.set(done));
             (bundle.display().to_string(), result)
         }
-        (Some(dir), None) => {
-            let log = Log::open(dir)?;
+        None => {
+            let dir = source.dir()?;
+            let log = Log::open(&dir)?;
             let bar = Progress::entries("verifying", log.head().map(|h| h.seq + 1), json);
             let mut done = 0;
             let result = log.verify_with(|chunk| {
@@ -28,9 +29,8 @@ pub fn verify(source: &Source, json: bool) -> Outcome {
                 bar.set(done);
                 Ok(())
             });
-            (dir.display().to_string(), result.map(|v| (v, None)))
+            (source.describe(&dir), result.map(|v| (v, None)))
         }
-        (None, None) => return Err(Failure::input("give --log DIR or --bundle FILE")),
     };
     match result {
         Ok((verifier, checkpoint)) => {

@@ -17,6 +17,7 @@ pub mod check;
 pub mod clock;
 pub mod encoding;
 pub mod entry;
+pub mod entry_bundle;
 pub mod error;
 pub mod event;
 pub mod keys;

@@ -12,4 +12,6 @@ pub const MAX_LONG_TEXT: usize = 16 * 1024;
 /// Most items in one list (addressees, recommendations, evidence, roles).
 pub const MAX_LIST: usize = 64;
 /// Largest canonical entry, in bytes; decoding refuses anything longer.
-pub const MAX_ENTRY_BYTES: usize = 64 * 1024;
+/// 65,535 and not 65,536: C2SP tlog-tiles entry bundles, which trail serves,
+/// frame each entry with a 16-bit length.
+pub const MAX_ENTRY_BYTES: usize = u16::MAX as usize;

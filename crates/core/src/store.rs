@@ -337,6 +337,15 @@ impl Log {
             .clone()
     }
 
+    /// Looks something up in the registry as of the head, without copying it.
+    pub fn with_authority<R>(&self, f: impl FnOnce(&Authority) -> R) -> R {
+        f(&self
+            .state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .authority)
+    }
+
     /// Appends one event signed by `key`; returns once it is on disk.
     pub fn append(&self, key: &SecretKey, event: Event) -> Result<Appended> {
         let mut appended = self.append_all(key, vec![event])?;
@@ -493,7 +502,7 @@ impl Log {
     /// Another thread's append is visible to readers of this handle as soon
     /// as it is applied, before its flush; what is published from the log (a
     /// bundle, a proof) must not hold an entry a crash could still take back.
-    pub(crate) fn settle(&self) -> Result<()> {
+    pub fn settle(&self) -> Result<()> {
         self.wait_durable(self.group_commit.last_applied())
     }
 
@@ -654,7 +663,7 @@ impl Log {
     }
 
     /// Keeps a signed checkpoint note (already checked by the caller) as the latest.
-    pub(crate) fn keep_checkpoint(&self, note: &[u8]) -> Result<()> {
+    pub fn keep_checkpoint(&self, note: &[u8]) -> Result<()> {
         self.tree
             .insert(CHECKPOINT_KEY, note)
             .map_err(|e| self.store_error(e))?;

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use super::{Appended, Error, Head, Log, MARKER_FILE, Result, Staged, entry_key};
 use crate::clock::AppendOptions;
+use crate::limits::MAX_ENTRY_BYTES;
 use crate::types::Timestamp;
 use crate::verify::{Prepared, PreparedItem, Problem, VerifyError};
 
@@ -73,6 +74,12 @@ impl Log {
             for (index, (bytes, decoded, signature_ok)) in items.enumerate() {
                 let seq = staged.next_seq();
                 let fail = |problem| Error::Verify(VerifyError { seq, problem });
+                if bytes.len() > MAX_ENTRY_BYTES {
+                    return Err(Error::EntryTooLarge {
+                        size: bytes.len(),
+                        limit: MAX_ENTRY_BYTES,
+                    });
+                }
                 let (entry, _) = decoded.map_err(|e| fail(Problem::Undecodable(e)))?;
                 let u = &entry.unsigned;
                 let links = u.seq == seq && u.prev_hash == staged.prev_hash();
@@ -125,12 +132,16 @@ impl Log {
         items: impl Iterator<Item = PreparedItem>,
         head: Option<Head>,
     ) -> Result<(sled::Batch, Option<Head>, Vec<Appended>)> {
-        let mut appended = Vec::new();
+        let mut appended: Vec<Appended> = Vec::new();
         for (bytes, decoded, _) in items {
             let Ok((entry, hash)) = decoded else {
                 return Err(head_moved(head));
             };
             let seq = entry.unsigned.seq;
+            // A batch is consecutive entries; anything else was never one.
+            if appended.last().is_some_and(|a| a.seq + 1 != seq) {
+                return Err(head_moved(head));
+            }
             let stored = self
                 .tree
                 .get(entry_key(seq))

@@ -31,9 +31,10 @@ pub fn log_origin(log: &Log) -> Result<String> {
 
 /// The actor of `key` if it holds `role` in the log and is not revoked.
 fn actor_with_role(log: &Log, key: &PublicKey, role: Role) -> Option<Id> {
-    let authority = log.authority();
-    let record = authority.keys.get(key)?;
-    (record.revoked_seq.is_none() && record.roles.contains(&role)).then(|| record.actor.clone())
+    log.with_authority(|authority| {
+        let record = authority.keys.get(key)?;
+        (record.revoked_seq.is_none() && record.roles.contains(&role)).then(|| record.actor.clone())
+    })
 }
 
 /// The note signer for checkpoints of the log with this origin.
@@ -71,8 +72,18 @@ fn operators_of(authority: &Authority, origin: &str) -> Result<Vec<NoteVerifier>
 }
 
 /// Signs a checkpoint of the whole log with `key`, which must hold the
-/// operator role. Returns the signed note.
+/// operator role, and keeps it with the log. Returns the signed note.
 pub fn sign_checkpoint(log: &Log, key: &SecretKey) -> Result<Note> {
+    let note = sign_checkpoint_at(log, key, log.tree_size())?;
+    log.keep_checkpoint(&note.to_bytes())?;
+    Ok(note)
+}
+
+/// Signs a checkpoint of the first `size` entries with `key`, which must
+/// hold the operator role now; keeps nothing. The same size always gives the
+/// same bytes (Ed25519 signatures are deterministic), so a server can sign
+/// again what it signed before instead of storing it.
+pub fn sign_checkpoint_at(log: &Log, key: &SecretKey, size: u64) -> Result<Note> {
     if actor_with_role(log, &key.public_key(), Role::Operator).is_none() {
         return Err(TransparencyError::NotOperator {
             key: key.public_key().short(),
@@ -80,16 +91,32 @@ pub fn sign_checkpoint(log: &Log, key: &SecretKey) -> Result<Note> {
         .into());
     }
     let origin = log_origin(log)?;
-    let size = log.tree_size();
     let root = log.tree_root(size)?;
     let checkpoint = Checkpoint::new(&origin, TreeSize(size), root)
         .map_err(|e| TransparencyError::malformed("checkpoint", e))?;
     let signer = operator_signer(&origin, key)?;
-    let note = checkpoint
+    checkpoint
         .sign(&signer)
-        .map_err(|e| TransparencyError::malformed("checkpoint", e))?;
-    log.keep_checkpoint(&note.to_bytes())?;
-    Ok(note)
+        .map_err(|e| TransparencyError::malformed("checkpoint", e).into())
+}
+
+/// A C2SP tlog-proof that entry `seq` is in the tree of the first `size`
+/// entries, which `note` signs, carrying the entry's canonical bytes as its
+/// extra data: what `trail prove inclusion` writes and a served log hands
+/// back for each entry it accepts.
+pub fn inclusion_proof_file(log: &Log, seq: u64, size: u64, note: Note) -> Result<Vec<u8>> {
+    let path = log.inclusion_proof(seq, size)?;
+    let entry = log
+        .entry_bytes(seq, seq)
+        .next()
+        .ok_or(TransparencyError::SeqBeyondSize { seq, size })??;
+    Ok(crate::merkle::TlogProof {
+        extra: Some(entry),
+        index: crate::merkle::tree::LeafIndex(seq),
+        path,
+        checkpoint: note,
+    }
+    .to_bytes())
 }
 
 /// What a checkpoint is compared with: a verified log or bundle.

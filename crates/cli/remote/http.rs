@@ -1,0 +1,164 @@
+//! HTTP requests to a served log, and what their answers mean.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::Failure;
+
+/// Largest answer read from a server: a full `GET /entries` page of
+/// maximum-size entries, and some.
+const MAX_ANSWER: u64 = 4096 * 65_537 + 4096;
+
+/// A served log at a base URL.
+pub struct Server {
+    base: String,
+    agent: ureq::Agent,
+    token: Option<String>,
+}
+
+/// What `GET /head` says.
+#[derive(Deserialize)]
+pub struct HeadAnswer {
+    /// Entries in the log.
+    pub size: u64,
+    /// The operator's signed checkpoint of that size.
+    pub checkpoint: String,
+}
+
+/// One accepted entry of `POST /add-entries`.
+#[derive(Deserialize)]
+pub struct Accepted {
+    /// Its seq.
+    pub seq: u64,
+    /// Its hash, in hex.
+    pub hash: String,
+    /// A tlog-proof of it against a signed checkpoint.
+    pub receipt: String,
+}
+
+#[derive(Deserialize)]
+struct AddAnswer {
+    entries: Vec<Accepted>,
+}
+
+/// Why a batch was not accepted.
+pub enum Refusal {
+    /// The log moved on: fetch, check and sign again.
+    HeadMoved,
+    /// Anything else, with the status and the server's reason.
+    Other(Failure),
+}
+
+impl Server {
+    /// A client for the log served at `url` (`http://` or `https://`).
+    pub fn new(url: &str, token: Option<String>) -> Result<Server, Failure> {
+        let base = url.trim_end_matches('/').to_owned();
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(Failure::input(format!(
+                "--remote {url:?}: give the server's URL, e.g. http://127.0.0.1:8080"
+            )));
+        }
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_connect(Some(Duration::from_secs(10)))
+            .timeout_global(Some(Duration::from_secs(120)))
+            .build()
+            .into();
+        Ok(Server { base, agent, token })
+    }
+
+    /// The base URL.
+    pub fn url(&self) -> &str {
+        &self.base
+    }
+
+    fn unreachable(&self, e: ureq::Error) -> Failure {
+        Failure::input(format!("{}: {e}", self.base))
+    }
+
+    /// `GET /head`.
+    pub fn head(&self) -> Result<HeadAnswer, Failure> {
+        let body = self.get("/head")?;
+        serde_json::from_slice(&body)
+            .map_err(|e| Failure::input(format!("{}/head: not a head record: {e}", self.base)))
+    }
+
+    /// `GET /entries?start=`: the canonical bytes of up to a page of entries from `start`.
+    pub fn entries(&self, start: u64) -> Result<Vec<Vec<u8>>, Failure> {
+        let path = format!("/entries?start={start}");
+        let body = self.get(&path)?;
+        trail_core::entry_bundle::decode(&body, usize::MAX)
+            .map_err(|e| Failure::input(format!("{}{path}: {e}", self.base)))
+    }
+
+    fn get(&self, path: &str) -> Result<Vec<u8>, Failure> {
+        let url = format!("{}{path}", self.base);
+        let mut response = self
+            .agent
+            .get(&url)
+            .call()
+            .map_err(|e| self.unreachable(e))?;
+        let status = response.status();
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(MAX_ANSWER)
+            .read_to_vec()
+            .map_err(|e| self.unreachable(e))?;
+        if !status.is_success() {
+            return Err(Failure::input(format!(
+                "{url}: the server answered {status}: {}",
+                String::from_utf8_lossy(&body).trim()
+            )));
+        }
+        Ok(body)
+    }
+
+    /// `POST /add-entries` with one batch.
+    pub fn add_entries(
+        &self,
+        entries: &[Vec<u8>],
+        allow_future_dates: bool,
+    ) -> Result<Vec<Accepted>, Refusal> {
+        let body = trail_core::entry_bundle::encode(entries.iter().map(Vec::as_slice))
+            .map_err(|e| Refusal::Other(e.into()))?;
+        let mut url = format!("{}/add-entries", self.base);
+        if allow_future_dates {
+            url.push_str("?allow_future_dates=true");
+        }
+        let mut request = self
+            .agent
+            .post(&url)
+            .header("Content-Type", "application/octet-stream");
+        if let Some(token) = &self.token {
+            request = request.header("Authorization", &format!("Bearer {token}"));
+        }
+        let mut response = request
+            .send(&body[..])
+            .map_err(|e| Refusal::Other(self.unreachable(e)))?;
+        let status = response.status();
+        let answer = response
+            .body_mut()
+            .with_config()
+            .limit(MAX_ANSWER)
+            .read_to_vec()
+            .map_err(|e| Refusal::Other(self.unreachable(e)))?;
+        if status.as_u16() == 409 {
+            return Err(Refusal::HeadMoved);
+        }
+        if !status.is_success() {
+            let reason = String::from_utf8_lossy(&answer).trim().to_owned();
+            return Err(Refusal::Other(Failure::input(format!(
+                "{}: the server refused the entries ({status}): {reason}",
+                self.base
+            ))));
+        }
+        let answer: AddAnswer = serde_json::from_slice(&answer).map_err(|e| {
+            Refusal::Other(Failure::input(format!(
+                "{url}: not an add-entries answer: {e}"
+            )))
+        })?;
+        Ok(answer.entries)
+    }
+}
