@@ -14,6 +14,8 @@ use assert_cmd::Command;
 use tempfile::TempDir;
 use trail_core::{Event, PublicKey, SecretKey};
 
+pub mod served;
+
 /// The `trail` binary built from this package, with a clean environment for
 /// the variables that change its behaviour.
 pub fn trail() -> Command {

@@ -1,0 +1,154 @@
+//! A `trail serve` process on a [`Site`]'s log, on a loopback port the
+//! server picks, for tests of the served log and its clients.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command as StdCommand, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use super::{Run, Site, arg, run, seed, trail, trail_run};
+
+/// Seed byte of the operator key that [`grant_operator`] registers.
+pub const OPERATOR_SEED: u8 = 7;
+
+/// Registers an `operator` actor with the operator role in the site's log
+/// (a local append, before serving) and writes its key file.
+pub fn grant_operator(site: &Site) -> PathBuf {
+    let key = site.path("operator.key");
+    if !key.exists() {
+        seed(OPERATOR_SEED)
+            .write_new_file(&key)
+            .expect("operator key file");
+    }
+    let public = seed(OPERATOR_SEED).public_key().to_string();
+    trail_run(&[
+        "grant",
+        "--log",
+        arg(&site.log),
+        "--key",
+        arg(&site.key("admin")),
+        "--actor",
+        "operator",
+        "--body",
+        "Log operator",
+        "--public-key",
+        &public,
+        "--role",
+        "operator",
+        "--date",
+        "2021-11-01",
+    ])
+    .ok();
+    key
+}
+
+/// A running server. Dropping it kills it.
+pub struct Served {
+    /// The process.
+    pub child: Child,
+    /// Its base URL, e.g. `http://127.0.0.1:40123`.
+    pub url: String,
+    /// The log it serves.
+    pub log: PathBuf,
+    /// The flags it was started with, to restart it the same way.
+    extra: Vec<String>,
+    operator_key: PathBuf,
+}
+
+/// Starts `trail serve` and waits for the line that names its URL.
+fn spawn(log: &Path, operator_key: &Path, extra: &[String]) -> (Child, String) {
+    let bin = assert_cmd::cargo::cargo_bin("trail");
+    let mut child = StdCommand::new(bin)
+        .args(["serve", "--log", arg(log), "--listen", "127.0.0.1:0"])
+        .args(["--operator-key", arg(operator_key)])
+        .args(extra)
+        .env_remove("TRAIL_LOG")
+        .env_remove("TRAIL_PASSPHRASE")
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start trail serve");
+    let stdout = child.stdout.take().expect("server stdout");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut lines = BufReader::new(stdout).lines();
+        if let Some(Ok(first)) = lines.next() {
+            let _ = tx.send(first);
+        }
+        // Keep draining so the server never blocks on a full pipe.
+        for _ in lines {}
+    });
+    let Ok(first) = rx.recv_timeout(Duration::from_secs(60)) else {
+        let _ = child.kill();
+        let status = child.wait().expect("wait for server");
+        panic!("trail serve did not start: {status}");
+    };
+    let url = first
+        .rsplit(" at ")
+        .next()
+        .filter(|u| u.starts_with("http"))
+        .unwrap_or_else(|| panic!("unexpected first line from trail serve: {first}"))
+        .to_owned();
+    (child, url)
+}
+
+impl Served {
+    /// Serves `log` with `operator_key` and `extra` flags; waits until it listens.
+    pub fn start(log: &Path, operator_key: &Path, extra: &[&str]) -> Served {
+        let extra: Vec<String> = extra.iter().map(|s| (*s).to_owned()).collect();
+        let (child, url) = spawn(log, operator_key, &extra);
+        Served {
+            child,
+            url,
+            log: log.to_owned(),
+            extra,
+            operator_key: operator_key.to_owned(),
+        }
+    }
+
+    /// Kills the server with SIGKILL and waits for it to be gone.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Sends SIGTERM and waits for the server to exit; returns its exit code.
+    pub fn terminate(&mut self) -> Option<i32> {
+        let pid = self.child.id().to_string();
+        let sent = StdCommand::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("run kill");
+        assert!(sent.success(), "kill -TERM {pid} failed");
+        self.child.wait().expect("wait for server").code()
+    }
+
+    /// Kills the server and starts it again on the same log with the same
+    /// flags (on a new port).
+    pub fn restart(&mut self) {
+        self.kill9();
+        let (child, url) = spawn(&self.log, &self.operator_key, &self.extra);
+        self.child = child;
+        self.url = url;
+    }
+
+    /// A `trail` command against this server with `actor`'s own verified
+    /// copy (each actor stands for another machine).
+    pub fn client(&self, site: &Site, actor: &str, args: &[&str]) -> Run {
+        let cache = site.path(&format!("cache-{actor}"));
+        let mut cmd = trail();
+        cmd.args(args)
+            .args(["--remote", &self.url, "--cache", arg(&cache)]);
+        run(cmd, None)
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

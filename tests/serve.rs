@@ -1,0 +1,73 @@
+//! The served log end to end: two organisations append with their own keys
+//! through `trail serve`, and an auditor verifies with `--remote` alone.
+
+mod common;
+
+use common::served::{Served, grant_operator};
+use common::{Site, arg, trail_run};
+
+#[test]
+fn two_organisations_append_to_one_served_log_and_an_auditor_verifies_it_remotely() {
+    let site = Site::new();
+    let operator = grant_operator(&site);
+    let served = Served::start(&site.log, &operator, &[]);
+    let issue = site.path("issue.json");
+    std::fs::write(
+        &issue,
+        r#"{"type":"recommendation_issued","rec":"REC-3","report":"REP-1","addressees":["syp"],"subject":"Vetting","date":"2021-11-23"}"#,
+    )
+    .unwrap();
+    let issued = served.client(
+        &site,
+        "iopc",
+        &[
+            "append",
+            "--key",
+            arg(&site.key("iopc")),
+            "--event",
+            arg(&issue),
+        ],
+    );
+    assert!(issued.ok().starts_with("seq 10 "), "{}", issued.stdout);
+    let answer = site.path("answer.json");
+    std::fs::write(
+        &answer,
+        r#"{"type":"response_recorded","rec":"REC-3","position":"accepted","actions":"Vetting reviewed","target":"2022-12-31","date":"2021-12-01"}"#,
+    )
+    .unwrap();
+    let receipt = site.path("syp.proof");
+    let answered = served.client(
+        &site,
+        "syp",
+        &[
+            "append",
+            "--key",
+            arg(&site.key("syp")),
+            "--event",
+            arg(&answer),
+            "--receipt",
+            arg(&receipt),
+        ],
+    );
+    assert!(answered.ok().starts_with("seq 11 "), "{}", answered.stdout);
+    // The auditor has nothing but the URL.
+    let verified = served.client(&site, "auditor", &["verify"]);
+    assert!(
+        verified.ok().contains("intact: 12 entries"),
+        "{}",
+        verified.stdout
+    );
+    let history = served.client(&site, "auditor", &["history", "REC-3"]);
+    assert!(history.ok().contains("REC-3"), "{}", history.stdout);
+    // A local command on the served directory is told where the log is served.
+    let local = trail_run(&["show", "--log", arg(&site.log)]);
+    local.fails(2, &["is being served at", &served.url, "--remote"]);
+    // The receipt is a tlog-proof that verify-proof accepts with the operator's key.
+    let vkey = common::seed(common::served::OPERATOR_SEED);
+    let _ = vkey;
+    assert!(
+        std::fs::read_to_string(&receipt)
+            .unwrap()
+            .starts_with("c2sp.org/tlog-proof@v1")
+    );
+}
