@@ -59,6 +59,28 @@ fn two_organisations_append_to_one_served_log_and_an_auditor_verifies_it_remotel
     );
     let history = served.client(&site, "auditor", &["history", "REC-3"]);
     assert!(history.ok().contains("REC-3"), "{}", history.stdout);
+    // The server's own answers, for web pages, agree with the replay.
+    let (status, body) = served.get("/api/history/REC-3");
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let answer: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(answer["computed_by_server"], true);
+    let statements = answer["history"].as_array().unwrap();
+    let seqs: Vec<u64> = statements
+        .iter()
+        .map(|s| s["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(seqs, [10, 11], "{answer}");
+    let (status, body) = served.get("/api/history/NOPE");
+    assert_eq!(
+        (status, String::from_utf8_lossy(&body).trim()),
+        (404, "unknown recommendation NOPE")
+    );
+    let (status, body) = served.get("/api/state?at=2021-12-31");
+    assert_eq!(status, 200);
+    let state: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert!(state["state"]["recs"]["REC-3"].is_object(), "{state}");
+    let (status, _) = served.get("/api/check?at=not-a-date");
+    assert_eq!(status, 400);
     // A local command on the served directory is told where the log is served.
     let local = trail_run(&["show", "--log", arg(&site.log)]);
     local.fails(2, &["is being served at", &served.url, "--remote"]);

@@ -16,6 +16,7 @@
 
 mod access;
 mod listen;
+mod queries;
 mod routes;
 mod status;
 

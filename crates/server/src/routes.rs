@@ -81,6 +81,11 @@ impl Shared {
         Ok(note)
     }
 
+    /// The log served.
+    pub(crate) fn log(&self) -> &Log {
+        &self.log
+    }
+
     /// The size of the log's durable prefix: entries past it may still be
     /// waiting for their flush and are not served.
     fn durable_size(&self) -> Result<u64, trail_core::Error> {
@@ -103,6 +108,9 @@ pub(crate) fn router(shared: Arc<Shared>, limits: Limits) -> Router {
         .route("/checkpoint", get(checkpoint))
         .route("/entries", get(entries))
         .route("/add-entries", post(add_entries))
+        .route("/api/state", get(crate::queries::state))
+        .route("/api/history/{rec}", get(crate::queries::history))
+        .route("/api/check", get(crate::queries::findings))
         .fallback(|| async {
             plain(
                 StatusCode::NOT_FOUND,
@@ -133,7 +141,7 @@ fn no_store(mut response: Response) -> Response {
 }
 
 /// Runs a store call on the blocking pool.
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     shared: &Arc<Shared>,
     f: impl FnOnce(&Shared) -> Result<T, Response> + Send + 'static,
 ) -> Result<T, Response> {
