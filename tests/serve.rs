@@ -93,3 +93,111 @@ fn two_organisations_append_to_one_served_log_and_an_auditor_verifies_it_remotel
             .starts_with("c2sp.org/tlog-proof@v1")
     );
 }
+
+/// Runs openssl with `args`, failing the test if it fails or is missing.
+fn openssl(args: &[&str]) {
+    let made = std::process::Command::new("openssl")
+        .args(args)
+        .output()
+        .expect("openssl is installed (.ci/run installs it)");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+}
+
+/// A private CA and a server certificate for 127.0.0.1 that it signed:
+/// (CA certificate, server certificate, server key), made with openssl.
+fn private_ca(site: &Site) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
+    let p = |name: &str| site.path(name).display().to_string();
+    let (ca_key, ca, key, csr, ext, cert) = (
+        p("ca.key"),
+        p("ca.pem"),
+        p("key.pem"),
+        p("server.csr"),
+        p("ext.cnf"),
+        p("cert.pem"),
+    );
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    let mut make_ca = vec!["req", "-x509", "-days", "1", "-subj", "/CN=trail test CA"];
+    make_ca.extend(ec);
+    make_ca.extend(["-keyout", &ca_key, "-out", &ca]);
+    openssl(&make_ca);
+    let mut request = vec!["req", "-subj", "/CN=127.0.0.1"];
+    request.extend(ec);
+    request.extend(["-keyout", &key, "-out", &csr]);
+    openssl(&request);
+    std::fs::write(
+        &ext,
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+    )
+    .unwrap();
+    openssl(&[
+        "x509",
+        "-req",
+        "-days",
+        "1",
+        "-in",
+        &csr,
+        "-CA",
+        &ca,
+        "-CAkey",
+        &ca_key,
+        "-CAcreateserial",
+        "-extfile",
+        &ext,
+        "-out",
+        &cert,
+    ]);
+    (ca.into(), cert.into(), key.into())
+}
+
+#[test]
+fn the_log_is_served_over_tls_to_clients_that_trust_its_certificate() {
+    let site = Site::new();
+    let operator = grant_operator(&site);
+    let (ca, cert, key) = private_ca(&site);
+    let served = Served::start(
+        &site.log,
+        &operator,
+        &["--tls-cert", arg(&cert), "--tls-key", arg(&key)],
+    );
+    assert!(
+        served.url.starts_with("https://127.0.0.1:"),
+        "{}",
+        served.url
+    );
+    let trusted = served.client(&site, "auditor", &["verify", "--ca-cert", arg(&ca)]);
+    assert!(
+        trusted.ok().contains("intact: 10 entries"),
+        "{}",
+        trusted.stdout
+    );
+    // Without the certificate, the client refuses the server in one line.
+    let untrusted = served.client(&site, "stranger", &["verify"]);
+    let message = untrusted.fails(2, &[&served.url]);
+    assert!(message.to_lowercase().contains("certificate"), "{message}");
+    let curl = std::process::Command::new("curl")
+        .args([
+            "-sS",
+            "--cacert",
+            arg(&cert),
+            &format!("{}/head", served.url),
+        ])
+        .output()
+        .expect("curl is installed (.ci/run installs it)");
+    assert!(
+        curl.status.success(),
+        "{}",
+        String::from_utf8_lossy(&curl.stderr)
+    );
+    let head: serde_json::Value = serde_json::from_slice(&curl.stdout).unwrap();
+    assert_eq!(head["size"], 10);
+}

@@ -43,6 +43,10 @@ pub struct RemoteArgs {
     /// cache directory, e.g. ~/.cache/trail).
     #[arg(long, env = "TRAIL_CACHE", value_name = "DIR")]
     pub cache: Option<PathBuf>,
+    /// Trust the HTTPS certificate of --remote if it chains to a
+    /// certificate in this PEM file (a private CA), not only to the web's roots.
+    #[arg(long, env = "TRAIL_CA_CERT", value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
 }
 
 impl LogArg {
@@ -51,7 +55,7 @@ impl LogArg {
     pub fn dir(&self) -> Result<PathBuf, crate::Failure> {
         match (&self.remote.remote, &self.log) {
             (Some(url), _) => {
-                let server = crate::remote::Server::new(url, None)?;
+                let server = crate::remote::Server::new(url, None, self.remote.ca_cert.as_deref())?;
                 crate::remote::sync(&server, self.remote.cache.as_deref(), false)
             }
             (None, Some(dir)) => Ok(dir.clone()),

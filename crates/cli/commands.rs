@@ -63,7 +63,11 @@ fn submit(
 ) -> Result<Vec<Appended>, Submitted> {
     let key = crate::keyfile::load(&write.key)?;
     if let Some(url) = &write.log.remote.remote {
-        let server = crate::remote::Server::new(url, write.token.clone())?;
+        let server = crate::remote::Server::new(
+            url,
+            write.token.clone(),
+            write.log.remote.ca_cert.as_deref(),
+        )?;
         let cache = write.log.remote.cache.as_deref();
         return crate::remote::append(
             &server,

@@ -2,7 +2,10 @@
 
 use std::time::Duration;
 
+use std::path::Path;
+
 use serde::Deserialize;
+use ureq::tls::{PemItem, RootCerts};
 
 use crate::Failure;
 
@@ -51,15 +54,29 @@ pub enum Refusal {
 }
 
 impl Server {
-    /// A client for the log served at `url` (`http://` or `https://`).
-    pub fn new(url: &str, token: Option<String>) -> Result<Server, Failure> {
+    /// A client for the log served at `url` (`http://` or `https://`); an
+    /// HTTPS server's certificate must chain to the usual web roots, or to
+    /// the PEM certificates of `ca_cert` if given.
+    pub fn new(
+        url: &str,
+        token: Option<String>,
+        ca_cert: Option<&Path>,
+    ) -> Result<Server, Failure> {
         let base = url.trim_end_matches('/').to_owned();
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(Failure::input(format!(
                 "--remote {url:?}: give the server's URL, e.g. http://127.0.0.1:8080"
             )));
         }
-        let agent = ureq::Agent::config_builder()
+        let mut config = ureq::Agent::config_builder();
+        if let Some(path) = ca_cert {
+            config = config.tls_config(
+                ureq::tls::TlsConfig::builder()
+                    .root_certs(RootCerts::new_with_certs(&read_certificates(path)?))
+                    .build(),
+            );
+        }
+        let agent = config
             .http_status_as_error(false)
             .timeout_connect(Some(Duration::from_secs(10)))
             .timeout_global(Some(Duration::from_secs(120)))
@@ -161,4 +178,20 @@ impl Server {
         })?;
         Ok(answer.entries)
     }
+}
+
+/// The certificates of a PEM file, to trust as roots.
+fn read_certificates(path: &Path) -> Result<Vec<ureq::tls::Certificate<'static>>, Failure> {
+    let bad = |what: String| Failure::input(format!("{}: {what}", path.display()));
+    let pem = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+    let mut certs = Vec::new();
+    for item in ureq::tls::parse_pem(&pem) {
+        if let PemItem::Certificate(cert) = item.map_err(|e| bad(e.to_string()))? {
+            certs.push(cert);
+        }
+    }
+    if certs.is_empty() {
+        return Err(bad("no PEM certificate in the file".into()));
+    }
+    Ok(certs)
 }
