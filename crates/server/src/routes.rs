@@ -2,10 +2,6 @@
 //! wording. What is true is the library's to decide; every store call runs
 //! on the blocking pool so that a slow disk does not stall other requests.
 
-// Handlers return `Result<_, Response>`: the error is the answer itself,
-// made once per request, so its size costs nothing worth boxing for.
-#![allow(clippy::result_large_err)]
-
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::Mutex;
