@@ -97,9 +97,15 @@ impl Quotas {
         }
     }
 
-    /// Refuses `counts` if any key would pass its quota today; on refusal,
-    /// says how many seconds remain until the quota is renewed.
-    pub(crate) fn check(
+    /// Whether there is a quota to count against.
+    pub(crate) fn is_on(&self) -> bool {
+        self.per_day.is_some()
+    }
+
+    /// Counts `counts` against today's quotas, or refuses them all if any
+    /// key would pass its quota; on refusal, says how many seconds remain
+    /// until the quotas are renewed.
+    pub(crate) fn reserve(
         &self,
         counts: &HashMap<PublicKey, u64>,
         now: Timestamp,
@@ -108,7 +114,7 @@ impl Quotas {
             return Ok(());
         };
         let today = Day::of_timestamp(now);
-        let used = self.used.lock().unwrap_or_else(|p| p.into_inner());
+        let mut used = self.used.lock().unwrap_or_else(|p| p.into_inner());
         for (key, n) in counts {
             let so_far = match used.get(key) {
                 Some((day, count)) if *day == today => *count,
@@ -120,22 +126,26 @@ impl Quotas {
                 return Err(u64::try_from(left).unwrap_or(0).max(1));
             }
         }
-        Ok(())
-    }
-
-    /// Counts entries that were accepted.
-    pub(crate) fn record(&self, counts: &HashMap<PublicKey, u64>, now: Timestamp) {
-        if self.per_day.is_none() {
-            return;
-        }
-        let today = Day::of_timestamp(now);
-        let mut used = self.used.lock().unwrap_or_else(|p| p.into_inner());
         for (key, n) in counts {
             let slot = used.entry(*key).or_insert((today, 0));
             if slot.0 != today {
                 *slot = (today, 0);
             }
             slot.1 = slot.1.saturating_add(*n);
+        }
+        Ok(())
+    }
+
+    /// Gives back what [`Quotas::reserve`] counted for a batch that was refused.
+    pub(crate) fn release(&self, counts: &HashMap<PublicKey, u64>, now: Timestamp) {
+        let today = Day::of_timestamp(now);
+        let mut used = self.used.lock().unwrap_or_else(|p| p.into_inner());
+        for (key, n) in counts {
+            if let Some((day, count)) = used.get_mut(key)
+                && *day == today
+            {
+                *count = count.saturating_sub(*n);
+            }
         }
     }
 }
@@ -163,14 +173,18 @@ mod tests {
         let key = PublicKey([1; 32]);
         let now: Timestamp = "2026-12-01T23:59:00Z".parse().unwrap();
         let two = HashMap::from([(key, 2)]);
-        assert_eq!(quotas.check(&two, now), Ok(()));
-        quotas.record(&two, now);
-        assert_eq!(quotas.check(&two, now), Err(60));
-        assert_eq!(quotas.check(&HashMap::from([(key, 1)]), now), Ok(()));
+        assert_eq!(quotas.reserve(&two, now), Ok(()));
+        // 2 + 2 > 3: refused whole, with the seconds left until midnight.
+        assert_eq!(quotas.reserve(&two, now), Err(60));
+        quotas.release(&two, now);
+        assert_eq!(quotas.reserve(&two, now), Ok(()));
+        let one = HashMap::from([(key, 1)]);
+        assert_eq!(quotas.reserve(&one, now), Ok(()));
+        assert_eq!(quotas.reserve(&one, now), Err(60));
         let tomorrow: Timestamp = "2026-12-02T00:00:01Z".parse().unwrap();
-        assert_eq!(quotas.check(&two, tomorrow), Ok(()));
+        assert_eq!(quotas.reserve(&two, tomorrow), Ok(()));
         assert_eq!(
-            Quotas::new(None).check(&HashMap::from([(key, 1_000)]), now),
+            Quotas::new(None).reserve(&HashMap::from([(key, 1_000)]), now),
             Ok(())
         );
     }

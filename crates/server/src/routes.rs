@@ -320,34 +320,34 @@ async fn add_entries_checked(
     if batch.is_empty() {
         return Err(plain(StatusCode::BAD_REQUEST, "the body holds no entries"));
     }
-    let counts = signers(&batch)?;
-    let now = Timestamp::now();
-    if let Err(retry_after) = shared.quotas.check(&counts, now) {
-        let mut response = plain(
-            StatusCode::TOO_MANY_REQUESTS,
-            "a signing key of this batch has used its quota of entries for today (UTC)",
-        );
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
-        return Err(response);
-    }
     let append_options = if options.allow_future_dates == Some(true) {
         AppendOptions::allowing_future_dates()
     } else {
         AppendOptions::default()
     };
     let receipts = blocking(&shared, move |s| {
+        // Reserved before the append, so concurrent batches cannot together
+        // pass a quota; given back if the batch is refused.
+        let now = Timestamp::now();
+        let counts = match s.quotas.is_on() {
+            true => signers(&batch)?,
+            false => HashMap::new(),
+        };
+        s.quotas.reserve(&counts, now).map_err(over_quota)?;
         let appended = s
             .log
             .append_signed(batch, Arrival::Submitted(append_options))
-            .map_err(refused)?;
+            .map_err(|e| {
+                s.quotas.release(&counts, now);
+                refused(e)
+            })?;
         let size = appended.last().map_or(0, |a| a.seq + 1);
         let note = s.checkpoint_at(size).map_err(internal)?;
+        let (note, _) = parse_checkpoint_note(&note).map_err(|e| internal(e.into()))?;
         let mut out = Vec::with_capacity(appended.len());
         for a in &appended {
-            let (note, _) = parse_checkpoint_note(&note).map_err(|e| internal(e.into()))?;
-            let receipt = inclusion_proof_file(&s.log, a.seq, size, note).map_err(internal)?;
+            let receipt =
+                inclusion_proof_file(&s.log, a.seq, size, note.clone()).map_err(internal)?;
             out.push(json!({
                 "seq": a.seq,
                 "hash": a.hash.to_string(),
@@ -357,8 +357,19 @@ async fn add_entries_checked(
         Ok(out)
     })
     .await?;
-    shared.quotas.record(&counts, now);
     Ok(Json(json!({ "entries": receipts })).into_response())
+}
+
+/// The answer to a batch over a signing key's daily quota.
+fn over_quota(retry_after: u64) -> Response {
+    let mut response = plain(
+        StatusCode::TOO_MANY_REQUESTS,
+        "a signing key of this batch has used its quota of entries for today (UTC)",
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+    response
 }
 
 /// The answer to a batch the library refused.
