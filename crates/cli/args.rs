@@ -232,12 +232,14 @@ pub enum Command {
         #[arg(long)]
         partial: bool,
     },
-    /// Rebuild a log directory from a bundle; refuses a bundle that does not verify.
+    /// Rebuild a log directory from a bundle, or bring an existing copy up to
+    /// date from a bundle that extends it; refuses a bundle that does not verify.
     Import {
         /// The bundle file.
         #[arg(long, value_name = "FILE")]
         bundle: PathBuf,
-        /// The new log directory (must not exist or be empty).
+        /// The log directory: a new one (it must not exist or be empty), or a
+        /// log whose entries the bundle begins with.
         #[arg(long, env = "TRAIL_LOG", value_name = "DIR")]
         log: PathBuf,
     },

@@ -182,6 +182,26 @@ pub fn export(dir: &Path, out: &Path, partial: bool) -> Outcome {
 }
 
 pub fn import(bundle_path: &Path, dir: &Path) -> Outcome {
+    if dir.join("TRAIL_LOG").is_file() {
+        let log = Log::open(dir)?;
+        let bar = Progress::entries("importing", None, false);
+        let extended = bundle::extend(bundle_path, &log, &mut |done| bar.set(done))?;
+        drop(bar);
+        let added = extended.after - extended.before;
+        return output::line(match added {
+            0 => format!(
+                "{} already holds every entry of the bundle ({} entries)",
+                dir.display(),
+                extended.after
+            ),
+            _ => format!(
+                "appended {added} verified entries to {} (it now holds {})",
+                dir.display(),
+                extended.after
+            ),
+        })
+        .map_err(Failure::from);
+    }
     let bar = Progress::entries("importing", None, false);
     let count = bundle::import_with(bundle_path, dir, &mut |done| bar.set(done))?;
     drop(bar);

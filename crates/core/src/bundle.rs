@@ -546,6 +546,70 @@ pub fn import_with(bundle: &Path, dir: &Path, progress: &mut dyn FnMut(u64)) -> 
     }
 }
 
+/// What [`extend`] did to a log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Extended {
+    /// Entries the log held before.
+    pub before: u64,
+    /// Entries it holds now.
+    pub after: u64,
+}
+
+/// Appends to `log` the entries of a bundle that extends it: the bundle
+/// must verify as a whole, and its first entries must be the log's own, byte
+/// for byte; the rest are appended, each checked again against the log.
+/// A bundle that does not verify, or whose entries part ways with the log's
+/// (another history: a fork), changes nothing.
+pub fn extend(bundle: &Path, log: &Log, progress: &mut dyn FnMut(u64)) -> Result<Extended> {
+    let before = log.tree_size();
+    // First the whole bundle, and its agreement with the log, so that nothing
+    // is appended from a bundle that turns out bad further on.
+    let (verifier, checkpoint) = verify_reader_with_checkpoint(open(bundle)?, |v, chunk| {
+        for entry in chunk.iter().filter(|e| e.seq() < before) {
+            let ours = log
+                .entry_bytes(entry.seq(), entry.seq())
+                .next()
+                .transpose()?;
+            if ours.as_deref() != Some(entry.bytes()) {
+                return Err(Error::Bundle(format!(
+                    "{}: its entry at seq {} differs from the log's: the bundle holds another history",
+                    bundle.display(),
+                    entry.seq()
+                )));
+            }
+        }
+        progress(v.len().min(before));
+        Ok(())
+    })?;
+    if verifier.len() > before {
+        verify_reader(open(bundle)?, |v, chunk| {
+            let new: Vec<Vec<u8>> = chunk
+                .iter()
+                .filter(|e| e.seq() >= before)
+                .map(|e| e.bytes().to_vec())
+                .collect();
+            if !new.is_empty() {
+                log.append_signed(new, crate::store::Arrival::Copied)?;
+            }
+            progress(v.len());
+            Ok(())
+        })?;
+    }
+    if let Some(checkpoint) = checkpoint {
+        let kept = log
+            .latest_checkpoint()?
+            .and_then(|note| crate::transparency::parse_checkpoint_note(&note).ok())
+            .map_or(0, |(_, c)| c.size().0);
+        if checkpoint.checkpoint.size().0 > kept {
+            log.keep_checkpoint(&checkpoint.note)?;
+        }
+    }
+    Ok(Extended {
+        before,
+        after: log.tree_size(),
+    })
+}
+
 /// Flushes the directory holding `path`, making a rename into it durable
 /// (an export or import reported done is still there after a power cut).
 fn sync_parent(path: &Path) -> Result<()> {
