@@ -324,6 +324,12 @@ pub enum Command {
     /// Every entry is on disk before it is acknowledged. Access is logged on
     /// standard error (RUST_LOG=debug for more).
     Serve(crate::serve::ServeArgs),
+    /// Write the log as C2SP tlog-tiles (checkpoint, hash tiles, entry
+    /// bundles) into a directory any web server or CDN can serve.
+    ///
+    /// Incremental and crash-safe: only new tiles are written, each renamed
+    /// into place before the checkpoint that covers them. docs/FORMAT.md, "Tiles".
+    Publish(crate::publish::PublishArgs),
     /// Build a demonstration log from the Operation Linden case, verify it, export and re-verify it.
     Demo {
         /// Where to build it (default: a new directory under the system temp directory).

@@ -11,6 +11,7 @@ mod keyfile;
 mod output;
 mod progress;
 mod proofs;
+mod publish;
 mod read;
 mod remote;
 mod replay;
@@ -140,6 +141,7 @@ fn main() -> ExitCode {
         Command::Evidence { file } => commands::evidence(&file),
         Command::Demo { dir } => demo::run(dir),
         Command::Serve(args) => serve::run(&args),
+        Command::Publish(args) => publish::run(&args),
         Command::Replay {
             log,
             when,

@@ -149,6 +149,17 @@ impl Served {
 impl Served {
     /// `GET path` over a fresh connection: the status and the body.
     pub fn get(&self, path: &str) -> (u16, Vec<u8>) {
+        let (status, _, body) = self.get_full(path);
+        (status, body)
+    }
+
+    /// `GET path`: the status and the response headers, lowercased, one a line.
+    pub fn get_headers(&self, path: &str) -> (u16, String) {
+        let (status, headers, _) = self.get_full(path);
+        (status, headers)
+    }
+
+    fn get_full(&self, path: &str) -> (u16, String, Vec<u8>) {
         use std::io::{Read, Write};
         let addr = self.url.trim_start_matches("http://");
         let mut stream = std::net::TcpStream::connect(addr).expect("connect to the server");
@@ -173,13 +184,11 @@ impl Served {
             .and_then(|s| s.parse().ok())
             .expect("a status code");
         let mut body = answer[split + 4..].to_vec();
-        if head
-            .to_ascii_lowercase()
-            .contains("transfer-encoding: chunked")
-        {
+        let headers = head.to_ascii_lowercase();
+        if headers.contains("transfer-encoding: chunked") {
             body = unchunk(&body);
         }
-        (status, body)
+        (status, headers, body)
     }
 }
 

@@ -130,6 +130,9 @@ pub enum Error {
         /// The limit, [`crate::clock::MAX_FUTURE_DAYS`].
         max_days: i32,
     },
+    /// The log keeps no signed checkpoint yet.
+    #[error("no checkpoint is kept with this log")]
+    NoCheckpoint,
     /// An entry larger than [`crate::limits::MAX_ENTRY_BYTES`].
     #[error("entry would be {size} bytes; the limit is {limit}")]
     EntryTooLarge {

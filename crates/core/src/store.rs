@@ -41,6 +41,8 @@ use crate::verify::{Prepared, Problem, VerifiedEntry, Verifier, VerifyError};
 mod store_commit;
 #[path = "store_submit.rs"]
 mod store_submit;
+#[path = "store_tiles.rs"]
+mod store_tiles;
 #[path = "store_tree.rs"]
 mod store_tree;
 pub use store_submit::{Arrival, MAX_CLOCK_SKEW};

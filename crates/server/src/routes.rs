@@ -104,6 +104,7 @@ pub(crate) fn router(shared: Arc<Shared>, limits: Limits) -> Router {
         .route("/checkpoint", get(checkpoint))
         .route("/entries", get(entries))
         .route("/add-entries", post(add_entries))
+        .route("/tile/{*path}", get(tile))
         .route("/api/state", get(crate::queries::state))
         .route("/api/history/{rec}", get(crate::queries::history))
         .route("/api/check", get(crate::queries::findings))
@@ -114,6 +115,12 @@ pub(crate) fn router(shared: Arc<Shared>, limits: Limits) -> Router {
             )
         })
         .layer(axum::Extension(limits))
+        // Reads are public: any web page may fetch them, as from a CDN.
+        .layer(
+            tower_http::cors::CorsLayer::new()
+                .allow_origin(tower_http::cors::Any)
+                .allow_methods([axum::http::Method::GET, axum::http::Method::HEAD]),
+        )
         .with_state(shared)
 }
 
@@ -197,6 +204,39 @@ async fn checkpoint(State(shared): State<Arc<Shared>>) -> Response {
             .into_response(),
         Err(response) => response,
     })
+}
+
+/// `GET /tile/...`: a hash tile or entry bundle (C2SP tlog-tiles). Full
+/// tiles never change and may be cached for a year; partial ones may not.
+async fn tile(State(shared): State<Arc<Shared>>, uri: axum::http::Uri) -> Response {
+    let path = uri.path().trim_start_matches('/').to_owned();
+    let Ok(tile) = trail_core::tiles::Tile::parse(&path) else {
+        return plain(
+            StatusCode::NOT_FOUND,
+            "no such tile (c2sp.org/tlog-tiles paths only)",
+        );
+    };
+    let answer = blocking(&shared, move |s| s.log.tile_bytes(&tile).map_err(internal)).await;
+    let cache = if tile.is_full() {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-store"
+    };
+    match answer {
+        Ok(Some(bytes)) => (
+            [
+                (header::CONTENT_TYPE, "application/octet-stream"),
+                (header::CACHE_CONTROL, cache),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Ok(None) => no_store(plain(
+            StatusCode::NOT_FOUND,
+            "the log does not have this tile yet",
+        )),
+        Err(response) => response,
+    }
 }
 
 #[derive(Deserialize)]

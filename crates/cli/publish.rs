@@ -1,0 +1,53 @@
+//! `trail publish`: the log as C2SP tlog-tiles in a plain directory.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use trail_core::Log;
+use trail_core::transparency::sign_checkpoint;
+
+use crate::Failure;
+use crate::args::LogArg;
+use crate::output;
+use crate::progress::Progress;
+
+/// Flags of `trail publish`.
+#[derive(Args, Debug)]
+pub struct PublishArgs {
+    #[command(flatten)]
+    pub log: LogArg,
+    /// The tile directory to write (made if missing); publishing again
+    /// writes only what the log added since.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Sign a checkpoint of the whole log with this operator key first;
+    /// without it, the latest checkpoint kept with the log (`trail checkpoint`) is published.
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
+}
+
+pub fn run(args: &PublishArgs) -> Result<(), Failure> {
+    let log = Log::open(&args.log.dir()?)?;
+    if let Some(key) = &args.key {
+        sign_checkpoint(&log, &crate::keyfile::load(key)?)?;
+    }
+    let bar = Progress::entries("publishing", None, false);
+    let published = trail_core::publish::publish(&log, &args.out, &mut |done, _| {
+        bar.set(done as u64);
+    })
+    .map_err(|e| match e {
+        trail_core::Error::NoCheckpoint => Failure::input(
+            "no checkpoint is kept with this log: run trail checkpoint, or give --key",
+        ),
+        other => other.into(),
+    })?;
+    drop(bar);
+    output::line(format!(
+        "published the checkpoint of {} entries to {} ({} new tiles and entry bundles; it held {} entries before)",
+        published.size,
+        args.out.display(),
+        published.files,
+        published.from_size
+    ))?;
+    Ok(())
+}

@@ -1,0 +1,51 @@
+//! Tiles and entry bundles read from the store (crate::tiles says what
+//! they are): the same bytes whether served by `trail serve` or written by
+//! `trail publish`.
+
+use super::store_tree::{SledNodes, tree_error};
+use super::{Log, Result};
+use crate::merkle::tree::{NodeStore, TreeError};
+use crate::tiles::{Tile, TileKind};
+
+impl Log {
+    /// The bytes of `tile`, or `None` if the log's durable entries are too
+    /// few for it: a hash tile is its hashes back to back, an entry bundle
+    /// its entries each after a big-endian u16 length.
+    pub fn tile_bytes(&self, tile: &Tile) -> Result<Option<Vec<u8>>> {
+        let size = self.tree_size();
+        self.settle()?;
+        let (Some(needs), Some(first)) = (tile.needs_size(), tile.first_node()) else {
+            return Ok(None);
+        };
+        if needs > size {
+            return Ok(None);
+        }
+        let last = first + u64::from(tile.width) - 1;
+        match tile.kind {
+            TileKind::Entries => {
+                let mut out = Vec::with_capacity(usize::from(tile.width) * 512);
+                for bytes in self.entry_bytes(first, last) {
+                    crate::entry_bundle::push(&mut out, &bytes?)?;
+                }
+                Ok(Some(out))
+            }
+            TileKind::Hashes { .. } => {
+                let nodes = SledNodes(&self.tree);
+                let level = tile.tree_level();
+                let mut out = Vec::with_capacity(usize::from(tile.width) * 32);
+                for index in first..=last {
+                    let hash = nodes
+                        .get(level, index)
+                        .map_err(|e| tree_error(&self.path, TreeError::Store(e)))?
+                        .ok_or_else(|| {
+                            crate::Error::Corrupt(format!(
+                                "the Merkle tree lacks node (level {level}, index {index})"
+                            ))
+                        })?;
+                    out.extend_from_slice(hash.as_bytes());
+                }
+                Ok(Some(out))
+            }
+        }
+    }
+}
