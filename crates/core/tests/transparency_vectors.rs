@@ -146,3 +146,58 @@ fn transparency_vectors_match_the_document() {
     assert_documented("inclusion proof", &v.inclusion);
     assert_documented("consistency proof", &v.consistency);
 }
+
+/// The text block of vector section `vector`.
+fn block(vector: &str) -> &'static str {
+    let section = DOC
+        .split("### ")
+        .find(|s| s.starts_with(vector))
+        .unwrap_or_else(|| panic!("FORMAT.md has no vector section {vector}"));
+    let start = section.find("```text\n").expect("a text block") + 8;
+    let end = section[start..].find("```").expect("the block's end") + start;
+    &section[start..end]
+}
+
+#[test]
+fn vector_7_tiles() {
+    use trail_core::tiles::{Tile, TileKind};
+    let e0 = documented("Vector 1", "entry bytes");
+    let e1 = documented("Vector 2", "entry bytes");
+    let tiles = trail_core::tiles::tiles_between(0, 2);
+    let hash_tile = Tile {
+        kind: TileKind::Hashes { level: 0 },
+        index: 0,
+        width: 2,
+    };
+    let bundle_tile = Tile {
+        kind: TileKind::Entries,
+        index: 0,
+        width: 2,
+    };
+    assert_eq!(tiles, [bundle_tile, hash_tile]);
+    let hashes: Vec<u8> = [&e0, &e1]
+        .iter()
+        .flat_map(|e| encoding::merkle_leaf_hash(e).as_bytes().to_vec())
+        .collect();
+    let bundle = trail_core::entry_bundle::encode([e0.as_slice(), e1.as_slice()]).unwrap();
+    let lengths = format!(
+        "{} {}",
+        hex::encode(&bundle[..2]),
+        hex::encode((e1.len() as u16).to_be_bytes())
+    );
+    assert_eq!(
+        &bundle[2 + e0.len()..4 + e0.len()],
+        (e1.len() as u16).to_be_bytes()
+    );
+    let hex_tile = hex::encode(&hashes);
+    let computed = format!(
+        "paths: {} {}\ntile/0/000.p/2: {}\n{}\nentry bundle lengths: {lengths}\nentry bundle sha256: {}\n",
+        hash_tile.path(),
+        bundle_tile.path(),
+        &hex_tile[..64],
+        &hex_tile[64..],
+        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bundle)),
+    );
+    assert_eq!(block("Vector 7"), computed);
+    assert_eq!(documented("Vector 7", "tile/0/000.p/2"), hashes);
+}

@@ -86,14 +86,15 @@ impl Tokens {
 /// Entries accepted per signing key per UTC day, counted since the server started.
 pub(crate) struct Quotas {
     per_day: Option<u64>,
-    used: Mutex<HashMap<PublicKey, (Day, u64)>>,
+    /// The day counted, and each key's count on it; a new day starts afresh.
+    used: Mutex<(Option<Day>, HashMap<PublicKey, u64>)>,
 }
 
 impl Quotas {
     pub(crate) fn new(per_day: Option<u64>) -> Quotas {
         Quotas {
             per_day,
-            used: Mutex::new(HashMap::new()),
+            used: Mutex::new((None, HashMap::new())),
         }
     }
 
@@ -114,12 +115,14 @@ impl Quotas {
             return Ok(());
         };
         let today = Day::of_timestamp(now);
-        let mut used = self.used.lock().unwrap_or_else(|p| p.into_inner());
+        let mut guard = self.used.lock().unwrap_or_else(|p| p.into_inner());
+        let (day, used) = &mut *guard;
+        if *day != Some(today) {
+            *day = Some(today);
+            used.clear();
+        }
         for (key, n) in counts {
-            let so_far = match used.get(key) {
-                Some((day, count)) if *day == today => *count,
-                _ => 0,
-            };
+            let so_far = used.get(key).copied().unwrap_or(0);
             if so_far.saturating_add(*n) > limit {
                 let midnight = Timestamp::end_of_day(today).micros().saturating_add(1);
                 let left = midnight.saturating_sub(now.micros()) / 1_000_000;
@@ -127,24 +130,26 @@ impl Quotas {
             }
         }
         for (key, n) in counts {
-            let slot = used.entry(*key).or_insert((today, 0));
-            if slot.0 != today {
-                *slot = (today, 0);
-            }
-            slot.1 = slot.1.saturating_add(*n);
+            let count = used.entry(*key).or_insert(0);
+            *count = count.saturating_add(*n);
         }
         Ok(())
     }
 
-    /// Gives back what [`Quotas::reserve`] counted for a batch that was refused.
+    /// Gives back what [`Quotas::reserve`] counted for a batch that was
+    /// refused or wrote nothing.
     pub(crate) fn release(&self, counts: &HashMap<PublicKey, u64>, now: Timestamp) {
-        let today = Day::of_timestamp(now);
-        let mut used = self.used.lock().unwrap_or_else(|p| p.into_inner());
+        let mut guard = self.used.lock().unwrap_or_else(|p| p.into_inner());
+        let (day, used) = &mut *guard;
+        if *day != Some(Day::of_timestamp(now)) {
+            return;
+        }
         for (key, n) in counts {
-            if let Some((day, count)) = used.get_mut(key)
-                && *day == today
-            {
+            if let Some(count) = used.get_mut(key) {
                 *count = count.saturating_sub(*n);
+                if *count == 0 {
+                    used.remove(key);
+                }
             }
         }
     }
@@ -182,6 +187,12 @@ mod tests {
         assert_eq!(quotas.reserve(&one, now), Ok(()));
         assert_eq!(quotas.reserve(&one, now), Err(60));
         let tomorrow: Timestamp = "2026-12-02T00:00:01Z".parse().unwrap();
+        let other = HashMap::from([(PublicKey([2; 32]), 1)]);
+        assert_eq!(quotas.reserve(&other, tomorrow), Ok(()));
+        // A new day starts a new table: yesterday's keys are gone.
+        assert_eq!(quotas.used.lock().unwrap().1.len(), 1);
+        quotas.release(&other, tomorrow);
+        assert!(quotas.used.lock().unwrap().1.is_empty());
         assert_eq!(quotas.reserve(&two, tomorrow), Ok(()));
         assert_eq!(
             Quotas::new(None).reserve(&HashMap::from([(key, 1_000)]), now),

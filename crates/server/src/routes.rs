@@ -370,10 +370,11 @@ async fn add_entries_checked(
         // pass a quota; given back if the batch is refused.
         let now = Timestamp::now();
         let counts = match s.quotas.is_on() {
-            true => signers(&batch)?,
+            true => signers(&s.log, &batch)?,
             false => HashMap::new(),
         };
         s.quotas.reserve(&counts, now).map_err(over_quota)?;
+        let size_before = s.log.tree_size();
         let appended = s
             .log
             .append_signed(batch, Arrival::Submitted(append_options))
@@ -381,6 +382,10 @@ async fn add_entries_checked(
                 s.quotas.release(&counts, now);
                 refused(e)
             })?;
+        // A resent batch wrote nothing: it does not count.
+        if appended.iter().all(|a| a.seq < size_before) {
+            s.quotas.release(&counts, now);
+        }
         let size = appended.last().map_or(0, |a| a.seq + 1);
         let note = s.checkpoint_at(size).map_err(internal)?;
         let (note, _) = parse_checkpoint_note(&note).map_err(|e| internal(e.into()))?;
@@ -481,8 +486,11 @@ async fn read_body(body: Body, limits: Limits) -> Result<Bytes, Response> {
     }
 }
 
-/// How many entries of the batch each key signed; refuses bytes that are not entries.
-fn signers(batch: &[Vec<u8>]) -> Result<HashMap<PublicKey, u64>, Response> {
+/// How many entries of the batch each registered key signed; refuses
+/// bytes that are not entries. Keys the log does not know are not counted
+/// (their entries are refused anyway), so made-up keys cannot grow the
+/// quota table.
+fn signers(log: &Log, batch: &[Vec<u8>]) -> Result<HashMap<PublicKey, u64>, Response> {
     let mut counts = HashMap::new();
     for (index, bytes) in batch.iter().enumerate() {
         let entry = Entry::from_bytes(bytes).map_err(|e| {
@@ -493,6 +501,7 @@ fn signers(batch: &[Vec<u8>]) -> Result<HashMap<PublicKey, u64>, Response> {
         })?;
         *counts.entry(entry.unsigned.signer).or_insert(0) += 1;
     }
+    log.with_authority(|a| counts.retain(|key, _| a.keys.contains_key(key)));
     Ok(counts)
 }
 
