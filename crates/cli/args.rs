@@ -330,6 +330,15 @@ pub enum Command {
     /// Incremental and crash-safe: only new tiles are written, each renamed
     /// into place before the checkpoint that covers them. docs/FORMAT.md, "Tiles".
     Publish(crate::publish::PublishArgs),
+    /// Keep a verified local copy of a log from its tiles (a URL or a
+    /// directory), fetching only what it lacks.
+    ///
+    /// Every entry is verified before it is kept: its link, signature and
+    /// roles, the entry bundles against the hash tiles, and the tree against
+    /// the source's signed checkpoint, which must extend the copy's. On a
+    /// fork it stops, keeps the copy as it was and writes both checkpoints
+    /// as evidence (exit 1). The copy is an ordinary log for every read command.
+    Mirror(crate::mirror::MirrorArgs),
     /// Build a demonstration log from the Operation Linden case, verify it, export and re-verify it.
     Demo {
         /// Where to build it (default: a new directory under the system temp directory).

@@ -8,6 +8,7 @@ mod args;
 mod commands;
 mod demo;
 mod keyfile;
+mod mirror;
 mod output;
 mod progress;
 mod proofs;
@@ -142,6 +143,7 @@ fn main() -> ExitCode {
         Command::Demo { dir } => demo::run(dir),
         Command::Serve(args) => serve::run(&args),
         Command::Publish(args) => publish::run(&args),
+        Command::Mirror(args) => mirror::run(&args),
         Command::Replay {
             log,
             when,

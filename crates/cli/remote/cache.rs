@@ -5,12 +5,10 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use trail_core::transparency::check_against_log;
-use trail_core::{Arrival, Error, Log, OpenOptions, Problem};
+use trail_core::{Error, Log, OpenOptions};
 
 use super::Server;
 use crate::Failure;
-use crate::progress::Progress;
 
 /// Where copies are kept when neither --cache nor TRAIL_CACHE says.
 fn default_root() -> Result<PathBuf, Failure> {
@@ -48,7 +46,8 @@ fn copy_dir(root: &Path, url: &str) -> PathBuf {
 /// How long a command waits for another command using the same copy.
 const COPY_WAIT: Duration = Duration::from_secs(120);
 
-fn open_copy(dir: &Path) -> Result<Log, Failure> {
+/// Opens the log copied into `dir`, or makes an empty one to copy into.
+pub fn open_copy(dir: &Path) -> Result<Log, Failure> {
     let wait = OpenOptions {
         wait: Some(COPY_WAIT),
     };
@@ -64,10 +63,11 @@ fn open_copy(dir: &Path) -> Result<Log, Failure> {
     }
 }
 
-/// Brings the verified copy of the log at `server` up to date and returns
-/// its directory. Every entry is verified before it is kept; a server whose
-/// log does not extend what was verified before is reported as a fork, and
-/// the copy is left as it was.
+/// Brings the verified copy of the log at `server` up to date, from its
+/// tiles (`remote::mirror`), and returns its directory. Nothing is kept
+/// that does not verify; a server whose log does not extend what was
+/// verified before is reported as a fork, with both checkpoints written
+/// beside the copy as evidence, and the copy is left as it was.
 pub fn sync(server: &Server, cache: Option<&Path>, quiet: bool) -> Result<PathBuf, Failure> {
     let root = match cache {
         Some(root) => root.to_owned(),
@@ -77,87 +77,9 @@ pub fn sync(server: &Server, cache: Option<&Path>, quiet: bool) -> Result<PathBu
         .map_err(|e| Failure::input(format!("{}: {e}", root.display())))?;
     let dir = copy_dir(&root, server.url());
     let log = open_copy(&dir)?;
-    let head = server.head()?;
-    let mut have = log.tree_size();
-    if head.size < have {
-        return Err(fork(
-            server,
-            &dir,
-            format!(
-                "it now has {} entries, fewer than the {have} verified from it before",
-                head.size
-            ),
-        ));
-    }
-    let bar = Progress::entries("fetching", Some(head.size), quiet);
-    bar.set(have);
-    while have < head.size {
-        let page = server.entries(have)?;
-        if page.is_empty() {
-            return Err(Failure::input(format!(
-                "{}: the server sent no entries from seq {have}, though its head says {}",
-                server.url(),
-                head.size
-            )));
-        }
-        match log.append_signed(page, Arrival::Copied) {
-            Ok(appended) => have += appended.len() as u64,
-            Err(Error::Verify(v))
-                if v.seq == have
-                    && have > 0
-                    && matches!(
-                        v.problem,
-                        Problem::BrokenLink { .. } | Problem::WrongSeq { .. }
-                    ) =>
-            {
-                return Err(fork(
-                    server,
-                    &dir,
-                    format!(
-                        "its entry at seq {have} does not follow the entries verified from it before"
-                    ),
-                ));
-            }
-            Err(Error::Verify(v)) => {
-                return Err(Failure {
-                    code: 1,
-                    broken_pipe: false,
-                    message: format!(
-                        "{}: {v}; nothing after seq {} was kept",
-                        server.url(),
-                        v.seq.saturating_sub(1)
-                    ),
-                });
-            }
-            Err(e) => return Err(e.into()),
-        }
-        bar.set(have);
-    }
-    drop(bar);
-    // The server's signed checkpoint must be of this very log: signed by an
-    // operator key its verified registry holds, with its tree's root.
-    check_against_log(&log, head.checkpoint.as_bytes()).map_err(|e| {
-        let mut failure = Failure::from(e);
-        failure.message = format!(
-            "{}: the server's checkpoint: {}",
-            server.url(),
-            failure.message
-        );
-        failure
-    })?;
-    log.keep_checkpoint(head.checkpoint.as_bytes())?;
+    let mut evidence = dir.as_os_str().to_owned();
+    evidence.push(".fork-evidence.txt");
+    let source = super::mirror::Source::Web(server.clone());
+    super::mirror::pull(&source, &log, Path::new(&evidence), quiet)?;
     Ok(dir)
-}
-
-fn fork(server: &Server, dir: &Path, what: String) -> Failure {
-    Failure {
-        code: 1,
-        broken_pipe: false,
-        message: format!(
-            "{}: the served log does not extend the copy verified from it before: {what}; \
-             it was rolled back or forked (the verified copy in {} is kept as it was)",
-            server.url(),
-            dir.display()
-        ),
-    }
 }

@@ -9,24 +9,16 @@ use ureq::tls::{PemItem, RootCerts};
 
 use crate::Failure;
 
-/// Largest answer read from a server: a full `GET /entries` page of
-/// maximum-size entries, and some.
-const MAX_ANSWER: u64 = 4096 * 65_537 + 4096;
+/// Largest answer read from a server: a full entry bundle of maximum-size
+/// entries, and some.
+const MAX_ANSWER: u64 = 256 * 65_537 + 4096;
 
 /// A served log at a base URL.
+#[derive(Clone)]
 pub struct Server {
     base: String,
     agent: ureq::Agent,
     token: Option<String>,
-}
-
-/// What `GET /head` says.
-#[derive(Deserialize)]
-pub struct HeadAnswer {
-    /// Entries in the log.
-    pub size: u64,
-    /// The operator's signed checkpoint of that size.
-    pub checkpoint: String,
 }
 
 /// One accepted entry of `POST /add-entries`.
@@ -94,29 +86,18 @@ impl Server {
         Failure::input(format!("{}: {e}", self.base))
     }
 
-    /// `GET /head`.
-    pub fn head(&self) -> Result<HeadAnswer, Failure> {
-        let body = self.get("/head")?;
-        serde_json::from_slice(&body)
-            .map_err(|e| Failure::input(format!("{}/head: not a head record: {e}", self.base)))
-    }
-
-    /// `GET /entries?start=`: the canonical bytes of up to a page of entries from `start`.
-    pub fn entries(&self, start: u64) -> Result<Vec<Vec<u8>>, Failure> {
-        let path = format!("/entries?start={start}");
-        let body = self.get(&path)?;
-        trail_core::entry_bundle::decode(&body, usize::MAX)
-            .map_err(|e| Failure::input(format!("{}{path}: {e}", self.base)))
-    }
-
-    fn get(&self, path: &str) -> Result<Vec<u8>, Failure> {
-        let url = format!("{}{path}", self.base);
+    /// `GET path` for a static file: its bytes, or `None` if there is none (404).
+    pub fn file(&self, path: &str) -> Result<Option<Vec<u8>>, Failure> {
+        let url = format!("{}/{path}", self.base);
         let mut response = self
             .agent
             .get(&url)
             .call()
             .map_err(|e| self.unreachable(e))?;
         let status = response.status();
+        if status.as_u16() == 404 {
+            return Ok(None);
+        }
         let body = response
             .body_mut()
             .with_config()
@@ -129,7 +110,7 @@ impl Server {
                 String::from_utf8_lossy(&body).trim()
             )));
         }
-        Ok(body)
+        Ok(Some(body))
     }
 
     /// `POST /add-entries` with one batch.

@@ -8,8 +8,9 @@
 
 mod cache;
 mod http;
+pub mod mirror;
 mod submit;
 
-pub use cache::sync;
+pub use cache::{open_copy, sync};
 pub use http::Server;
 pub use submit::{Submitted, append};
