@@ -339,6 +339,11 @@ pub enum Command {
     /// fork it stops, keeps the copy as it was and writes both checkpoints
     /// as evidence (exit 1). The copy is an ordinary log for every read command.
     Mirror(crate::mirror::MirrorArgs),
+    /// Run an independent witness (C2SP tlog-witness) that cosigns checkpoints.
+    Witness {
+        #[command(subcommand)]
+        command: crate::witness::WitnessCommand,
+    },
     /// Build a demonstration log from the Operation Linden case, verify it, export and re-verify it.
     Demo {
         /// Where to build it (default: a new directory under the system temp directory).

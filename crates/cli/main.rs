@@ -18,6 +18,7 @@ mod remote;
 mod replay;
 mod report;
 mod serve;
+mod witness;
 
 use std::process::ExitCode;
 
@@ -144,6 +145,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(&args),
         Command::Publish(args) => publish::run(&args),
         Command::Mirror(args) => mirror::run(&args),
+        Command::Witness { command } => witness::run(&command),
         Command::Replay {
             log,
             when,

@@ -42,6 +42,14 @@ pub struct CheckpointArgs {
     /// Where to write the signed checkpoint (C2SP signed note).
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
+    /// A witness (C2SP tlog-witness URL) to ask for a cosignature. Repeat
+    /// for more; only cosignatures by keys holding the witness role in the
+    /// log are kept.
+    #[arg(long, value_name = "URL")]
+    pub witness: Vec<String>,
+    /// How many witnesses must cosign, or the command fails (exit 1).
+    #[arg(long, value_name = "K", default_value_t = 0)]
+    pub quorum: usize,
 }
 
 /// `trail cosign`.
@@ -161,7 +169,11 @@ fn describe(note: &Note) -> String {
 pub fn checkpoint(args: &CheckpointArgs) -> Outcome {
     let key = crate::keyfile::load(&args.key)?;
     let log = Log::open(&args.log.dir()?)?;
-    let note = sign_checkpoint(&log, &key)?;
+    let mut note = sign_checkpoint(&log, &key)?;
+    if !args.witness.is_empty() || args.quorum > 0 {
+        note = crate::witness::collect(&log, &note.to_bytes(), &args.witness, args.quorum)?;
+        log.keep_checkpoint(&note.to_bytes())?;
+    }
     write_file(&args.out, &note.to_bytes())?;
     let origin = log_origin(&log)?;
     output::line(format!(

@@ -121,7 +121,7 @@ pub fn served_at(dir: &Path) -> Option<String> {
 
 /// The access log and the server's own events, on standard error, one
 /// line each; RUST_LOG picks what is shown (default: info).
-fn init_access_log() {
+pub fn init_access_log() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()

@@ -113,6 +113,25 @@ impl Server {
         Ok(Some(body))
     }
 
+    /// `POST path` with a text body: the status and the answer's bytes.
+    pub fn post_text(&self, path: &str, body: &[u8]) -> Result<(u16, Vec<u8>), Failure> {
+        let url = format!("{}/{path}", self.base);
+        let mut response = self
+            .agent
+            .post(&url)
+            .header("Content-Type", "text/plain; charset=utf-8")
+            .send(body)
+            .map_err(|e| self.unreachable(e))?;
+        let status = response.status().as_u16();
+        let answer = response
+            .body_mut()
+            .with_config()
+            .limit(64 * 1024)
+            .read_to_vec()
+            .map_err(|e| self.unreachable(e))?;
+        Ok((status, answer))
+    }
+
     /// `POST /add-entries` with one batch.
     pub fn add_entries(
         &self,

@@ -31,6 +31,7 @@ pub mod tiles;
 pub mod transparency;
 pub mod types;
 pub mod verify;
+pub mod witness;
 
 pub use authority::{Authority, Rejection};
 pub use check::{CheckConfig, Finding, Rule, Severity, check};

@@ -22,6 +22,7 @@ mod listen;
 mod queries;
 mod routes;
 mod status;
+mod witness;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -116,51 +117,84 @@ pub enum ServeError {
     Log(#[from] trail_core::Error),
 }
 
-/// A server bound to its address, not yet serving.
-pub struct Server {
+/// A socket bound, with the runtime that will serve it.
+struct Bound {
     runtime: tokio::runtime::Runtime,
     listener: tokio::net::TcpListener,
-    shared: Arc<routes::Shared>,
     tls: Option<tokio_rustls::TlsAcceptor>,
     limits: Limits,
 }
 
-impl Server {
-    /// Checks the configuration and binds the address.
-    pub fn bind(config: Config) -> Result<Server, ServeError> {
-        let tls = config.tls.as_ref().map(listen::tls_acceptor).transpose()?;
+impl Bound {
+    fn new(
+        listen: SocketAddr,
+        tls: Option<&TlsFiles>,
+        limits: Limits,
+    ) -> Result<Bound, ServeError> {
+        let tls = tls.map(listen::tls_acceptor).transpose()?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .thread_name("trail-serve")
             .build()
             .map_err(|e| ServeError::Config(format!("cannot start the server's threads: {e}")))?;
         let listener = runtime
-            .block_on(tokio::net::TcpListener::bind(config.listen))
+            .block_on(tokio::net::TcpListener::bind(listen))
             .map_err(|source| ServeError::Listen {
-                addr: config.listen,
+                addr: listen,
                 source,
             })?;
-        let limits = config.limits;
-        let shared = Arc::new(routes::Shared::new(config)?);
-        Ok(Server {
+        Ok(Bound {
             runtime,
             listener,
-            shared,
             tls,
             limits,
         })
     }
 
-    /// The address actually bound (the port chosen, if 0 was asked for).
-    pub fn local_addr(&self) -> Result<SocketAddr, ServeError> {
+    fn local_addr(&self) -> Result<SocketAddr, ServeError> {
         self.listener
             .local_addr()
             .map_err(|e| ServeError::Config(format!("no local address: {e}")))
     }
 
+    /// Serves `app` until SIGTERM or SIGINT; `stopping` is set when one arrives.
+    fn run(
+        self,
+        app: axum::Router,
+        stopping: Arc<std::sync::atomic::AtomicBool>,
+    ) -> Result<(), ServeError> {
+        let Bound {
+            runtime,
+            listener,
+            tls,
+            limits,
+        } = self;
+        runtime.block_on(listen::serve(listener, tls, app, stopping, limits))
+    }
+}
+
+/// A server bound to its address, not yet serving.
+pub struct Server {
+    bound: Bound,
+    shared: Arc<routes::Shared>,
+}
+
+impl Server {
+    /// Checks the configuration and binds the address.
+    pub fn bind(config: Config) -> Result<Server, ServeError> {
+        let bound = Bound::new(config.listen, config.tls.as_ref(), config.limits)?;
+        let shared = Arc::new(routes::Shared::new(config)?);
+        Ok(Server { bound, shared })
+    }
+
+    /// The address actually bound (the port chosen, if 0 was asked for).
+    pub fn local_addr(&self) -> Result<SocketAddr, ServeError> {
+        self.bound.local_addr()
+    }
+
     /// Whether it serves HTTPS.
     pub fn is_tls(&self) -> bool {
-        self.tls.is_some()
+        self.bound.tls.is_some()
     }
 
     /// Serves until SIGTERM or SIGINT, then refuses new writes, lets the
@@ -168,18 +202,54 @@ impl Server {
     /// checkpoint with the log and returns. Every acknowledged entry was on
     /// disk before it was acknowledged, so a SIGKILL loses none of them.
     pub fn run_until_signal(self) -> Result<(), ServeError> {
-        let Server {
-            runtime,
-            listener,
-            shared,
-            tls,
-            limits,
-        } = self;
-        let app = routes::router(shared.clone(), limits);
-        runtime.block_on(listen::serve(listener, tls, app, shared.clone(), limits))?;
-        // Outside the runtime: the blocking store calls of the last requests are done.
+        let Server { bound, shared } = self;
+        let app = routes::router(shared.clone(), bound.limits);
+        // The runtime is dropped inside `run`: the blocking store calls of
+        // the last requests are done before the checkpoint is kept.
+        bound.run(app, shared.shutting_down.clone())?;
         shared.shut_down()?;
-        drop(runtime);
         Ok(())
+    }
+}
+
+/// What a witness server needs.
+pub struct WitnessConfig {
+    /// The witness: its key, the logs it watches and its state.
+    pub witness: trail_core::witness::Witness,
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// Serve HTTPS with these files instead of plain HTTP.
+    pub tls: Option<TlsFiles>,
+    /// Connection and request limits.
+    pub limits: Limits,
+}
+
+/// A C2SP tlog-witness server bound to its address, not yet serving.
+pub struct WitnessServer {
+    bound: Bound,
+    witness: Arc<trail_core::witness::Witness>,
+}
+
+impl WitnessServer {
+    /// Binds the address.
+    pub fn bind(config: WitnessConfig) -> Result<WitnessServer, ServeError> {
+        let bound = Bound::new(config.listen, config.tls.as_ref(), config.limits)?;
+        Ok(WitnessServer {
+            bound,
+            witness: Arc::new(config.witness),
+        })
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> Result<SocketAddr, ServeError> {
+        self.bound.local_addr()
+    }
+
+    /// Serves `POST /add-checkpoint` until SIGTERM or SIGINT. Each
+    /// cosignature is returned only after the state it implies is on disk.
+    pub fn run_until_signal(self) -> Result<(), ServeError> {
+        let app = witness::router(self.witness);
+        self.bound
+            .run(app, Arc::new(std::sync::atomic::AtomicBool::new(false)))
     }
 }

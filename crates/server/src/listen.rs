@@ -4,7 +4,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use axum::Router;
@@ -19,7 +19,6 @@ use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tower::ServiceExt;
 
-use crate::routes::Shared;
 use crate::{Limits, ServeError, TlsFiles};
 
 /// Builds the TLS acceptor from PEM files.
@@ -56,7 +55,7 @@ pub(crate) async fn serve(
     listener: TcpListener,
     tls: Option<TlsAcceptor>,
     app: Router,
-    shared: Arc<Shared>,
+    stopping: Arc<AtomicBool>,
     limits: Limits,
 ) -> Result<(), ServeError> {
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
@@ -110,7 +109,7 @@ pub(crate) async fn serve(
             }
         });
     }
-    shared.shutting_down.store(true, Ordering::SeqCst);
+    stopping.store(true, Ordering::SeqCst);
     drop(listener);
     tracing::info!("shutting down: finishing the requests in flight");
     if tokio::time::timeout(limits.shutdown_grace, graceful.shutdown())

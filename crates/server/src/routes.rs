@@ -35,7 +35,7 @@ pub(crate) struct Shared {
     quotas: Quotas,
     read_only: bool,
     /// Set once a shutdown signal arrives: writes are refused from then on.
-    pub(crate) shutting_down: AtomicBool,
+    pub(crate) shutting_down: Arc<AtomicBool>,
     /// The newest checkpoint signed, with its size.
     checkpoint: Mutex<Option<(u64, Arc<[u8]>)>>,
 }
@@ -48,7 +48,7 @@ impl Shared {
             tokens: config.tokens,
             quotas: Quotas::new(config.quota_per_day),
             read_only: config.read_only,
-            shutting_down: AtomicBool::new(false),
+            shutting_down: Arc::new(AtomicBool::new(false)),
             checkpoint: Mutex::new(None),
         };
         // Refuses an operator key without the operator role before serving anything.

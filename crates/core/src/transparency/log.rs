@@ -55,6 +55,28 @@ pub fn log_operators(log: &Log) -> Result<Vec<NoteVerifier>> {
     operators_of(&log.authority(), &log_origin(log)?)
 }
 
+/// Cosignature verifiers for every unrevoked key holding the witness role
+/// in the log, each named by its actor id (as `trail cosign` and
+/// `trail witness serve --name` sign).
+pub fn log_witnesses(log: &Log) -> Result<Vec<crate::merkle::CosignatureVerifier>> {
+    log.with_authority(|authority| {
+        let mut out = Vec::new();
+        for (key, record) in &authority.keys {
+            if !record.roles.contains(&Role::Witness) || record.revoked_seq.is_some() {
+                continue;
+            }
+            let Some(vk) = key.verifying_key() else {
+                continue;
+            };
+            out.push(
+                crate::merkle::CosignatureVerifier::new(record.actor.as_str(), vk)
+                    .map_err(|e| TransparencyError::Policy(e.to_string()))?,
+            );
+        }
+        Ok(out)
+    })
+}
+
 fn operators_of(authority: &Authority, origin: &str) -> Result<Vec<NoteVerifier>> {
     let mut out = Vec::new();
     for (key, record) in &authority.keys {

@@ -29,7 +29,8 @@ pub use files::{
 };
 pub use log::{
     check_against_bundle, check_against_log, cosign_with_log, inclusion_proof_file, log_operators,
-    log_origin, operator_signer, sign_checkpoint, sign_checkpoint_at, witness_signer,
+    log_origin, log_witnesses, operator_signer, sign_checkpoint, sign_checkpoint_at,
+    witness_signer,
 };
 
 use crate::merkle::note::SignatureVerifier;
