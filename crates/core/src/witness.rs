@@ -181,11 +181,10 @@ impl Witness {
             });
         }
         match latest {
-            Some(last) if last.size == size => {
-                if last.root != *checkpoint.root() {
-                    return Err(WitnessError::SameSizeFork { size });
-                }
+            Some(last) if last.size == size && last.root != *checkpoint.root() => {
+                return Err(WitnessError::SameSizeFork { size });
             }
+            Some(last) if last.size == size => {}
             Some(last) => verify_consistency(
                 TreeSize(last.size),
                 TreeSize(size),
