@@ -198,3 +198,23 @@ mod props {
         }
     }
 }
+
+#[test]
+fn extension_lines_may_hold_del_but_not_characters_below_u0020() {
+    let root = crate::merkle::hash::EMPTY_ROOT;
+    let with = |line: &str| {
+        Checkpoint::new("example.org/log", TreeSize(0), root)
+            .unwrap()
+            .with_extensions(vec![line.to_owned()])
+    };
+    assert!(with("ext\u{7f}ok").is_ok());
+    assert!(with("caf\u{e9}").is_ok());
+    assert!(matches!(
+        with("tab\there"),
+        Err(CheckpointError::ControlCharacter)
+    ));
+    assert!(matches!(
+        with("bell\u{7}"),
+        Err(CheckpointError::ControlCharacter)
+    ));
+}

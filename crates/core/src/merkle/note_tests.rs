@@ -236,3 +236,17 @@ mod props {
         }
     }
 }
+
+#[test]
+fn an_unknown_signer_named_with_del_or_u0080_is_ignored_not_refused() {
+    // c2sp.org/signed-note: unknown signatures must be ignored, and key
+    // names exclude only whitespace and '+'.
+    for name in ["Odd\u{7f}Name", "Odd\u{80}Name"] {
+        let stranger = format!("— {name} AAAAAQID\n");
+        let note = Note::parse(&msg(&[TEXT, "\n", PETER_SIG, &stranger])).unwrap();
+        let v = note.verify(&peter()).unwrap();
+        assert!(v.is_signed_by("PeterNeumann", 0xc74f20a3));
+        assert_eq!(v.ignored.len(), 1, "{name:?}");
+        assert_eq!(v.ignored[0].name(), name);
+    }
+}
