@@ -127,7 +127,8 @@ pub struct InclusionVerified {
 /// Checks a tlog-proof file for one entry: the checkpoint satisfies `policy`
 /// and the entry's leaf hash is at its seq in that tree. `entry` is the
 /// entry's canonical bytes; without it the proof's `extra` bytes are used
-/// (safe: they are only accepted if the proof verifies for them).
+/// (safe: they are only accepted if the proof verifies for them); given
+/// both, they must be the same bytes.
 pub fn verify_inclusion(
     proof: &[u8],
     entry: Option<&[u8]>,
@@ -149,6 +150,15 @@ pub fn verify_inclusion(
         return Err(TransparencyError::EntryMismatch {
             expected: index,
             found: decoded.unsigned.seq,
+        });
+    }
+    // A copy in the proof that differs from the entry checked would be
+    // shown to a reader as the entry proven: refuse it.
+    if let (Some(_), Some(extra)) = (entry, proof.extra.as_deref())
+        && extra != bytes
+    {
+        return Err(TransparencyError::AlteredEntryCopy {
+            seq: proof.index.0,
         });
     }
     let trusted = verify_checkpoint(&proof.checkpoint, policy)?;

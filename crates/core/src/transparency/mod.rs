@@ -217,6 +217,12 @@ pub enum TransparencyError {
         /// The entry's seq.
         found: u64,
     },
+    /// The proof carries a copy of the entry that is not the entry checked.
+    #[error("the proof's copy of the entry at seq {seq} differs from the entry checked")]
+    AlteredEntryCopy {
+        /// The entry's seq.
+        seq: u64,
+    },
     /// The operator signed two histories.
     #[error("{0}")]
     Fork(Fork),

@@ -210,6 +210,15 @@ fn inclusion_proof_files_verify_and_every_tampering_fails() {
             found: 5
         }
     ));
+    // The proof's copy altered: refused even though the entry given is right.
+    let mut altered = proof.clone();
+    let copy = altered.extra.as_mut().unwrap();
+    let last = copy.len() - 1;
+    copy[last] ^= 1;
+    assert!(matches!(
+        verify_inclusion(&altered.to_bytes(), Some(&entry), &p).unwrap_err(),
+        TransparencyError::AlteredEntryCopy { seq: 4 }
+    ));
     let mut wrong_path = proof.clone();
     wrong_path.path[0].0[0] ^= 1;
     assert!(matches!(
