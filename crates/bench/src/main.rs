@@ -11,6 +11,7 @@ mod limits;
 mod measure;
 mod reads;
 mod report;
+mod served;
 mod workload;
 
 use std::path::PathBuf;
@@ -33,7 +34,8 @@ const USAGE: &str = "usage: trail-bench [--entries N] [--json FILE] [--dir DIR] 
   --entries N        entries in the benchmark log (default 1000000)
   --json FILE        also write the results as JSON to FILE
   --dir DIR          where to build the log (default: the system temp directory)
-  --singles N        durable single appends to time (default 200; four threads do N/2 each)
+  --singles N        durable single appends to time (default 200; four threads do N/2 each;
+                     the served log times N remote appends beside N local ones)
   --replay-budget S  seconds allowed for the random-date replays (default 240)
   --snapshot-every N replay snapshot spacing (default: trail-core's 100000, or
                      a tenth of the entries if that is larger)
@@ -104,6 +106,13 @@ fn main() -> ExitCode {
     if args.first().map(String::as_str) == Some(measure::CHILD_COMMAND) {
         return match args.get(1) {
             Some(path) => measure::child_verify_bundle(path.as_ref()),
+            None => ExitCode::from(2),
+        };
+    }
+    // Hidden: serve a log in a fresh process so its peak RSS is the server's alone.
+    if args.first().map(String::as_str) == Some(served::CHILD_COMMAND) {
+        return match args.get(1) {
+            Some(dir) => served::child_serve(dir.as_ref()),
             None => ExitCode::from(2),
         };
     }

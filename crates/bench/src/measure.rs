@@ -10,6 +10,7 @@ use trail_core::{Event, Log, bundle};
 use crate::limits::{self, Limits, percentile};
 use crate::reads;
 use crate::report::{RatioKind, Row};
+use crate::served;
 use crate::workload::{self, respondent};
 
 /// The hidden subcommand that verifies a bundle in a child process.
@@ -300,6 +301,13 @@ pub fn run(options: &RunOptions) -> Result<Results, BoxError> {
         ),
     );
 
+    echo(&rows, &mut shown);
+    note(
+        t0,
+        "served log (trail-server in a child process, over loopback)",
+    );
+    served::measure(scratch.path(), options.singles, &mut rows)?;
+
     let mean_entry_bytes = raw_bytes as f64 / n as f64;
     if options.keep {
         let kept = scratch.keep();
@@ -371,7 +379,9 @@ fn verify_row(name: &str, rate: f64, limit: f64) -> Row {
         .target(">= 80% of all-core batch verify", rate >= 0.8 * limit)
 }
 
-fn claim(who: usize, i: usize) -> Event {
+/// A progress claim by respondent `who` on its recommendation `R0-{who}`,
+/// the event every single-append measurement appends.
+pub(crate) fn claim(who: usize, i: usize) -> Event {
     let json = serde_json::json!({
         "type": "progress_claim", "rec": format!("R0-{who}"), "status": "in_progress",
         "subject": respondent(who),
@@ -541,7 +551,12 @@ struct ChildReport {
 }
 
 fn vmhwm_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
+    vmhwm_kib_of("/proc/self/status")
+}
+
+/// The peak resident set (VmHWM) in a `/proc/PID/status` file, in KiB; 0 if unreadable.
+pub(crate) fn vmhwm_kib_of(status: &str) -> u64 {
+    std::fs::read_to_string(status)
         .ok()
         .and_then(|s| {
             s.lines()

@@ -344,7 +344,8 @@ impl Generator {
     }
 }
 
-fn grant(actor: &str, key: &SecretKey, role: &str) -> Event {
+/// A `key_granted` event giving `actor` the key and one role.
+pub(crate) fn grant(actor: &str, key: &SecretKey, role: &str) -> Event {
     event(json!({
         "type": "key_granted", "actor": actor, "body": format!("{actor} (benchmark)"),
         "public_key": key.public_key().to_string(), "roles": [role], "date": "2022-01-01"

@@ -157,9 +157,7 @@ pub fn verify_inclusion(
     if let (Some(_), Some(extra)) = (entry, proof.extra.as_deref())
         && extra != bytes
     {
-        return Err(TransparencyError::AlteredEntryCopy {
-            seq: proof.index.0,
-        });
+        return Err(TransparencyError::AlteredEntryCopy { seq: proof.index.0 });
     }
     let trusted = verify_checkpoint(&proof.checkpoint, policy)?;
     let cp = &trusted.checkpoint;

@@ -52,7 +52,9 @@ pub fn witness_signer(name: &Id, key: &SecretKey) -> Result<CosignatureSigner> {
 /// Verifiers for every key that holds, or held, the operator role in the
 /// log: a checkpoint signed before a key was revoked stays valid evidence.
 pub fn log_operators(log: &Log) -> Result<Vec<NoteVerifier>> {
-    operators_of(&log.authority(), &log_origin(log)?)
+    let origin = log_origin(log)?;
+    log.with_authority(|a| operators_of(a, &origin))
+        .map(|all| all.into_iter().map(|o| o.verifier).collect())
 }
 
 /// Cosignature verifiers for every unrevoked key holding the witness role
@@ -77,7 +79,22 @@ pub fn log_witnesses(log: &Log) -> Result<Vec<crate::merkle::CosignatureVerifier
     })
 }
 
-fn operators_of(authority: &Authority, origin: &str) -> Result<Vec<NoteVerifier>> {
+/// A key that holds or held the operator role, and when.
+struct Operator {
+    verifier: NoteVerifier,
+    granted_seq: u64,
+    revoked_seq: Option<u64>,
+}
+
+impl Operator {
+    /// Whether it held the role when the tree had `size` entries: granted
+    /// by one of them, and not revoked by any of them.
+    fn held_at(&self, size: u64) -> bool {
+        self.granted_seq < size && self.revoked_seq.is_none_or(|r| r >= size)
+    }
+}
+
+fn operators_of(authority: &Authority, origin: &str) -> Result<Vec<Operator>> {
     let mut out = Vec::new();
     for (key, record) in &authority.keys {
         if !record.roles.contains(&Role::Operator) {
@@ -86,9 +103,12 @@ fn operators_of(authority: &Authority, origin: &str) -> Result<Vec<NoteVerifier>
         let Some(vk) = key.verifying_key() else {
             continue;
         };
-        out.push(
-            NoteVerifier::new(origin, vk).map_err(|e| TransparencyError::Policy(e.to_string()))?,
-        );
+        out.push(Operator {
+            verifier: NoteVerifier::new(origin, vk)
+                .map_err(|e| TransparencyError::Policy(e.to_string()))?,
+            granted_seq: record.granted_seq,
+            revoked_seq: record.revoked_seq,
+        });
     }
     Ok(out)
 }
@@ -144,7 +164,7 @@ pub fn inclusion_proof_file(log: &Log, seq: u64, size: u64, note: Note) -> Resul
 /// What a checkpoint is compared with: a verified log or bundle.
 struct Known<'a> {
     origin: String,
-    operators: Vec<NoteVerifier>,
+    operators: Vec<Operator>,
     size: u64,
     root_at: &'a dyn Fn(u64) -> Result<Hash>,
 }
@@ -265,13 +285,21 @@ fn check_against(known: &Known<'_>, bytes: &[u8]) -> Result<Checkpoint> {
         }
         .into());
     }
-    let policy = super::Policy::new(known.operators.clone(), Vec::new(), 0).map_err(|_| {
+    // Only a key that held the operator role at the checkpoint's size may
+    // sign it: one granted later, or revoked by then, does not count.
+    let size = size_of(&checkpoint);
+    let operators = known
+        .operators
+        .iter()
+        .filter(|o| o.held_at(size))
+        .map(|o| o.verifier.clone())
+        .collect();
+    let policy = super::Policy::new(operators, Vec::new(), 0).map_err(|_| {
         TransparencyError::NoOperatorSignature {
             origin: known.origin.clone(),
         }
     })?;
     super::verify_checkpoint(&note, &policy)?;
-    let size = size_of(&checkpoint);
     let fork = |kind| -> Result<Error> {
         Ok(TransparencyError::Fork(Fork {
             kind,

@@ -449,3 +449,44 @@ fn bundles_carry_the_latest_checkpoint_and_a_forked_one_is_refused() {
         "{err}"
     );
 }
+
+#[test]
+fn only_a_key_holding_the_operator_role_at_the_size_may_sign_its_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    // The operator key (seed 2) is granted at seq 1, so it held the role
+    // from the tree of 2 entries on.
+    let log = sample_log(&dir.path().join("log"), 3);
+    let operator = key(2);
+    let before_grant = crate::transparency::sign_checkpoint_at(&log, &operator, 1).unwrap();
+    assert!(matches!(
+        transparency(check_against_log(&log, &before_grant.to_bytes()).unwrap_err()),
+        TransparencyError::NoOperatorSignature { .. }
+    ));
+    let after_grant = crate::transparency::sign_checkpoint_at(&log, &operator, 2).unwrap();
+    check_against_log(&log, &after_grant.to_bytes()).unwrap();
+    // Revoked at seq 6: a checkpoint of 6 entries (seqs 0-5) still counts,
+    // one that holds the revocation does not.
+    let revoke = crate::event::Event::KeyRevoked(crate::event::KeyRevoked {
+        public_key: operator.public_key(),
+        reason: "left".into(),
+        date: crate::types::Day::new(2026, 1, 1).unwrap(),
+    });
+    let size_before = log.tree_size();
+    let while_held = crate::transparency::sign_checkpoint_at(&log, &operator, size_before).unwrap();
+    log.append(&key(1), revoke).unwrap();
+    check_against_log(&log, &while_held.to_bytes()).unwrap();
+    let checkpoint = Checkpoint::new(
+        &crate::transparency::log_origin(&log).unwrap(),
+        TreeSize(log.tree_size()),
+        log.tree_root(log.tree_size()).unwrap(),
+    )
+    .unwrap();
+    let origin = crate::transparency::log_origin(&log).unwrap();
+    let after_revocation = checkpoint
+        .sign(&crate::transparency::operator_signer(&origin, &operator).unwrap())
+        .unwrap();
+    assert!(matches!(
+        transparency(check_against_log(&log, &after_revocation.to_bytes()).unwrap_err()),
+        TransparencyError::NoOperatorSignature { .. }
+    ));
+}
