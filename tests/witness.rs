@@ -246,3 +246,89 @@ fn checkpoint_from_note(url: &str, note: &[u8]) -> String {
         .expect("curl is installed (.ci/run installs it)");
     String::from_utf8_lossy(&out.stdout).to_string()
 }
+
+#[test]
+fn a_served_log_collects_a_two_of_two_quorum_after_each_batch() {
+    let site = Site::new();
+    let operator = grant_operator(&site);
+    grant_witnesses(&site);
+    let vkey = operator_vkey(&site, &operator);
+    let w1 = WitnessProcess::start(&site, "w1", &site.path("w1-state"), &vkey);
+    let w2 = WitnessProcess::start(&site, "w2", &site.path("w2-state"), &vkey);
+    let served = common::served::Served::start(
+        &site.log,
+        &operator,
+        &["--witness", &w1.url, "--witness", &w2.url, "--quorum", "2"],
+    );
+    let event = site.path("issue.json");
+    std::fs::write(
+        &event,
+        r#"{"type":"recommendation_issued","rec":"SERVED-1","report":"REP-1","addressees":["syp"],"subject":"Witnessed","date":"2021-11-23"}"#,
+    )
+    .unwrap();
+    served
+        .client(
+            &site,
+            "iopc",
+            &[
+                "append",
+                "--key",
+                arg(&site.key("iopc")),
+                "--event",
+                arg(&event),
+            ],
+        )
+        .ok();
+    // The cosigning runs beside the appends: wait (bounded) until the
+    // served checkpoint of the whole log (12 entries, then SERVED-1)
+    // carries both cosignatures.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let note = loop {
+        let (status, body) = served.get("/checkpoint");
+        assert_eq!(status, 200);
+        let text = String::from_utf8(body).unwrap();
+        let size: u64 = text.lines().nth(1).unwrap().parse().unwrap();
+        if size == 13 && text.matches("\n— w").count() == 2 {
+            break text;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no 2-of-2 checkpoint: {text}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let file = site.path("served.cp");
+    std::fs::write(&file, &note).unwrap();
+    // Anyone can check the quorum with the witnesses' keys.
+    let proof = site.path("proof");
+    served
+        .client(
+            &site,
+            "auditor",
+            &[
+                "prove",
+                "inclusion",
+                "--seq",
+                "12",
+                "--checkpoint",
+                arg(&file),
+                "--out",
+                arg(&proof),
+            ],
+        )
+        .ok();
+    trail_run(&[
+        "verify-proof",
+        "--proof",
+        arg(&proof),
+        "--operator-key",
+        &vkey,
+        "--witness-key",
+        &w1.vkey,
+        "--witness-key",
+        &w2.vkey,
+        "--witnesses",
+        "2",
+    ])
+    .ok();
+}

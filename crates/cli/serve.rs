@@ -50,6 +50,14 @@ pub struct ServeArgs {
     /// Most connections served at once.
     #[arg(long, value_name = "N", default_value_t = Limits::default().max_connections)]
     pub max_connections: usize,
+    /// A witness (C2SP tlog-witness URL) to ask for a cosignature of the
+    /// checkpoint after accepted batches; repeat for more. The cosigned
+    /// checkpoint is served once --quorum of them have cosigned it.
+    #[arg(long, value_name = "URL")]
+    pub witness: Vec<String>,
+    /// How many witnesses must cosign a checkpoint before it is served as cosigned.
+    #[arg(long, value_name = "K", default_value_t = 1, requires = "witness")]
+    pub quorum: usize,
     /// Seconds a client may take to send a request's headers, and its body.
     #[arg(long, value_name = "SECONDS", default_value_t = Limits::default().read_timeout.as_secs())]
     pub read_timeout: u64,
@@ -94,6 +102,10 @@ pub fn run(args: &ServeArgs) -> Result<(), Failure> {
         quota_per_day: args.quota,
         read_only: args.read_only,
         limits,
+        witnessing: trail_server::Witnessing {
+            urls: args.witness.clone(),
+            quorum: args.quorum,
+        },
     })
     .map_err(serve_failure)?;
     let scheme = if server.is_tls() { "https" } else { "http" };

@@ -6,11 +6,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use trail_core::merkle::{Note, NoteSignature, NoteVerifier, VerifierSet};
-use trail_core::transparency::{
-    Policy, log_operators, log_witnesses, parse_checkpoint_note, verify_checkpoint,
-};
-use trail_core::witness::{Witness, add_checkpoint_body};
+use trail_core::merkle::{Note, NoteVerifier};
+use trail_core::transparency::{Policy, log_operators, log_witnesses, verify_checkpoint};
+use trail_core::witness::{Witness, collect_cosignatures};
 use trail_core::{Id, Log};
 use trail_server::{Limits, WitnessConfig, WitnessServer};
 
@@ -88,86 +86,25 @@ pub fn run(command: &WitnessCommand) -> Result<(), Failure> {
         .map_err(|e| Failure::input(e.to_string()))
 }
 
-/// Asks each witness to cosign `note` (a checkpoint of `log` just signed),
-/// answering a 409 with the consistency proof from the size it has, and
-/// returns the note with every cosignature that verifies against a witness
-/// key of the log. Fails unless at least `quorum` witnesses cosigned.
+/// Asks each witness to cosign `note` (a checkpoint of `log` just signed)
+/// and returns the note with every cosignature that verifies against a
+/// witness key of the log; fails unless at least `quorum` witnesses cosigned.
 pub fn collect(log: &Log, note: &[u8], urls: &[String], quorum: usize) -> Result<Note, Failure> {
-    let (mut cosigned, checkpoint) = parse_checkpoint_note(note)?;
-    let size = checkpoint.size().0;
-    let witnesses = log_witnesses(log)?;
-    let mut problems = Vec::new();
-    for url in urls {
-        match cosignatures(log, note, url, size) {
-            Ok(lines) => {
-                for line in lines {
-                    // Kept only if it is a valid cosignature of a witness of
-                    // this log: an unknown or bad line is ignored.
-                    let Ok(signature) = NoteSignature::parse_line(&line) else {
-                        continue;
-                    };
-                    let mut one = cosigned.clone();
-                    if one.add_signature(signature.clone()).is_err() {
-                        continue;
-                    }
-                    let mut set = VerifierSet::new();
-                    for w in &witnesses {
-                        let _ = set.add(w.clone());
-                    }
-                    let verified = one
-                        .verify(&set)
-                        .is_ok_and(|v| v.is_signed_by(signature.name(), signature.key_id()));
-                    if verified {
-                        cosigned = one;
-                    }
-                }
-            }
-            Err(f) => problems.push(f.message),
-        }
-    }
-    let policy = Policy::new(log_operators(log)?, witnesses, quorum)?;
-    verify_checkpoint(&cosigned, &policy).map_err(|e| Failure {
+    let mut post = |url: &str, body: &[u8]| -> Result<(u16, Vec<u8>), String> {
+        let witness = Server::new(url, None, None).map_err(|f| f.message)?;
+        witness
+            .post_text("add-checkpoint", body)
+            .map_err(|f| f.message)
+    };
+    let collected = collect_cosignatures(log, note, urls, &mut post)?;
+    let policy = Policy::new(log_operators(log)?, log_witnesses(log)?, quorum)?;
+    verify_checkpoint(&collected.note, &policy).map_err(|e| Failure {
         code: 1,
         broken_pipe: false,
-        message: format!(
-            "{e}{}",
-            if problems.is_empty() {
-                String::new()
-            } else {
-                format!(" ({})", problems.join("; "))
-            }
-        ),
+        message: match collected.problems.is_empty() {
+            true => e.to_string(),
+            false => format!("{e} ({})", collected.problems.join("; ")),
+        },
     })?;
-    Ok(cosigned)
-}
-
-/// The cosignature lines one witness returns for a checkpoint of `size`.
-fn cosignatures(log: &Log, note: &[u8], url: &str, size: u64) -> Result<Vec<String>, Failure> {
-    let witness = Server::new(url, None, None)?;
-    let mut old = 0;
-    for _ in 0..2 {
-        let proof = match old {
-            0 => Vec::new(),
-            _ => log.consistency_proof(old, size)?,
-        };
-        let (status, answer) =
-            witness.post_text("add-checkpoint", &add_checkpoint_body(old, &proof, note))?;
-        let text = String::from_utf8_lossy(&answer).to_string();
-        match status {
-            200 => return Ok(text.lines().map(str::to_owned).collect()),
-            409 => match text.trim().parse::<u64>() {
-                Ok(theirs) if theirs <= size && theirs != old => old = theirs,
-                Ok(theirs) if theirs > size => {
-                    return Err(Failure::input(format!(
-                        "{url}: the witness has cosigned {theirs} entries, more than this checkpoint's {size}"
-                    )));
-                }
-                _ => return Err(Failure::input(format!("{url}: 409: {}", text.trim()))),
-            },
-            _ => return Err(Failure::input(format!("{url}: {status}: {}", text.trim()))),
-        }
-    }
-    Err(Failure::input(format!(
-        "{url}: the witness kept answering 409"
-    )))
+    Ok(collected.note)
 }

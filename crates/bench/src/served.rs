@@ -115,6 +115,7 @@ fn serve(dir: &Path) -> Result<(), BoxError> {
         quota_per_day: None,
         read_only: false,
         limits: trail_server::Limits::default(),
+        witnessing: trail_server::Witnessing::default(),
     })?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "http://{}", server.local_addr()?)?;

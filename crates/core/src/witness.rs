@@ -297,6 +297,105 @@ pub fn add_checkpoint_body(old: u64, proof: &[Hash], note: &[u8]) -> Vec<u8> {
     body
 }
 
+/// Cosignatures collected for one checkpoint, and what went wrong with the
+/// witnesses that gave none.
+pub struct Collected {
+    /// The checkpoint with every cosignature that verified added.
+    pub note: Note,
+    /// One line per witness that gave no valid cosignature, naming it.
+    pub problems: Vec<String>,
+}
+
+/// Asks each witness (by URL) to cosign `note`, a checkpoint of `log`:
+/// first with old size 0, then, on a 409 naming the size it holds, with the
+/// consistency proof from there. `post(url, body)` sends one
+/// `add-checkpoint` request and returns the status and body, or why it could
+/// not. Keeps only cosignatures that verify against a key holding the
+/// witness role in the log (`log_witnesses`); the caller decides whether
+/// enough did.
+pub fn collect_cosignatures(
+    log: &crate::Log,
+    note: &[u8],
+    witnesses: &[String],
+    post: &mut dyn FnMut(&str, &[u8]) -> Result<(u16, Vec<u8>), String>,
+) -> Result<Collected, crate::Error> {
+    let (mut cosigned, checkpoint) = crate::transparency::parse_checkpoint_note(note)?;
+    let TreeSize(size) = checkpoint.size();
+    let mut trusted = VerifierSet::new();
+    for w in crate::transparency::log_witnesses(log)? {
+        let _ = trusted.add(w);
+    }
+    let mut problems = Vec::new();
+    for url in witnesses {
+        let lines = match cosignature_lines(log, note, url, size, post) {
+            Ok(lines) => lines,
+            Err(problem) => {
+                problems.push(format!("{url}: {problem}"));
+                continue;
+            }
+        };
+        let before = cosigned.signatures().len();
+        for line in lines {
+            // An unknown or invalid line is ignored, as the spec says.
+            let Ok(signature) = crate::merkle::NoteSignature::parse_line(&line) else {
+                continue;
+            };
+            let mut with = cosigned.clone();
+            if with.add_signature(signature.clone()).is_err() {
+                continue;
+            }
+            if with
+                .verify(&trusted)
+                .is_ok_and(|v| v.is_signed_by(signature.name(), signature.key_id()))
+            {
+                cosigned = with;
+            }
+        }
+        if cosigned.signatures().len() == before {
+            problems.push(format!(
+                "{url}: no cosignature by a witness key of this log"
+            ));
+        }
+    }
+    Ok(Collected {
+        note: cosigned,
+        problems,
+    })
+}
+
+/// The signature lines one witness answers for a checkpoint of `size`.
+fn cosignature_lines(
+    log: &crate::Log,
+    note: &[u8],
+    url: &str,
+    size: u64,
+    post: &mut dyn FnMut(&str, &[u8]) -> Result<(u16, Vec<u8>), String>,
+) -> Result<Vec<String>, String> {
+    let mut old = 0;
+    // At most two tries: the first tells the client the size it holds.
+    for _ in 0..2 {
+        let proof = match old {
+            0 => Vec::new(),
+            _ => log
+                .consistency_proof(old, size)
+                .map_err(|e| e.to_string())?,
+        };
+        let (status, answer) = post(url, &add_checkpoint_body(old, &proof, note))?;
+        let text = String::from_utf8_lossy(&answer).trim().to_owned();
+        match (status, text.parse::<u64>()) {
+            (200, _) => return Ok(text.lines().map(str::to_owned).collect()),
+            (409, Ok(theirs)) if theirs > size => {
+                return Err(format!(
+                    "the witness has cosigned {theirs} entries, more than this checkpoint's {size}"
+                ));
+            }
+            (409, Ok(theirs)) if theirs != old => old = theirs,
+            _ => return Err(format!("{status}: {text}")),
+        }
+    }
+    Err("the witness kept answering 409".into())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,6 +18,7 @@
 #![allow(clippy::result_large_err)]
 
 mod access;
+mod cosigner;
 mod listen;
 mod queries;
 mod routes;
@@ -30,6 +31,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use access::Tokens;
+pub use cosigner::Witnessing;
 use trail_core::{Log, SecretKey};
 
 /// Limits that keep one client from taking the server from the others.
@@ -87,6 +89,8 @@ pub struct Config {
     pub read_only: bool,
     /// Connection and request limits.
     pub limits: Limits,
+    /// Witnesses to ask for cosignatures after accepted batches (none: no witnessing).
+    pub witnessing: Witnessing,
 }
 
 /// Why the server could not start or stopped.
@@ -183,7 +187,19 @@ impl Server {
     /// Checks the configuration and binds the address.
     pub fn bind(config: Config) -> Result<Server, ServeError> {
         let bound = Bound::new(config.listen, config.tls.as_ref(), config.limits)?;
+        let witnessing = config.witnessing.clone();
         let shared = Arc::new(routes::Shared::new(config)?);
+        if !witnessing.urls.is_empty() {
+            let for_thread = shared.clone();
+            std::thread::Builder::new()
+                .name("trail-cosign".into())
+                .spawn(move || cosigner::run(for_thread, witnessing))
+                .map_err(|e| {
+                    ServeError::Config(format!("cannot start the cosigning thread: {e}"))
+                })?;
+            // The log as it is now gets its cosignatures too.
+            shared.wake.poke();
+        }
         Ok(Server { bound, shared })
     }
 

@@ -38,6 +38,12 @@ pub(crate) struct Shared {
     pub(crate) shutting_down: Arc<AtomicBool>,
     /// The newest checkpoint signed, with its size.
     checkpoint: Mutex<Option<(u64, Arc<[u8]>)>>,
+    /// The newest checkpoint the witnesses cosigned to a quorum, with its size.
+    cosigned: Mutex<Option<(u64, Arc<[u8]>)>>,
+    /// Wakes the cosigning thread after a batch (`trail serve --witness`).
+    pub(crate) wake: crate::cosigner::Wake,
+    /// Whether witnesses are asked at all.
+    witnessed: bool,
 }
 
 impl Shared {
@@ -50,6 +56,9 @@ impl Shared {
             read_only: config.read_only,
             shutting_down: Arc::new(AtomicBool::new(false)),
             checkpoint: Mutex::new(None),
+            cosigned: Mutex::new(None),
+            wake: crate::cosigner::Wake::default(),
+            witnessed: !config.witnessing.urls.is_empty(),
         };
         // Refuses an operator key without the operator role before serving anything.
         shared.checkpoint_at(shared.log.tree_size())?;
@@ -82,9 +91,36 @@ impl Shared {
         &self.log
     }
 
+    /// The operator's key.
+    pub(crate) fn operator_key(&self) -> &SecretKey {
+        &self.operator_key
+    }
+
+    /// Serves `note` (cosigned to a quorum) as the checkpoint of `size`.
+    pub(crate) fn set_cosigned(&self, size: u64, note: Arc<[u8]>) {
+        let mut cosigned = self.cosigned.lock().unwrap_or_else(|p| p.into_inner());
+        if cosigned.as_ref().is_none_or(|(s, _)| *s < size) {
+            *cosigned = Some((size, note));
+        }
+    }
+
+    /// The checkpoint to publish for `size`: the witnesses' cosigned one if
+    /// they have cosigned this size, else the operator's alone.
+    fn published_checkpoint(&self, size: u64) -> Result<Arc<[u8]>, trail_core::Error> {
+        let cosigned = self
+            .cosigned
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        match cosigned {
+            Some((cosigned_size, note)) if cosigned_size == size => Ok(note),
+            _ => self.checkpoint_at(size),
+        }
+    }
+
     /// The size of the log's durable prefix: entries past it may still be
     /// waiting for their flush and are not served.
-    fn durable_size(&self) -> Result<u64, trail_core::Error> {
+    pub(crate) fn durable_size(&self) -> Result<u64, trail_core::Error> {
         let size = self.log.tree_size();
         self.log.settle()?;
         Ok(size)
@@ -93,7 +129,20 @@ impl Shared {
     /// Keeps the newest checkpoint with the log, for the local commands that
     /// read it after the server stops.
     pub(crate) fn shut_down(&self) -> Result<(), ServeError> {
-        sign_checkpoint(&self.log, &self.operator_key)?;
+        self.wake.poke();
+        let size = self.log.tree_size();
+        let cosigned = self
+            .cosigned
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        match cosigned {
+            // The cosigned checkpoint of the whole log is already kept.
+            Some((cosigned_size, _)) if cosigned_size == size => {}
+            _ => {
+                sign_checkpoint(&self.log, &self.operator_key)?;
+            }
+        }
         Ok(())
     }
 }
@@ -176,7 +225,7 @@ async fn head(State(shared): State<Arc<Shared>>) -> Response {
         let hash = last
             .map(|b| trail_core::encoding::entry_hash(&b))
             .unwrap_or_default();
-        let note = s.checkpoint_at(size).map_err(internal)?;
+        let note = s.published_checkpoint(size).map_err(internal)?;
         Ok(json!({
             "size": size,
             "head": hash.to_string(),
@@ -193,7 +242,7 @@ async fn head(State(shared): State<Arc<Shared>>) -> Response {
 async fn checkpoint(State(shared): State<Arc<Shared>>) -> Response {
     let answer = blocking(&shared, |s| {
         let size = s.durable_size().map_err(internal)?;
-        s.checkpoint_at(size).map_err(internal)
+        s.published_checkpoint(size).map_err(internal)
     })
     .await;
     no_store(match answer {
@@ -365,6 +414,7 @@ async fn add_entries_checked(
     } else {
         AppendOptions::default()
     };
+    let witnessed = shared.witnessed;
     let receipts = blocking(&shared, move |s| {
         // Reserved before the append, so concurrent batches cannot together
         // pass a quota; given back if the batch is refused.
@@ -402,6 +452,9 @@ async fn add_entries_checked(
         Ok(out)
     })
     .await?;
+    if witnessed {
+        shared.wake.poke();
+    }
     Ok(Json(json!({ "entries": receipts })).into_response())
 }
 
