@@ -297,6 +297,10 @@ pub fn add_checkpoint_body(old: u64, proof: &[Hash], note: &[u8]) -> Vec<u8> {
     body
 }
 
+/// Sends one `add-checkpoint` request (witness URL, body) and returns the
+/// answer's status and body, or why there was none.
+pub type PostCheckpoint<'a> = dyn FnMut(&str, &[u8]) -> Result<(u16, Vec<u8>), String> + 'a;
+
 /// Cosignatures collected for one checkpoint, and what went wrong with the
 /// witnesses that gave none.
 pub struct Collected {
@@ -317,7 +321,7 @@ pub fn collect_cosignatures(
     log: &crate::Log,
     note: &[u8],
     witnesses: &[String],
-    post: &mut dyn FnMut(&str, &[u8]) -> Result<(u16, Vec<u8>), String>,
+    post: &mut PostCheckpoint<'_>,
 ) -> Result<Collected, crate::Error> {
     let (mut cosigned, checkpoint) = crate::transparency::parse_checkpoint_note(note)?;
     let TreeSize(size) = checkpoint.size();
@@ -369,7 +373,7 @@ fn cosignature_lines(
     note: &[u8],
     url: &str,
     size: u64,
-    post: &mut dyn FnMut(&str, &[u8]) -> Result<(u16, Vec<u8>), String>,
+    post: &mut PostCheckpoint<'_>,
 ) -> Result<Vec<String>, String> {
     let mut old = 0;
     // At most two tries: the first tells the client the size it holds.

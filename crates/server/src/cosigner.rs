@@ -95,7 +95,7 @@ fn cosign(
     shared: &Shared,
     witnessing: &Witnessing,
     size: u64,
-    post: &mut dyn FnMut(&str, &[u8]) -> Result<(u16, Vec<u8>), String>,
+    post: &mut trail_core::witness::PostCheckpoint<'_>,
 ) -> Result<(), String> {
     let log = shared.log();
     let note = sign_checkpoint_at(log, shared.operator_key(), size).map_err(|e| e.to_string())?;
