@@ -215,3 +215,19 @@ fn report_applies_the_same_thresholds_as_check() {
     assert!(rules(&["--config", arg(&config)]).contains(&stale));
     assert!(!rules(&["--config", arg(&config), "--stale-months", "12"]).contains(&stale));
 }
+
+#[test]
+fn check_help_lists_every_rule_with_its_severity_and_one_line() {
+    let help = common::trail_run(&["check", "--help"]);
+    let text = help.ok();
+    for rule in trail_core::Rule::ALL {
+        let heading = format!(
+            "  {} ({})\n      {}\n",
+            rule.id(),
+            rule.severity().name(),
+            rule.summary()
+        );
+        assert!(text.contains(&heading), "{heading:?} missing from:\n{text}");
+        assert!(!rule.summary().is_empty() && !rule.summary().contains('\n'));
+    }
+}

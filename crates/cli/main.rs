@@ -22,8 +22,6 @@ mod witness;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 use args::{Cli, Command};
 
 /// A failure to report: its message and the exit code it maps to.
@@ -81,8 +79,31 @@ impl Failure {
     }
 }
 
+/// The command line, with the check rules listed in `trail check --help`
+/// and `trail report --help` from the library's own table of rules.
+fn parse_args() -> Cli {
+    use clap::{CommandFactory, FromArgMatches};
+    let rules: String = trail_core::Rule::ALL
+        .iter()
+        .map(|r| {
+            format!(
+                "  {} ({})\n      {}\n",
+                r.id(),
+                r.severity().name(),
+                r.summary()
+            )
+        })
+        .collect();
+    let listed = format!("The rules, with the severity of their findings:\n{rules}");
+    let command = Cli::command()
+        .mut_subcommand("check", |c| c.after_help(listed.clone()))
+        .mut_subcommand("report", |c| c.after_help(listed.clone()));
+    let matches = command.get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = parse_args();
     let result = match cli.command {
         Command::Keygen { out, unencrypted } => commands::keygen(&out, unencrypted),
         Command::Init {

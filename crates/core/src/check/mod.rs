@@ -67,12 +67,12 @@ impl std::str::FromStr for Severity {
 
 /// Declares the rules with their ids and severities in one table.
 macro_rules! rules {
-    ($($(#[$doc:meta])* $name:ident = $id:literal, $severity:ident;)*) => {
+    ($($(#[doc = $doc:literal])* $name:ident = $id:literal, $severity:ident;)*) => {
         /// A check rule; its id is the one in DOMAIN.md's table.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         #[serde(rename_all = "snake_case")]
         pub enum Rule {
-            $($(#[$doc])* $name,)*
+            $($(#[doc = $doc])* $name,)*
         }
 
         impl Rule {
@@ -83,6 +83,13 @@ macro_rules! rules {
             pub fn id(self) -> &'static str {
                 match self {
                     $(Rule::$name => $id,)*
+                }
+            }
+
+            /// What it finds, in one line (its doc comment).
+            pub fn summary(self) -> &'static str {
+                match self {
+                    $(Rule::$name => concat!($($doc),*).trim(),)*
                 }
             }
 
