@@ -67,6 +67,9 @@ fn every_shell_block_of_the_readme_runs_as_written() {
         .env("PATH", path)
         .env("HOME", dir.path())
         .env("TRAIL_PASSPHRASE", "readme test passphrase")
+        // Debug builds only: cheap key encryption, so the walk-through's
+        // dozens of key loads take milliseconds, not seconds.
+        .env("TRAIL_INSECURE_TEST_WORK_FACTOR", "10")
         .env_remove("TRAIL_LOG")
         .env_remove("TRAIL_CACHE")
         .env_remove("XDG_CACHE_HOME")

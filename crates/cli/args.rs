@@ -114,6 +114,11 @@ pub enum Command {
         #[arg(long)]
         unencrypted: bool,
     },
+    /// Read or change a secret key file: its public key, its passphrase.
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
     /// Create a new log whose first entry names it and makes KEY its admin.
     Init {
         /// The directory to create the log in.
@@ -349,6 +354,22 @@ pub enum Command {
         /// Where to build it (default: a new directory under the system temp directory).
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
+    },
+}
+
+/// `trail key ...`.
+#[derive(Subcommand, Debug)]
+pub enum KeyCommand {
+    /// Print the public key of a secret key file (64 hex digits), as keygen did.
+    Public {
+        /// The secret key file.
+        file: PathBuf,
+    },
+    /// Encrypt a secret key file under a new passphrase (TRAIL_NEW_PASSPHRASE,
+    /// or asked for twice); the current one comes from TRAIL_PASSPHRASE or a prompt.
+    Passphrase {
+        /// The secret key file.
+        file: PathBuf,
     },
 }
 

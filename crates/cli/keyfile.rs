@@ -100,3 +100,61 @@ fn work_factor() -> WorkFactor {
     }
     WorkFactor::Calibrated
 }
+
+/// The environment variable that holds the new passphrase for `trail key passphrase`.
+pub const NEW_PASSPHRASE_ENV: &str = "TRAIL_NEW_PASSPHRASE";
+
+/// Re-encrypts the key file at `path` under a new passphrase (from
+/// `TRAIL_NEW_PASSPHRASE` or asked for twice on the terminal). The new file
+/// is written beside the old, synced, and renamed over it: the key is never
+/// lost half-way.
+pub fn change_passphrase(path: &Path) -> Result<(), Failure> {
+    let key = load(path)?;
+    let passphrase = match std::env::var_os(NEW_PASSPHRASE_ENV) {
+        Some(value) => Passphrase::new(
+            value
+                .into_string()
+                .map_err(|_| Failure::input(format!("{NEW_PASSPHRASE_ENV} is not valid UTF-8")))?,
+        ),
+        None if std::io::stdin().is_terminal() => {
+            let first =
+                rpassword::prompt_password(format!("new passphrase for {}: ", path.display()))
+                    .map_err(|e| Failure::input(format!("reading the passphrase: {e}")))?;
+            let again = rpassword::prompt_password("same passphrase again: ")
+                .map_err(|e| Failure::input(format!("reading the passphrase: {e}")))?;
+            let (first, again) = (Passphrase::new(first), Passphrase::new(again));
+            if !again.matches(&first) {
+                return Err(Failure::input(
+                    "the two passphrases differ; nothing was changed",
+                ));
+            }
+            first
+        }
+        None => {
+            return Err(Failure::input(format!(
+                "the new passphrase comes from {NEW_PASSPHRASE_ENV} or a terminal"
+            )));
+        }
+    };
+    if passphrase.is_empty() {
+        return Err(Failure::input(
+            "the new passphrase is empty; nothing was changed",
+        ));
+    }
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".new-{}", std::process::id()));
+    let staged = dir.join(name);
+    key.write_new_encrypted_file(&staged, &passphrase, work_factor())?;
+    std::fs::rename(&staged, path).map_err(|e| {
+        let _ = std::fs::remove_file(&staged);
+        Failure::input(format!("{}: {e}", path.display()))
+    })?;
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| Failure::input(format!("{}: {e}", dir.display())))?;
+    Ok(())
+}

@@ -106,6 +106,17 @@ fn main() -> ExitCode {
     let cli = parse_args();
     let result = match cli.command {
         Command::Keygen { out, unencrypted } => commands::keygen(&out, unencrypted),
+        Command::Key {
+            command: args::KeyCommand::Public { file },
+        } => keyfile::load(&file).and_then(|key| Ok(output::line(key.public_key())?)),
+        Command::Key {
+            command: args::KeyCommand::Passphrase { file },
+        } => keyfile::change_passphrase(&file).and_then(|()| {
+            Ok(output::line(format!(
+                "{}: encrypted under the new passphrase",
+                file.display()
+            ))?)
+        }),
         Command::Init {
             log,
             name,
