@@ -5,6 +5,13 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use trail_core::{Day, Id, PublicKey, Role};
 
+/// `trail --version`: the program's version and the formats it writes and
+/// reads (tests/cli_help.rs checks the numbers against the library's).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (entry format 1, bundle format 1; C2SP checkpoints, tlog-proof, tlog-tiles, tlog-witness)"
+);
+
 /// trail: a tamper-evident ledger of recommendations and what became of them.
 ///
 /// Every statement (a recommendation issued, a response, a funding decision, a
@@ -13,7 +20,7 @@ use trail_core::{Day, Id, PublicKey, Role};
 ///
 /// Exit codes: 0 ok; 1 verification failed; 2 usage, input or I/O error.
 #[derive(Parser, Debug)]
-#[command(name = "trail", version, max_term_width = 100)]
+#[command(name = "trail", version = VERSION, max_term_width = 100)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -114,6 +121,15 @@ pub enum Command {
         #[arg(long)]
         unencrypted: bool,
     },
+    /// Print a shell completion script: bash, zsh, fish, elvish or powershell.
+    ///
+    /// For bash: `trail completions bash > ~/.local/share/bash-completion/completions/trail`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (troff), e.g. `trail man > trail.1 && man ./trail.1`.
+    Man,
     /// Read or change a secret key file: its public key, its passphrase.
     Key {
         #[command(subcommand)]

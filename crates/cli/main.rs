@@ -79,6 +79,14 @@ impl Failure {
     }
 }
 
+/// Writes bytes to standard output.
+fn write_stdout(bytes: &[u8]) -> Result<(), Failure> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    out.write_all(bytes)?;
+    Ok(out.flush()?)
+}
+
 /// The command line, with the check rules listed in `trail check --help`
 /// and `trail report --help` from the library's own table of rules.
 fn parse_args() -> Cli {
@@ -106,6 +114,21 @@ fn main() -> ExitCode {
     let cli = parse_args();
     let result = match cli.command {
         Command::Keygen { out, unencrypted } => commands::keygen(&out, unencrypted),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            let mut command = Cli::command();
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut command, "trail", &mut out);
+            write_stdout(&out)
+        }
+        Command::Man => {
+            use clap::CommandFactory;
+            let mut out = Vec::new();
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut out)
+                .map_err(Failure::from)
+                .and_then(|()| write_stdout(&out))
+        }
         Command::Key {
             command: args::KeyCommand::Public { file },
         } => keyfile::load(&file).and_then(|key| Ok(output::line(key.public_key())?)),
