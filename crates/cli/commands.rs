@@ -235,8 +235,13 @@ pub fn append(write: &WriteArgs, event_file: &Path, allow_future_dates: bool) ->
 }
 
 pub fn evidence(file: &Path) -> Outcome {
-    let f = std::fs::File::open(file)
-        .map_err(|e| Failure::input(format!("{}: {e}", file.display())))?;
+    let f: Box<dyn Read> = match output::is_dash(file) {
+        true => Box::new(std::io::stdin()),
+        false => Box::new(
+            std::fs::File::open(file)
+                .map_err(|e| Failure::input(format!("{}: {e}", file.display())))?,
+        ),
+    };
     let digest = trail_core::Digest::of_reader(f)
         .map_err(|e| Failure::input(format!("{}: {e}", file.display())))?;
     output::line(format!("{digest}  {}", file.display()))?;

@@ -18,6 +18,61 @@ pub fn line(text: impl std::fmt::Display) -> std::io::Result<()> {
     writeln!(out, "{text}")
 }
 
+/// Whether a file argument is `-`: standard input or output.
+pub fn is_dash(path: &std::path::Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+/// How to name an output file in a message: `-` is standard output.
+pub fn name(path: &std::path::Path) -> String {
+    match is_dash(path) {
+        true => "standard output".into(),
+        false => path.display().to_string(),
+    }
+}
+
+/// A line saying what a command wrote to `out`: on standard output, unless
+/// the command wrote its result there (`--out -`), then on standard error.
+pub fn status(out: &std::path::Path, text: impl std::fmt::Display) -> std::io::Result<()> {
+    if is_dash(out) {
+        eprintln!("{text}");
+        Ok(())
+    } else {
+        line(text)
+    }
+}
+
+/// Writes `bytes` to the file `path` whole or not at all (a temporary file
+/// renamed into place), or to standard output for `-`.
+pub fn write_file(path: &std::path::Path, bytes: &[u8]) -> Result<(), crate::Failure> {
+    let fail = |e: std::io::Error| crate::Failure::input(format!("{}: {e}", path.display()));
+    if is_dash(path) {
+        let mut out = std::io::stdout().lock();
+        out.write_all(bytes).map_err(crate::Failure::from)?;
+        return out.flush().map_err(crate::Failure::from);
+    }
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".partial");
+    let tmp = std::path::PathBuf::from(tmp);
+    std::fs::write(&tmp, bytes).map_err(fail)?;
+    std::fs::rename(&tmp, path).map_err(fail)
+}
+
+/// For a file argument of `-`, standard input saved to a temporary file
+/// (for readers that need a file they can read twice); else `None`.
+pub fn stdin_if_dash(
+    path: &std::path::Path,
+) -> Result<Option<tempfile::NamedTempFile>, crate::Failure> {
+    if !is_dash(path) {
+        return Ok(None);
+    }
+    let fail = |e: std::io::Error| crate::Failure::input(format!("standard input: {e}"));
+    let mut file = tempfile::NamedTempFile::new().map_err(fail)?;
+    std::io::copy(&mut std::io::stdin().lock(), &mut file).map_err(fail)?;
+    file.flush().map_err(fail)?;
+    Ok(Some(file))
+}
+
 /// Text from a log, made safe to print: control characters and bidirectional
 /// overrides are shown as `\u{..}` escapes instead of acting on the terminal.
 pub fn safe(text: &str) -> String {

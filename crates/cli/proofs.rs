@@ -135,7 +135,10 @@ pub struct VerifyProofArgs {
 
 fn read_file(path: &Path) -> Result<Vec<u8>, Failure> {
     let fail = |e: std::io::Error| Failure::input(format!("{}: {e}", path.display()));
-    let file = std::fs::File::open(path).map_err(fail)?;
+    let file: Box<dyn Read> = match output::is_dash(path) {
+        true => Box::new(std::io::stdin()),
+        false => Box::new(std::fs::File::open(path).map_err(fail)?),
+    };
     let mut bytes = Vec::new();
     file.take(MAX_FILE + 1)
         .read_to_end(&mut bytes)
@@ -147,16 +150,6 @@ fn read_file(path: &Path) -> Result<Vec<u8>, Failure> {
         )));
     }
     Ok(bytes)
-}
-
-/// Writes a file whole or not at all.
-fn write_file(path: &Path, bytes: &[u8]) -> Outcome {
-    let fail = |e: std::io::Error| Failure::input(format!("{}: {e}", path.display()));
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".partial");
-    let tmp = PathBuf::from(tmp);
-    std::fs::write(&tmp, bytes).map_err(fail)?;
-    std::fs::rename(&tmp, path).map_err(fail)
 }
 
 fn describe(note: &Note) -> String {
@@ -174,17 +167,23 @@ pub fn checkpoint(args: &CheckpointArgs) -> Outcome {
         note = crate::witness::collect(&log, &note.to_bytes(), &args.witness, args.quorum)?;
         log.keep_checkpoint(&note.to_bytes())?;
     }
-    write_file(&args.out, &note.to_bytes())?;
+    output::write_file(&args.out, &note.to_bytes())?;
     let origin = log_origin(&log)?;
-    output::line(format!(
-        "checkpoint of {}, written to {}",
-        describe(&note),
-        args.out.display()
-    ))?;
-    output::line(format!(
-        "operator key: {}",
-        operator_signer(&origin, &key)?.verifier().vkey()
-    ))?;
+    output::status(
+        &args.out,
+        format!(
+            "checkpoint of {}, written to {}",
+            describe(&note),
+            output::name(&args.out)
+        ),
+    )?;
+    output::status(
+        &args.out,
+        format!(
+            "operator key: {}",
+            operator_signer(&origin, &key)?.verifier().vkey()
+        ),
+    )?;
     Ok(())
 }
 
@@ -197,20 +196,26 @@ pub fn cosign(args: &CosignArgs) -> Outcome {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     let note = cosign_with_log(&log, &key, &checkpoint, since.as_deref(), now)?;
-    write_file(&args.checkpoint, &note.to_bytes())?;
+    output::write_file(&args.checkpoint, &note.to_bytes())?;
     let authority = log.authority();
     let actor = authority
         .actor_of(&key.public_key())
         .ok_or_else(|| Failure::input("the witness key is not registered"))?;
-    output::line(format!(
-        "cosigned the checkpoint of {} as {actor}, written to {}",
-        describe(&note),
-        args.checkpoint.display()
-    ))?;
-    output::line(format!(
-        "witness key: {}",
-        witness_signer(actor, &key)?.verifier().vkey()
-    ))?;
+    output::status(
+        &args.checkpoint,
+        format!(
+            "cosigned the checkpoint of {} as {actor}, written to {}",
+            describe(&note),
+            output::name(&args.checkpoint)
+        ),
+    )?;
+    output::status(
+        &args.checkpoint,
+        format!(
+            "witness key: {}",
+            witness_signer(actor, &key)?.verifier().vkey()
+        ),
+    )?;
     Ok(())
 }
 
@@ -253,18 +258,21 @@ fn prove_inclusion(
     let size = cp.size().0;
     let (note, _) = parse_checkpoint_note(&note_bytes)?;
     let proof = inclusion_proof_file(&log, seq, size, note)?;
-    write_file(out, &proof)?;
+    output::write_file(out, &proof)?;
     if let Some(entry_out) = entry_out {
         let entry = log
             .entry_bytes(seq, seq)
             .next()
             .ok_or_else(|| Failure::input(format!("no entry at seq {seq}")))??;
-        write_file(entry_out, &entry)?;
+        output::write_file(entry_out, &entry)?;
     }
-    output::line(format!(
-        "inclusion proof of seq {seq} in the tree of {size} entries, written to {}",
-        out.display()
-    ))?;
+    output::status(
+        out,
+        format!(
+            "inclusion proof of seq {seq} in the tree of {size} entries, written to {}",
+            output::name(out)
+        ),
+    )?;
     Ok(())
 }
 
@@ -279,13 +287,16 @@ fn prove_consistency(dir: &Path, from: &Path, to: &Path, out: &Path) -> Outcome 
         old: parse_checkpoint_note(&old_bytes)?.0,
         new: parse_checkpoint_note(&new_bytes)?.0,
     };
-    write_file(out, &file.to_bytes())?;
-    output::line(format!(
-        "consistency proof from {} to {} entries, written to {}",
-        old.size(),
-        new.size(),
-        out.display()
-    ))?;
+    output::write_file(out, &file.to_bytes())?;
+    output::status(
+        out,
+        format!(
+            "consistency proof from {} to {} entries, written to {}",
+            old.size(),
+            new.size(),
+            output::name(out)
+        ),
+    )?;
     Ok(())
 }
 
@@ -338,7 +349,13 @@ pub fn verify_proof(args: &VerifyProofArgs) -> Outcome {
     }
     let entry = match (&args.entry, &args.bundle) {
         (Some(path), _) => Some(read_file(path)?),
-        (None, Some(bundle)) => Some(entry_from_bundle(bundle, &proof)?),
+        (None, Some(bundle)) => {
+            let stdin = output::stdin_if_dash(bundle)?;
+            Some(entry_from_bundle(
+                stdin.as_ref().map_or(bundle.as_path(), |f| f.path()),
+                &proof,
+            )?)
+        }
         (None, None) => None,
     };
     let verified = transparency::verify_inclusion(&proof, entry.as_deref(), &policy)?;
@@ -424,7 +441,17 @@ fn entry_from_bundle(path: &Path, proof: &[u8]) -> Result<Vec<u8>, Failure> {
 /// or bundle extends what the checkpoint committed to.
 pub fn verify_since(source: &Source, since: &Path, json: bool) -> Outcome {
     let note = read_file(since)?;
-    let (what, result) = match &source.bundle {
+    let stdin = source
+        .bundle
+        .as_deref()
+        .map(output::stdin_if_dash)
+        .transpose()?
+        .flatten();
+    let bundle = stdin
+        .as_ref()
+        .map(|f| f.path().to_owned())
+        .or(source.bundle.clone());
+    let (what, result) = match &bundle {
         Some(bundle) => (
             bundle.display().to_string(),
             check_against_bundle(bundle, &note).map(|(v, cp)| (v.len(), v.head_hash(), cp)),

@@ -13,11 +13,25 @@ use crate::progress::Progress;
 type Outcome = Result<(), Failure>;
 
 pub fn verify(source: &Source, json: bool) -> Outcome {
-    let (what, result) = match &source.bundle {
+    let stdin = source
+        .bundle
+        .as_deref()
+        .map(output::stdin_if_dash)
+        .transpose()?
+        .flatten();
+    let bundle_path = stdin
+        .as_ref()
+        .map(|f| f.path().to_owned())
+        .or(source.bundle.clone());
+    let (what, result) = match &bundle_path {
         Some(bundle) => {
             let bar = Progress::entries("verifying", None, json);
             let result = bundle::verify_file_with_checkpoint(bundle, &mut |done| bar.set(done));
-            (bundle.display().to_string(), result)
+            let name = match &stdin {
+                Some(_) => "standard input".to_owned(),
+                None => bundle.display().to_string(),
+            };
+            (name, result)
         }
         None => {
             let dir = source.dir()?;
@@ -150,6 +164,19 @@ pub fn show(dir: &Path, from: u64, to: Option<u64>, json: bool) -> Outcome {
 
 pub fn export(dir: &Path, out: &Path, partial: bool) -> Outcome {
     let log = Log::open(dir)?;
+    if output::is_dash(out) {
+        if partial {
+            return Err(Failure::input("--partial writes a file: give --out FILE"));
+        }
+        let mut stdout = std::io::stdout().lock();
+        let count =
+            bundle::export_to(&log, &mut stdout, Path::new("standard output"), &mut |_| {})?;
+        return output::status(
+            out,
+            format!("exported {count} verified entries to standard output"),
+        )
+        .map_err(Failure::from);
+    }
     if partial {
         let saved = bundle::export_partial(&log, out)?;
         output::line(format!(
@@ -182,6 +209,8 @@ pub fn export(dir: &Path, out: &Path, partial: bool) -> Outcome {
 }
 
 pub fn import(bundle_path: &Path, dir: &Path) -> Outcome {
+    let stdin = output::stdin_if_dash(bundle_path)?;
+    let bundle_path = stdin.as_ref().map_or(bundle_path, |f| f.path());
     if dir.join("TRAIL_LOG").is_file() {
         let log = Log::open(dir)?;
         let bar = Progress::entries("importing", None, false);

@@ -376,12 +376,15 @@ pub fn report(
         })
         .unwrap_or_default();
     let text = crate::report::render(&view, &findings, &name, format);
-    std::fs::write(out, text).map_err(|e| Failure::input(format!("{}: {e}", out.display())))?;
-    output::line(format!(
-        "wrote {} ({} recommendations, {} findings)",
-        out.display(),
-        view.recs.len(),
-        findings.len()
-    ))?;
+    output::write_file(out, text.as_bytes())?;
+    output::status(
+        out,
+        format!(
+            "wrote {} ({} recommendations, {} findings)",
+            output::name(out),
+            view.recs.len(),
+            findings.len()
+        ),
+    )?;
     Ok(())
 }

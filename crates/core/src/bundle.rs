@@ -379,38 +379,62 @@ pub fn export(log: &Log, out: &Path) -> Result<u64> {
 
 /// [`export`], reporting the number of entries written so far to `progress`.
 pub fn export_with(log: &Log, out: &Path, progress: &mut dyn FnMut(u64)) -> Result<u64> {
-    let mut done = 0u64;
     let io = |source| Error::Io {
         path: out.to_owned(),
         source,
     };
     let tmp = temp_path(out);
     let file = File::create(&tmp).map_err(io)?;
-    let mut writer = BundleWriter::new(BufWriter::with_capacity(1 << 20, file)).map_err(io)?;
-    if let Some(note) = log.latest_checkpoint()? {
-        writer.checkpoint(&note).map_err(io)?;
-    }
-    let result = log.verify_with(|chunk| {
-        chunk.iter().try_for_each(|e| writer.entry(e).map_err(io))?;
-        done += chunk.len() as u64;
-        progress(done);
-        Ok(())
-    });
-    let verifier = match result {
-        Ok(v) => v,
+    let mut buffered = BufWriter::with_capacity(1 << 20, file);
+    let count = match write_verified_bundle(log, &mut buffered, out, progress) {
+        Ok(count) => count,
         Err(e) => {
             let _ = std::fs::remove_file(&tmp);
             return Err(e);
         }
     };
-    let file = writer
-        .finish()
-        .map_err(io)?
-        .into_inner()
-        .map_err(|e| io(e.into_error()))?;
+    let file = buffered.into_inner().map_err(|e| io(e.into_error()))?;
     file.sync_all().map_err(io)?;
     std::fs::rename(&tmp, out).map_err(io)?;
     sync_parent(out)?;
+    Ok(count)
+}
+
+/// Verifies the log and streams it as a bundle to `out` (standard output,
+/// a pipe), named `name` in errors; returns the number of entries. Unlike
+/// [`export_with`], nothing makes the output whole-or-nothing: a reader of
+/// a bundle cut short by an error finds it truncated.
+pub fn export_to(
+    log: &Log,
+    out: &mut dyn Write,
+    name: &Path,
+    progress: &mut dyn FnMut(u64),
+) -> Result<u64> {
+    write_verified_bundle(log, out, name, progress)
+}
+
+fn write_verified_bundle(
+    log: &Log,
+    out: &mut dyn Write,
+    name: &Path,
+    progress: &mut dyn FnMut(u64),
+) -> Result<u64> {
+    let io = |source| Error::Io {
+        path: name.to_owned(),
+        source,
+    };
+    let mut done = 0u64;
+    let mut writer = BundleWriter::new(out).map_err(io)?;
+    if let Some(note) = log.latest_checkpoint()? {
+        writer.checkpoint(&note).map_err(io)?;
+    }
+    let verifier = log.verify_with(|chunk| {
+        chunk.iter().try_for_each(|e| writer.entry(e).map_err(io))?;
+        done += chunk.len() as u64;
+        progress(done);
+        Ok(())
+    })?;
+    writer.finish().map_err(io)?.flush().map_err(io)?;
     Ok(verifier.len())
 }
 
