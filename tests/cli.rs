@@ -613,3 +613,31 @@ fn a_log_dropped_by_the_library_is_free_for_the_binary_at_once() {
         }
     });
 }
+
+#[test]
+fn append_quiet_prints_nothing_and_still_appends() {
+    let site = Site::new();
+    let before = site.count();
+    let file = site.path("quiet.jsonl");
+    let lines: String = (0..3)
+        .map(|i| {
+            format!(
+                "{{\"type\":\"recommendation_issued\",\"rec\":\"Q-{i}\",\"report\":\"REP-1\",\
+                 \"addressees\":[\"syp\"],\"subject\":\"S\",\"date\":\"2021-11-23\"}}\n"
+            )
+        })
+        .collect();
+    std::fs::write(&file, lines).unwrap();
+    let quiet = trail_run(&[
+        "append",
+        "--log",
+        arg(&site.log),
+        "--key",
+        arg(&site.key("iopc")),
+        "--event",
+        arg(&file),
+        "--quiet",
+    ]);
+    assert_eq!(quiet.ok(), "");
+    assert_eq!(site.count(), before + 3);
+}

@@ -100,6 +100,9 @@ pub struct WriteArgs {
     /// Print the result as JSON Lines.
     #[arg(long)]
     pub json: bool,
+    /// Print nothing on success (a 100,000-entry append prints 100,000 lines otherwise).
+    #[arg(long, conflicts_with = "json")]
+    pub quiet: bool,
 }
 
 /// All commands.

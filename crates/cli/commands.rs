@@ -97,10 +97,14 @@ fn submit_one(write: &WriteArgs, event: Event) -> Outcome {
             Submitted::Refused(e) => advise(e),
             Submitted::Failed(f) => f,
         })?;
-    report(&appended, write.json)
+    report(&appended, write)
 }
 
-fn report(appended: &[Appended], json: bool) -> Outcome {
+fn report(appended: &[Appended], write: &WriteArgs) -> Outcome {
+    if write.quiet {
+        return Ok(());
+    }
+    let json = write.json;
     for a in appended {
         if json {
             output::json_line(
@@ -231,7 +235,7 @@ pub fn append(write: &WriteArgs, event_file: &Path, allow_future_dates: bool) ->
         }
         Submitted::Refused(other) => advise(other),
     })?;
-    report(&appended, write.json)
+    report(&appended, write)
 }
 
 pub fn evidence(file: &Path) -> Outcome {
