@@ -170,7 +170,14 @@ fn damaged_tiles_are_refused_and_the_copy_is_unchanged() {
     refused(
         &m,
         &flipped_hash,
-        &["entry 257 of", "does not match tile/0/001.p/74"],
+        &["tile/0/001.p/74 differs from the copy's own leaves"],
+    );
+    // A flipped hash past the copy's entries: the tiles no longer make the signed root.
+    let flipped_new = damaged(tile, "new-hash", &|b| b[50 * 32] ^= 1);
+    refused(
+        &m,
+        &flipped_new,
+        &["hash tiles do not make the tree", "330 entries"],
     );
     let flipped_entry = damaged(bundle, "entry", &|b| {
         let last = b.len() - 1;
@@ -182,9 +189,9 @@ fn damaged_tiles_are_refused_and_the_copy_is_unchanged() {
         &["entry 329 of tile/entries/001.p/74 does not match"],
     );
     let short_tile = damaged(tile, "short", &|b| b.truncate(64));
-    refused(&m, &short_tile, &["does not hold 74"]);
+    refused(&m, &short_tile, &["does not hold 74 hashes"]);
     // The bundle's last entry altered and the hash tile made to match it:
-    // the tiles agree, and the entry itself is refused.
+    // the tiles agree with each other, not with the signed root.
     let lie = m.site.path("lie");
     copy_dir(&m.tiles, &lie);
     let mut entries =
@@ -207,7 +214,7 @@ fn damaged_tiles_are_refused_and_the_copy_is_unchanged() {
         })
         .collect();
     std::fs::write(lie.join(tile), hashes).unwrap();
-    refused(&m, &lie, &["seq 329"]);
+    refused(&m, &lie, &["hash tiles do not make the tree"]);
     // After all that, the honest tiles still mirror.
     let honest = mirror(arg(&m.tiles), &m.copy);
     assert!(

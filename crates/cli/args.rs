@@ -357,9 +357,10 @@ pub enum Command {
     /// Keep a verified local copy of a log from its tiles (a URL or a
     /// directory), fetching only what it lacks.
     ///
-    /// Every entry is verified before it is kept: its link, signature and
-    /// roles, the entry bundles against the hash tiles, and the tree against
-    /// the source's signed checkpoint, which must extend the copy's. On a
+    /// Every entry is verified before it is kept: the hash tiles of what the
+    /// copy lacks must make the source's signed checkpoint, extending the
+    /// copy's tree, and each entry must be the leaf they pin and pass its
+    /// link, signature and role checks. On a
     /// fork it stops, keeps the copy as it was and writes both checkpoints
     /// as evidence (exit 1). The copy is an ordinary log for every read command.
     Mirror(crate::mirror::MirrorArgs),

@@ -12,6 +12,7 @@ mod measure;
 mod reads;
 mod report;
 mod served;
+mod tiles;
 mod workload;
 
 use std::path::PathBuf;

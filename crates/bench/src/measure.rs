@@ -11,6 +11,7 @@ use crate::limits::{self, Limits, percentile};
 use crate::reads;
 use crate::report::{RatioKind, Row};
 use crate::served;
+use crate::tiles;
 use crate::workload::{self, respondent};
 
 /// The hidden subcommand that verifies a bundle in a child process.
@@ -109,14 +110,6 @@ pub fn run(options: &RunOptions) -> Result<Results, BoxError> {
     let limits = limits::measure(&sample, scratch.path(), Duration::from_millis(1500))?;
     limit_rows(&limits, &mut rows);
     let signed = limits::Signed::new(&sample);
-    // The batch-verify limit again, right around a verification, so that the
-    // ratio compares two figures taken under the same load.
-    let around = |f: &mut dyn FnMut() -> Result<f64, BoxError>| -> Result<(f64, f64), BoxError> {
-        let before = signed.batch_verify_all(Duration::from_secs(1));
-        let figure = f()?;
-        let after = signed.batch_verify_all(Duration::from_secs(1));
-        Ok((figure, (before + after) / 2.0))
-    };
 
     let bulk_rate = built.timed_entries as f64 / secs(built.append_time);
     rows.push(
@@ -162,7 +155,7 @@ pub fn run(options: &RunOptions) -> Result<Results, BoxError> {
     note(t0, "verifying the sled log");
     let mut raw_bytes = 0u64;
     let mut n = 0;
-    let (verify_rate, limit) = around(&mut || {
+    let (verify_rate, limit) = around(&signed, || {
         let started = Instant::now();
         let verifier = built.log.verify_with(|chunk| {
             raw_bytes += chunk.iter().map(|e| e.bytes().len() as u64).sum::<u64>();
@@ -172,6 +165,7 @@ pub fn run(options: &RunOptions) -> Result<Results, BoxError> {
         Ok(n as f64 / secs(started.elapsed()))
     })?;
     rows.push(verify_row(
+        4,
         "verify sled log (Log::verify_with)",
         verify_rate,
         limit,
@@ -180,7 +174,7 @@ pub fn run(options: &RunOptions) -> Result<Results, BoxError> {
     echo(&rows, &mut shown);
     note(t0, "exporting a bundle");
     let bundle_path = scratch.path().join("log.trail");
-    let (export_rate, limit) = around(&mut || {
+    let (export_rate, limit) = around(&signed, || {
         let started = Instant::now();
         bundle::export(&built.log, &bundle_path)?;
         Ok(n as f64 / secs(started.elapsed()))
@@ -202,7 +196,7 @@ pub fn run(options: &RunOptions) -> Result<Results, BoxError> {
     echo(&rows, &mut shown);
     note(t0, "verifying the bundle in a child process");
     let mut child = None;
-    let (bundle_rate, limit) = around(&mut || {
+    let (bundle_rate, limit) = around(&signed, || {
         let report = verify_bundle_in_child(&bundle_path)?;
         let rate = report.entries as f64 / report.seconds;
         child = Some(report);
@@ -210,6 +204,7 @@ pub fn run(options: &RunOptions) -> Result<Results, BoxError> {
     })?;
     let child = child.ok_or("no child report")?;
     rows.push(verify_row(
+        4,
         "verify bundle (bundle::verify_file, child process)",
         bundle_rate,
         limit,
@@ -308,6 +303,21 @@ pub fn run(options: &RunOptions) -> Result<Results, BoxError> {
     );
     served::measure(scratch.path(), options.singles, &mut rows)?;
 
+    echo(&rows, &mut shown);
+    note(
+        t0,
+        "tlog-tiles: publishing the log, mirroring it with the trail binary",
+    );
+    let log = Log::open(&log_dir)?;
+    tiles::measure(
+        &log,
+        &built.keys.operator,
+        scratch.path(),
+        &signed,
+        &mut rows,
+    )?;
+    drop(log);
+
     let mean_entry_bytes = raw_bytes as f64 / n as f64;
     if options.keep {
         let kept = scratch.keep();
@@ -369,8 +379,22 @@ fn limit_rows(l: &Limits, rows: &mut Vec<Row>) {
     );
 }
 
-fn verify_row(name: &str, rate: f64, limit: f64) -> Row {
-    Row::plain(4, name, rate, "entries/s")
+/// Runs `f`, which returns a rate, between two measurements of the
+/// all-core batch-verify limit, so that the ratio compares two figures taken
+/// under the same load: (the rate, the mean of the limit before and after).
+pub(crate) fn around(
+    signed: &limits::Signed,
+    f: impl FnOnce() -> Result<f64, BoxError>,
+) -> Result<(f64, f64), BoxError> {
+    let before = signed.batch_verify_all(Duration::from_secs(1));
+    let figure = f()?;
+    let after = signed.batch_verify_all(Duration::from_secs(1));
+    Ok((figure, (before + after) / 2.0))
+}
+
+/// A verification rate against the all-core batch-verify limit measured around it.
+pub(crate) fn verify_row(section: u8, name: &str, rate: f64, limit: f64) -> Row {
+    Row::plain(section, name, rate, "entries/s")
         .vs(
             format!("ed25519 batch verify, all cores, measured around it: {limit:.0}/s"),
             rate / limit,
@@ -603,16 +627,26 @@ fn verify_bundle_in_child(path: &Path) -> Result<ChildReport, BoxError> {
     Ok(serde_json::from_slice(&out.stdout)?)
 }
 
-fn disk_bytes(dir: &Path) -> std::io::Result<u64> {
+/// Space the files under `dir` take on disk, as du counts it.
+pub(crate) fn disk_bytes(dir: &Path) -> std::io::Result<u64> {
     use std::os::unix::fs::MetadataExt;
+    sum_files(dir, &|meta| meta.blocks() * 512)
+}
+
+/// Bytes in the files under `dir`, without the blocks' slack.
+pub(crate) fn apparent_bytes(dir: &Path) -> std::io::Result<u64> {
+    sum_files(dir, &std::fs::Metadata::len)
+}
+
+fn sum_files(dir: &Path, size: &dyn Fn(&std::fs::Metadata) -> u64) -> std::io::Result<u64> {
     let mut total = 0;
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
         let meta = entry.metadata()?;
         total += if meta.is_dir() {
-            disk_bytes(&entry.path())?
+            sum_files(&entry.path(), size)?
         } else {
-            meta.blocks() * 512
+            size(&meta)
         };
     }
     Ok(total)

@@ -19,7 +19,8 @@ pub enum RatioKind {
 /// One line of the table.
 #[derive(Clone, Debug, Serialize)]
 pub struct Row {
-    /// Section number of issue 5 (1 limits ... 7 disk and memory), 8 the served log.
+    /// Section number of issue 5 (1 limits ... 7 disk and memory), 8 the served log,
+    /// 9 tlog-tiles publishing and mirroring.
     pub section: u8,
     /// What was measured.
     pub name: String,

@@ -30,6 +30,8 @@ pub struct Keys {
     pub funder: SecretKey,
     /// Records assessments.
     pub assessor: SecretKey,
+    /// Signs checkpoints (the operator role), for publishing the log as tiles.
+    pub operator: SecretKey,
 }
 
 impl Keys {
@@ -40,6 +42,7 @@ impl Keys {
             issuer: key(2),
             funder: key(3),
             assessor: key(4),
+            operator: key(5),
             respondents: (0..RESPONDENTS as u8).map(|i| key(10 + i)).collect(),
         }
     }
@@ -366,6 +369,7 @@ pub fn build(dir: &Path, target: u64, mut progress: impl FnMut(u64)) -> trail_co
         grant("inspectorate", &keys.issuer, "issuer"),
         grant("commissioner", &keys.funder, "funder"),
         grant("inspector", &keys.assessor, "assessor"),
+        grant("operator", &keys.operator, "operator"),
     ];
     for (i, k) in keys.respondents.iter().enumerate() {
         grants.push(grant(&respondent(i), k, "respondent"));

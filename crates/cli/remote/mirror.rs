@@ -1,15 +1,16 @@
 //! Mirroring a log from its C2SP tlog-tiles, on a web server (`trail serve`,
 //! or any server of a `trail publish` directory) or in a local directory.
-//! Only what the copy lacks is fetched, and all of it is verified before
-//! any of it is kept: each entry's link, signature and roles, the entry
-//! bundles against the level-0 hash tiles, and the tree they make against
-//! the source's signed checkpoint, which must extend the copy's.
+//! Only what the copy lacks is fetched. Its level-0 hash tiles, added to
+//! the copy's own tree, must make the root of the source's signed
+//! checkpoint before any entry is fetched; each entry must then be the leaf
+//! they pinned and verify in its place (link, signature, roles) before it is
+//! kept. Memory is 32 bytes per new entry plus one chunk of entries.
 
 use std::path::{Path, PathBuf};
 
 use trail_core::tiles::{TILE_WIDTH, Tile, TileKind};
 use trail_core::transparency::{TransparencyError, check_against_log, parse_checkpoint_note};
-use trail_core::{Error, Log, encoding, entry_bundle};
+use trail_core::{Arrival, Error, Log, encoding, entry_bundle};
 
 use super::Server;
 use crate::Failure;
@@ -81,8 +82,10 @@ fn refused(source: &Source, why: String) -> Failure {
 
 /// Brings `log` up to the source's checkpoint. On a fork (a validly signed
 /// checkpoint that the copy's entries do not extend, or that does not extend
-/// them) it writes both checkpoints to `evidence` and fails; the copy is
-/// unchanged whenever it fails.
+/// them) it writes both checkpoints to `evidence` and fails. A refused
+/// source leaves the copy unchanged; only an entry that the signed tree
+/// holds and that fails verification (the log itself is bad) leaves the
+/// copy with the verified entries before it, and says so.
 pub fn pull(source: &Source, log: &Log, evidence: &Path, quiet: bool) -> Result<Pulled, Failure> {
     let note = source.require("checkpoint")?;
     let (_, checkpoint) = parse_checkpoint_note(&note)
@@ -132,9 +135,18 @@ pub fn pull(source: &Source, log: &Log, evidence: &Path, quiet: bool) -> Result<
             after: before,
         });
     }
+    // The checkpoint's signature is checked first when the copy's own
+    // registry can (an operator it already knows); a fresh copy learns its
+    // operators from the entries, so its check comes after them.
+    let signed_first = before > 0 && check_against_log_at(log, &note, size).is_ok();
+    let leaves = pinned_leaves(source, log, before, size, checkpoint.root())?;
     let bar = Progress::entries("mirroring", Some(size), quiet);
     bar.set(before);
-    let mut new = Vec::new();
+    // Every leaf is now pinned by the signed root: each entry is checked
+    // against its leaf and verified in its place, and kept chunk by chunk,
+    // so memory stays bounded and an interrupted mirror resumes.
+    let mut chunk: Vec<Vec<u8>> = Vec::new();
+    let mut have = before;
     let (first, last) = (before / TILE_WIDTH, (size - 1) / TILE_WIDTH);
     for index in first..=last {
         let width = (size - index * TILE_WIDTH).min(TILE_WIDTH) as u16;
@@ -143,58 +155,156 @@ pub fn pull(source: &Source, log: &Log, evidence: &Path, quiet: bool) -> Result<
             index,
             width,
         };
-        let hash_tile = Tile {
-            kind: TileKind::Hashes { level: 0 },
-            index,
-            width,
-        };
         let bundle = source.require(&bundle_tile.path())?;
-        let hashes = source.require(&hash_tile.path())?;
         let entries = entry_bundle::decode(&bundle, TILE_WIDTH as usize)
             .map_err(|e| refused(source, format!("{bundle_tile}: {e}")))?;
-        if entries.len() != usize::from(width) || hashes.len() != usize::from(width) * 32 {
+        if entries.len() != usize::from(width) {
             return Err(refused(
                 source,
-                format!("{bundle_tile} or {hash_tile} does not hold {width} entries or hashes"),
+                format!("{bundle_tile} holds {} entries, not {width}", entries.len()),
             ));
         }
-        for (k, (bytes, hash)) in entries.into_iter().zip(hashes.chunks(32)).enumerate() {
+        for (k, bytes) in entries.into_iter().enumerate() {
             let seq = index * TILE_WIDTH + k as u64;
-            if encoding::merkle_leaf_hash(&bytes).as_bytes() != hash {
+            if seq < before {
+                continue;
+            }
+            let leaf = &leaves[(seq - before) as usize];
+            if encoding::merkle_leaf_hash(&bytes) != *leaf {
                 return Err(refused(
                     source,
-                    format!("entry {seq} of {bundle_tile} does not match {hash_tile}"),
+                    format!(
+                        "entry {seq} of {bundle_tile} does not match tile/0/{}",
+                        Tile {
+                            kind: TileKind::Hashes { level: 0 },
+                            index,
+                            width
+                        }
+                        .path()
+                        .trim_start_matches("tile/0/")
+                    ),
                 ));
             }
-            if seq >= before {
-                new.push(bytes);
-            } else if log.entry_bytes(seq, seq).next().transpose()?.as_deref() != Some(&bytes[..]) {
-                return Err(refused(
-                    source,
-                    format!("its entry {seq} differs from the copy's"),
-                ));
-            }
+            chunk.push(bytes);
         }
-        bar.set(before + new.len() as u64);
+        if chunk.len() >= CHUNK || index == last {
+            let n = chunk.len() as u64;
+            log.append_signed(std::mem::take(&mut chunk), Arrival::Copied)
+                .map_err(|e| kept_so_far(source, e, have))?;
+            have += n;
+            bar.set(have);
+        }
     }
     drop(bar);
-    // Past the copy, a tree that is not the checkpoint's proves no fork by
-    // itself: the tiles may be damaged as well as the history rewritten.
-    log.append_copied_under(new, &note).map_err(|e| match e {
-        Error::Transparency(TransparencyError::Fork(_)) => refused(
-            source,
-            format!(
-                "its entries do not make the tree its signed checkpoint of {size} entries \
-                 commits to (damaged tiles, or a history that does not extend this copy)"
-            ),
-        ),
-        other => fork(other),
-    })?;
+    if !signed_first {
+        check_against_log(log, &note).map_err(fork)?;
+    }
     log.keep_checkpoint(&note)?;
     Ok(Pulled {
         before,
         after: log.tree_size(),
     })
+}
+
+/// Entries appended per batch while mirroring.
+const CHUNK: usize = 4096;
+
+/// [`check_against_log`] for a checkpoint larger than the copy: only its
+/// signature by an operator the copy knows, since its root is not the copy's.
+fn check_against_log_at(log: &Log, note: &[u8], size: u64) -> Result<(), Error> {
+    let (note, _) = parse_checkpoint_note(note)?;
+    let operators = trail_core::transparency::log_operators(log)?;
+    let policy = trail_core::transparency::Policy::new(operators, Vec::new(), 0)?;
+    let trusted = trail_core::transparency::verify_checkpoint(&note, &policy)?;
+    if trusted.checkpoint.size().0 != size {
+        return Err(Error::Corrupt("the checkpoint changed".into()));
+    }
+    Ok(())
+}
+
+/// Fetches the level-0 hash tiles of the entries the copy lacks and checks
+/// that, added to the copy's own tree, they make the checkpoint's root:
+/// then every one of them is the leaf the signed tree holds (32 bytes an
+/// entry, however many entries the bundles hold). Returns the leaves of
+/// seqs `before..size`.
+fn pinned_leaves(
+    source: &Source,
+    log: &Log,
+    before: u64,
+    size: u64,
+    root: &trail_core::merkle::Hash,
+) -> Result<Vec<trail_core::merkle::Hash>, Failure> {
+    let mut tree = log.tree_extension()?;
+    let mut leaves = Vec::new();
+    for index in before / TILE_WIDTH..=(size - 1) / TILE_WIDTH {
+        let width = (size - index * TILE_WIDTH).min(TILE_WIDTH) as u16;
+        let tile = Tile {
+            kind: TileKind::Hashes { level: 0 },
+            index,
+            width,
+        };
+        let hashes = source.require(&tile.path())?;
+        if hashes.len() != usize::from(width) * 32 {
+            return Err(refused(
+                source,
+                format!(
+                    "{tile} does not hold {width} hashes ({} bytes)",
+                    hashes.len()
+                ),
+            ));
+        }
+        // Where the tile also covers entries the copy holds, it must hold
+        // the copy's own leaves.
+        let held = before
+            .saturating_sub(index * TILE_WIDTH)
+            .min(u64::from(width)) as u16;
+        if held > 0 {
+            let own = log.tile_bytes(&Tile {
+                kind: TileKind::Hashes { level: 0 },
+                index,
+                width: held,
+            })?;
+            if own.as_deref() != Some(&hashes[..usize::from(held) * 32]) {
+                return Err(refused(
+                    source,
+                    format!("{tile} differs from the copy's own leaves before seq {before}"),
+                ));
+            }
+        }
+        for (k, hash) in hashes.chunks(32).enumerate() {
+            if index * TILE_WIDTH + (k as u64) < before {
+                continue;
+            }
+            let leaf = trail_core::merkle::Hash::from_slice(hash)
+                .map_err(|e| refused(source, format!("{tile}: {e}")))?;
+            tree.push(leaf);
+            leaves.push(leaf);
+        }
+    }
+    if tree.root() != *root {
+        return Err(refused(
+            source,
+            format!(
+                "its hash tiles do not make the tree its signed checkpoint of {size} entries \
+                 commits to, extending this copy (damaged tiles, or a history that does not \
+                 extend this copy)"
+            ),
+        ));
+    }
+    Ok(leaves)
+}
+
+/// An entry refused while mirroring: the entries before it are verified
+/// and kept, and the copy is a whole log up to them.
+fn kept_so_far(source: &Source, e: Error, have: u64) -> Failure {
+    let mut failure = Failure::from(e);
+    failure.code = 1;
+    failure.message = format!(
+        "{}: {}; the copy keeps the {have} entries verified before it",
+        source.name(),
+        failure.message
+    );
+    failure
 }
 
 /// Writes the copy's last verified checkpoint and the source's conflicting

@@ -11,12 +11,9 @@
 
 use std::time::Duration;
 
-use super::store_tree::tree_error;
 use super::{Appended, Error, Head, Log, MARKER_FILE, Result, Staged, entry_key};
 use crate::clock::AppendOptions;
-use crate::encoding;
 use crate::limits::MAX_ENTRY_BYTES;
-use crate::merkle::tree::{self as merkle_tree, TreeSize};
 use crate::types::Timestamp;
 use crate::verify::{Prepared, PreparedItem, Problem, VerifyError};
 
@@ -61,39 +58,6 @@ impl Log {
     /// client may resend a batch whose answer it did not get. Any other bad
     /// entry is an [`Error::Verify`] naming its seq.
     pub fn append_signed(&self, entries: Vec<Vec<u8>>, arrival: Arrival) -> Result<Vec<Appended>> {
-        self.append_signed_under(entries, arrival, None)
-    }
-
-    /// Appends entries copied from another log, all or nothing, only if the
-    /// tree they complete is the one the signed checkpoint `note` commits
-    /// to: of this log, of exactly that size, with that root, and signed by a
-    /// key that holds or held the operator role (as of these entries). A
-    /// checkpoint the entries do not make is refused as a fork
-    /// ([`crate::transparency::TransparencyError::Fork`]) and nothing is
-    /// written: this is how a mirror keeps its verified copy untouched.
-    pub fn append_copied_under(&self, entries: Vec<Vec<u8>>, note: &[u8]) -> Result<Vec<Appended>> {
-        let (_, checkpoint) = crate::transparency::parse_checkpoint_note(note)?;
-        let size = checkpoint.size().0;
-        let have = self.tree_size();
-        if size != have + entries.len() as u64 {
-            return Err(crate::transparency::TransparencyError::Malformed {
-                what: "copy",
-                reason: format!(
-                    "{} entries after the {have} held do not make the checkpoint's {size}",
-                    entries.len()
-                ),
-            }
-            .into());
-        }
-        self.append_signed_under(entries, Arrival::Copied, Some(note))
-    }
-
-    fn append_signed_under(
-        &self,
-        entries: Vec<Vec<u8>>,
-        arrival: Arrival,
-        under: Option<&[u8]>,
-    ) -> Result<Vec<Appended>> {
         let batch_len = entries.len();
         // Decoding and signature checks need no lock: done on every core first.
         let prepared = Prepared::new(entries);
@@ -157,42 +121,8 @@ impl Log {
                 staged.admit(authority, &u.signer, &u.event).map_err(fail)?;
                 staged.record(authority, &entry, bytes)?;
             }
-            if let Some(note) = under {
-                self.check_staged(&staged, authority, head, note)?;
-            }
             Ok(staged.finish(authority))
         })
-    }
-
-    /// Checks a signed checkpoint against the tree the staged entries make.
-    fn check_staged(
-        &self,
-        staged: &Staged<'_>,
-        authority: &crate::authority::Authority,
-        head: Option<Head>,
-        note: &[u8],
-    ) -> Result<()> {
-        let genesis = match head {
-            Some(_) => self
-                .entry_bytes(0, 0)
-                .next()
-                .transpose()?
-                .map(|b| encoding::entry_hash(&b)),
-            None => staged.appended.first().map(|a| a.hash),
-        };
-        let genesis =
-            genesis.ok_or_else(|| Error::Corrupt("the log has no genesis entry".into()))?;
-        let root_at = |size| {
-            merkle_tree::root(&staged.nodes, TreeSize(size)).map_err(|e| tree_error(&self.path, e))
-        };
-        crate::transparency::check_against_staged(
-            crate::transparency::origin_for(&genesis),
-            authority,
-            staged.next_seq(),
-            &root_at,
-            note,
-        )?;
-        Ok(())
     }
 
     /// A resent batch: accepted if every entry is stored as sent, else the

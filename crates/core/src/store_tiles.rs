@@ -2,12 +2,45 @@
 //! they are): the same bytes whether served by `trail serve` or written by
 //! `trail publish`.
 
-use super::store_tree::{SledNodes, tree_error};
+use super::store_tree::{Frontier, SledNodes, tree_error};
 use super::{Log, Result};
+use crate::merkle::Hash;
 use crate::merkle::tree::{NodeStore, TreeError};
 use crate::tiles::{Tile, TileKind};
 
+/// The log's Merkle tree as it would be with more leaves: its root can be
+/// computed for leaf hashes that are not in the log (yet), in O(log n)
+/// memory. A mirror pins fetched hash tiles to a signed root with it before
+/// it fetches the entries they commit to.
+pub struct TreeExtension(Frontier);
+
+impl TreeExtension {
+    /// Adds the next leaf hash.
+    pub fn push(&mut self, leaf: Hash) {
+        self.0.push(leaf);
+    }
+
+    /// The size of the tree so far.
+    pub fn size(&self) -> u64 {
+        self.0.size()
+    }
+
+    /// The root of the tree so far.
+    pub fn root(&self) -> Hash {
+        self.0.root()
+    }
+}
+
 impl Log {
+    /// The log's durable tree, ready to be extended with leaf hashes.
+    pub fn tree_extension(&self) -> Result<TreeExtension> {
+        let size = self.tree_size();
+        self.settle()?;
+        Ok(TreeExtension(Frontier::of_stored(
+            &self.tree, &self.path, size,
+        )?))
+    }
+
     /// The bytes of `tile`, or `None` if the log's durable entries are too
     /// few for it: a hash tile is its hashes back to back, an entry bundle
     /// its entries each after a big-endian u16 length.

@@ -235,6 +235,31 @@ pub(crate) struct Frontier {
 }
 
 impl Frontier {
+    /// The right edge of the stored tree of the first `size` entries: its
+    /// complete subtrees, largest first, read from the store.
+    pub(crate) fn of_stored(tree: &sled::Tree, path: &Path, size: u64) -> Result<Frontier, Error> {
+        let nodes = SledNodes(tree);
+        let mut stack = Vec::new();
+        let mut offset = 0u64;
+        for level in (0..64u32).rev() {
+            if size & (1u64 << level) == 0 {
+                continue;
+            }
+            let hash = nodes
+                .get(level, offset >> level)
+                .map_err(|e| tree_error(path, TreeError::Store(e)))?
+                .ok_or_else(|| {
+                    Error::Corrupt(format!(
+                        "the Merkle tree lacks node (level {level}, index {})",
+                        offset >> level
+                    ))
+                })?;
+            stack.push(hash);
+            offset += 1u64 << level;
+        }
+        Ok(Frontier { size, stack })
+    }
+
     /// Adds the next leaf and returns every node it completes, leaf first.
     pub(crate) fn push(&mut self, leaf: Hash) -> Vec<StoredNode> {
         let n = self.size;

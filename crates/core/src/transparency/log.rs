@@ -184,24 +184,6 @@ pub fn check_against_log(log: &Log, bytes: &[u8]) -> Result<Checkpoint> {
     check_against(&known, bytes)
 }
 
-/// [`check_against_log`] for entries staged but not yet written: the log's
-/// `origin`, and the registry, size and roots the staged entries make.
-pub(crate) fn check_against_staged(
-    origin: String,
-    authority: &Authority,
-    size: u64,
-    root_at: &dyn Fn(u64) -> Result<Hash>,
-    bytes: &[u8],
-) -> Result<Checkpoint> {
-    let known = Known {
-        operators: operators_of(authority, &origin)?,
-        origin,
-        size,
-        root_at,
-    };
-    check_against(&known, bytes)
-}
-
 /// Verifies a bundle and checks a signed checkpoint against it as
 /// [`check_against_log`] does for a log; returns the bundle's verifier.
 pub fn check_against_bundle(bundle: &Path, bytes: &[u8]) -> Result<(Verifier, Checkpoint)> {

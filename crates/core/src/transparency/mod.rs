@@ -17,7 +17,7 @@
 
 mod files;
 mod log;
-pub(crate) use log::{RootTracker, check_against_staged};
+pub(crate) use log::RootTracker;
 #[cfg(test)]
 mod tests;
 
