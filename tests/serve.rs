@@ -201,3 +201,39 @@ fn the_log_is_served_over_tls_to_clients_that_trust_its_certificate() {
     let head: serde_json::Value = serde_json::from_slice(&curl.stdout).unwrap();
     assert_eq!(head["size"], 10);
 }
+
+#[test]
+fn a_batch_that_would_take_the_serving_operator_key_away_is_refused() {
+    let site = Site::new();
+    let operator = grant_operator(&site);
+    let served = Served::start(&site.log, &operator, &[]);
+    let public = common::seed(common::served::OPERATOR_SEED)
+        .public_key()
+        .to_string();
+    let revoke = served.client(
+        &site,
+        "admin",
+        &[
+            "revoke",
+            "--key",
+            arg(&site.key("admin")),
+            "--public-key",
+            &public,
+            "--reason",
+            "leaving",
+        ],
+    );
+    let message = revoke.fails(2, &["422", "operator role from the key serving this log"]);
+    assert!(message.contains("stop the server"), "{message}");
+    // Nothing was written, and the server goes on serving and signing.
+    let (status, body) = served.get("/head");
+    assert_eq!(status, 200);
+    let head: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(head["size"], 10);
+    let verified = served.client(&site, "auditor", &["verify"]);
+    assert!(
+        verified.ok().contains("intact: 10 entries"),
+        "{}",
+        verified.stdout
+    );
+}

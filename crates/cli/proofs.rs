@@ -162,11 +162,15 @@ fn describe(note: &Note) -> String {
 pub fn checkpoint(args: &CheckpointArgs) -> Outcome {
     let key = crate::keyfile::load(&args.key)?;
     let log = Log::open(&args.log.dir()?)?;
-    let mut note = sign_checkpoint(&log, &key)?;
-    if !args.witness.is_empty() || args.quorum > 0 {
-        note = crate::witness::collect(&log, &note.to_bytes(), &args.witness, args.quorum)?;
+    let note = if args.witness.is_empty() && args.quorum == 0 {
+        sign_checkpoint(&log, &key)?
+    } else {
+        // Kept only once the witnesses have cosigned it to the quorum.
+        let signed = trail_core::transparency::sign_checkpoint_at(&log, &key, log.tree_size())?;
+        let note = crate::witness::collect(&log, &signed.to_bytes(), &args.witness, args.quorum)?;
         log.keep_checkpoint(&note.to_bytes())?;
-    }
+        note
+    };
     output::write_file(&args.out, &note.to_bytes())?;
     let origin = log_origin(&log)?;
     output::status(

@@ -41,9 +41,32 @@ struct AddAnswer {
 pub enum Refusal {
     /// The log moved on: fetch, check and sign again.
     HeadMoved,
+    /// No answer arrived (connection refused or dropped, a timeout): the
+    /// server may or may not have appended the batch.
+    Transport(Failure),
     /// Anything else, with the status and the server's reason.
     Other(Failure),
 }
+
+/// A server's reason for a refusal, fit for one line of ours: its first
+/// line, with control characters escaped, cut at 200 characters.
+pub fn reason(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let first = text
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim();
+    let mut line: String = crate::output::safe(first).chars().take(200).collect();
+    if line.len() < crate::output::safe(first).len() {
+        line.push('…');
+    }
+    line
+}
+
+/// Largest answer to `POST /add-entries`: receipts carry each entry, its
+/// path and the checkpoint, about three times the largest body.
+const MAX_RECEIPTS: u64 = 64 << 20;
 
 impl Server {
     /// A client for the log served at `url` (`http://` or `https://`); an
@@ -107,7 +130,7 @@ impl Server {
         if !status.is_success() {
             return Err(Failure::input(format!(
                 "{url}: the server answered {status}: {}",
-                String::from_utf8_lossy(&body).trim()
+                reason(&body)
             )));
         }
         Ok(Some(body))
@@ -153,19 +176,19 @@ impl Server {
         }
         let mut response = request
             .send(&body[..])
-            .map_err(|e| Refusal::Other(self.unreachable(e)))?;
+            .map_err(|e| Refusal::Transport(self.unreachable(e)))?;
         let status = response.status();
         let answer = response
             .body_mut()
             .with_config()
-            .limit(MAX_ANSWER)
+            .limit(MAX_RECEIPTS)
             .read_to_vec()
-            .map_err(|e| Refusal::Other(self.unreachable(e)))?;
+            .map_err(|e| Refusal::Transport(self.unreachable(e)))?;
         if status.as_u16() == 409 {
             return Err(Refusal::HeadMoved);
         }
         if !status.is_success() {
-            let reason = String::from_utf8_lossy(&answer).trim().to_owned();
+            let reason = reason(&answer);
             return Err(Refusal::Other(Failure::input(format!(
                 "{}: the server refused the entries ({status}): {reason}",
                 self.base

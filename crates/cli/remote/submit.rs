@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use trail_core::transparency::{Policy, log_operators, verify_inclusion};
+use trail_core::transparency::{Policy, current_operators, verify_inclusion};
 use trail_core::{AppendOptions, Appended, Event, Log, OpenOptions, SecretKey, Timestamp};
 
 use super::http::Refusal;
@@ -57,12 +57,13 @@ pub fn append(
         let entries = log
             .sign_next(key, events.clone(), now, options)
             .map_err(Submitted::Refused)?;
-        let operators = log_operators(&log).map_err(|e| Submitted::Failed(e.into()))?;
+        // A receipt must be signed by a key that holds the operator role now.
+        let operators = current_operators(&log).map_err(|e| Submitted::Failed(e.into()))?;
         drop(log);
-        match server.add_entries(&entries, options.allow_future_dates) {
+        match send(server, &entries, options.allow_future_dates) {
             Ok(accepted) => return check_receipts(server, &entries, accepted, operators, receipt),
             Err(Refusal::HeadMoved) => pause(attempt),
-            Err(Refusal::Other(f)) => return Err(Submitted::Failed(f)),
+            Err(Refusal::Other(f) | Refusal::Transport(f)) => return Err(Submitted::Failed(f)),
         }
     }
     Err(Submitted::Failed(Failure::input(format!(
@@ -70,6 +71,30 @@ pub fn append(
         server.url()
     ))))
 }
+
+/// Sends one signed batch; when the answer is lost on the way (a dropped
+/// connection, a timeout), sends the same bytes again a few times: the
+/// server may have appended them, and then answers a resend with the same
+/// receipts instead of appending twice.
+fn send(
+    server: &Server,
+    entries: &[Vec<u8>],
+    allow_future_dates: bool,
+) -> Result<Vec<super::http::Accepted>, Refusal> {
+    let mut tries = 0;
+    loop {
+        match server.add_entries(entries, allow_future_dates) {
+            Err(Refusal::Transport(_)) if tries < RESENDS => {
+                tries += 1;
+                pause(tries);
+            }
+            other => return other,
+        }
+    }
+}
+
+/// How many times a batch whose answer was lost is sent again.
+const RESENDS: u32 = 3;
 
 /// Waits before the next attempt: longer each time, and not in step with
 /// the other writers that lost the same race.

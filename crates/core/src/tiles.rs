@@ -9,7 +9,7 @@
 //! whose leaf hashes the level-0 tile holds.
 //!
 //! This module is only layout: which tiles a tree has and what they are
-//! called. What they hold is read from the store (`Log::tile`).
+//! called. What they hold is read from the store (`Log::tile_bytes`).
 
 use std::fmt;
 

@@ -172,6 +172,14 @@ impl Witness {
                 request.old
             )));
         }
+        // c2sp.org/tlog-witness: no proof from size 0, and none between equal sizes.
+        if (request.old == 0 || request.old == size) && !request.proof.is_empty() {
+            return Err(WitnessError::BadProof {
+                old: request.old,
+                new: size,
+                reason: "the proof must be empty".into(),
+            });
+        }
         let _held = self.lock.lock().unwrap_or_else(|p| p.into_inner());
         let latest = self.latest(&origin)?;
         let latest_size = latest.map_or(0, |c| c.size);
@@ -198,13 +206,6 @@ impl Witness {
                 reason: e.to_string(),
             })?,
             // Nothing cosigned yet: the first checkpoint is taken as it is.
-            None if !request.proof.is_empty() => {
-                return Err(WitnessError::BadProof {
-                    old: 0,
-                    new: size,
-                    reason: "a proof from size 0 must be empty".into(),
-                });
-            }
             None => {}
         }
         self.keep(
@@ -386,6 +387,17 @@ fn cosignature_lines(
         };
         let (status, answer) = post(url, &add_checkpoint_body(old, &proof, note))?;
         let text = String::from_utf8_lossy(&answer).trim().to_owned();
+        // A refusal's text goes into one line of ours: its first line,
+        // control characters escaped, cut short.
+        let first_line = || -> String {
+            text.lines()
+                .next()
+                .unwrap_or("")
+                .chars()
+                .take(200)
+                .flat_map(char::escape_default)
+                .collect()
+        };
         match (status, text.parse::<u64>()) {
             (200, _) => return Ok(text.lines().map(str::to_owned).collect()),
             (409, Ok(theirs)) if theirs > size => {
@@ -394,7 +406,7 @@ fn cosignature_lines(
                 ));
             }
             (409, Ok(theirs)) if theirs != old => old = theirs,
-            _ => return Err(format!("{status}: {text}")),
+            _ => return Err(format!("{status}: {}", first_line())),
         }
     }
     Err("the witness kept answering 409".into())
@@ -471,8 +483,14 @@ mod tests {
             f.witness.latest("example.org/log").unwrap().unwrap().size,
             8
         );
-        // The same checkpoint again is fine.
+        // The same checkpoint again is fine, but only with an empty proof.
         f.add(8).unwrap();
+        let some_proof = consistency_proof(&f.tree, TreeSize(5), TreeSize(8)).unwrap();
+        let body = add_checkpoint_body(8, &some_proof, &f.note(&f.log));
+        assert!(matches!(
+            f.witness.add_checkpoint(&body, 1),
+            Err(WitnessError::BadProof { old: 8, new: 8, .. })
+        ));
     }
 
     #[test]

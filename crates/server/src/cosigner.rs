@@ -76,8 +76,15 @@ pub(crate) fn run(shared: Arc<Shared>, witnessing: Witnessing) {
         Ok((status, body))
     };
     let mut done = 0;
-    while !shared.shutting_down.load(Ordering::SeqCst) {
+    // After a failed round, wait longer before the next (up to a minute), so
+    // that a witness that refuses is not asked again every second.
+    let mut backoff = Duration::ZERO;
+    let stopping = || shared.shutting_down.load(Ordering::SeqCst);
+    while !stopping() {
         shared.wake.wait();
+        if stopping() {
+            break;
+        }
         let Ok(size) = shared.durable_size() else {
             continue;
         };
@@ -85,8 +92,16 @@ pub(crate) fn run(shared: Arc<Shared>, witnessing: Witnessing) {
             continue;
         }
         match cosign(&shared, &witnessing, size, &mut post) {
-            Ok(()) => done = size,
-            Err(problem) => tracing::warn!(size, %problem, "witnesses did not cosign"),
+            Ok(()) => {
+                done = size;
+                backoff = Duration::ZERO;
+            }
+            Err(problem) => {
+                tracing::warn!(size, %problem, "witnesses did not cosign");
+                backoff = (backoff * 2).clamp(Duration::from_secs(1), Duration::from_secs(60));
+                std::thread::sleep(backoff);
+                shared.wake.poke();
+            }
         }
     }
 }
@@ -110,8 +125,11 @@ fn cosign(
     verify_checkpoint(&collected.note, &policy)
         .map_err(|e| format!("{e}; {}", collected.problems.join("; ")))?;
     let bytes = collected.note.to_bytes();
-    log.keep_checkpoint(&bytes).map_err(|e| e.to_string())?;
-    shared.set_cosigned(size, bytes.into());
+    // Kept only if it is still the newest: a round for an older size that
+    // ends late must not replace a newer kept checkpoint.
+    if shared.set_cosigned(size, bytes.clone().into()) {
+        log.keep_checkpoint(&bytes).map_err(|e| e.to_string())?;
+    }
     tracing::info!(size, "checkpoint cosigned");
     Ok(())
 }

@@ -188,6 +188,16 @@ impl Server {
     pub fn bind(config: Config) -> Result<Server, ServeError> {
         let bound = Bound::new(config.listen, config.tls.as_ref(), config.limits)?;
         let witnessing = config.witnessing.clone();
+        if !witnessing.urls.is_empty()
+            && (witnessing.quorum == 0 || witnessing.quorum > witnessing.urls.len())
+        {
+            return Err(ServeError::Config(format!(
+                "--quorum {} with {} witnesses: ask for between 1 and {} cosignatures",
+                witnessing.quorum,
+                witnessing.urls.len(),
+                witnessing.urls.len()
+            )));
+        }
         let shared = Arc::new(routes::Shared::new(config)?);
         if !witnessing.urls.is_empty() {
             let for_thread = shared.clone();
@@ -264,7 +274,7 @@ impl WitnessServer {
     /// Serves `POST /add-checkpoint` until SIGTERM or SIGINT. Each
     /// cosignature is returned only after the state it implies is on disk.
     pub fn run_until_signal(self) -> Result<(), ServeError> {
-        let app = witness::router(self.witness);
+        let app = witness::router(self.witness, self.bound.limits);
         self.bound
             .run(app, Arc::new(std::sync::atomic::AtomicBool::new(false)))
     }

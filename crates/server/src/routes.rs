@@ -26,6 +26,8 @@ use crate::{Config, Limits, ServeError};
 
 /// Most entries one `GET /entries` answer holds.
 pub(crate) const MAX_ENTRIES_PER_READ: u64 = 4096;
+/// The size past which a `GET /entries` answer takes no more entries.
+const MAX_ENTRIES_BODY: usize = 8 << 20;
 
 /// What every request handler shares.
 pub(crate) struct Shared {
@@ -96,12 +98,15 @@ impl Shared {
         &self.operator_key
     }
 
-    /// Serves `note` (cosigned to a quorum) as the checkpoint of `size`.
-    pub(crate) fn set_cosigned(&self, size: u64, note: Arc<[u8]>) {
+    /// Serves `note` (cosigned to a quorum) as the checkpoint of `size`,
+    /// unless a newer one is served; says whether it is now the newest.
+    pub(crate) fn set_cosigned(&self, size: u64, note: Arc<[u8]>) -> bool {
         let mut cosigned = self.cosigned.lock().unwrap_or_else(|p| p.into_inner());
-        if cosigned.as_ref().is_none_or(|(s, _)| *s < size) {
+        let newest = cosigned.as_ref().is_none_or(|(s, _)| *s < size);
+        if newest {
             *cosigned = Some((size, note));
         }
+        newest
     }
 
     /// The checkpoint to publish for `size`: the witnesses' cosigned one if
@@ -129,7 +134,6 @@ impl Shared {
     /// Keeps the newest checkpoint with the log, for the local commands that
     /// read it after the server stops.
     pub(crate) fn shut_down(&self) -> Result<(), ServeError> {
-        self.wake.poke();
         let size = self.log.tree_size();
         let cosigned = self
             .cosigned
@@ -223,6 +227,7 @@ async fn head(State(shared): State<Arc<Shared>>) -> Response {
             .transpose()
             .map_err(internal)?;
         let hash = last
+            .filter(|_| size > 0)
             .map(|b| trail_core::encoding::entry_hash(&b))
             .unwrap_or_default();
         let note = s.published_checkpoint(size).map_err(internal)?;
@@ -316,6 +321,10 @@ async fn entries(
             for bytes in s.log.entry_bytes(range.start, end - 1) {
                 let bytes = bytes.map_err(internal)?;
                 trail_core::entry_bundle::push(&mut body, &bytes).map_err(internal)?;
+                // Big entries: stop at a few MiB; the client asks again from there.
+                if body.len() >= MAX_ENTRIES_BODY {
+                    break;
+                }
             }
         }
         Ok((size, body))
@@ -419,6 +428,7 @@ async fn add_entries_checked(
         // Reserved before the append, so concurrent batches cannot together
         // pass a quota; given back if the batch is refused.
         let now = Timestamp::now();
+        refuse_operator_change(&batch, &s.operator_key.public_key())?;
         let counts = match s.quotas.is_on() {
             true => signers(&s.log, &batch)?,
             false => HashMap::new(),
@@ -456,6 +466,35 @@ async fn add_entries_checked(
         shared.wake.poke();
     }
     Ok(Json(json!({ "entries": receipts })).into_response())
+}
+
+/// Refuses a batch that would revoke or rotate away the key this server
+/// signs checkpoints with: it could sign no receipt for it, nor anything
+/// after. The operator changes keys with the server stopped, then serves
+/// with the new one.
+fn refuse_operator_change(batch: &[Vec<u8>], operator: &PublicKey) -> Result<(), Response> {
+    for bytes in batch {
+        let Ok(entry) = Entry::from_bytes(bytes) else {
+            continue;
+        };
+        let takes_it = match entry.event() {
+            trail_core::Event::KeyRevoked(r) => r.public_key == *operator,
+            trail_core::Event::KeyRotated(_) => entry.unsigned.signer == *operator,
+            _ => false,
+        };
+        if takes_it {
+            return Err(plain(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!(
+                    "seq {}: the entry would take the operator role from the key serving this log; \
+                     stop the server, change the key with trail revoke or trail rotate on the log, \
+                     and serve it with the new operator key",
+                    entry.unsigned.seq
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The answer to a batch over a signing key's daily quota.
@@ -508,7 +547,7 @@ fn authorize(tokens: &Tokens, headers: &HeaderMap) -> Result<(), Response> {
 }
 
 /// Reads the whole body within the read timeout and the size limit.
-async fn read_body(body: Body, limits: Limits) -> Result<Bytes, Response> {
+pub(crate) async fn read_body(body: Body, limits: Limits) -> Result<Bytes, Response> {
     match tokio::time::timeout(
         limits.read_timeout,
         axum::body::to_bytes(body, limits.max_body_bytes),

@@ -14,7 +14,9 @@ pub(crate) fn of_append_error(e: &Error) -> StatusCode {
         Error::Verify(v) => match &v.problem {
             Problem::BadSignature { .. } => StatusCode::FORBIDDEN,
             Problem::Unauthorized(r) if is_signer_refused(r) => StatusCode::FORBIDDEN,
-            Problem::Unauthorized(_) | Problem::InvalidEvent(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Problem::Unauthorized(_) | Problem::InvalidEvent(_) | Problem::TimeWentBack { .. } => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             _ => StatusCode::BAD_REQUEST,
         },
         Error::Rejected(r) if is_signer_refused(r) => StatusCode::FORBIDDEN,

@@ -4,19 +4,23 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use trail_core::witness::{Witness, WitnessError};
 
+use crate::Limits;
 use crate::routes::plain;
 
 /// Largest request: 63 proof lines and a checkpoint with its signatures.
 const MAX_BODY: usize = 64 * 1024;
 
-pub(crate) fn router(witness: Arc<Witness>) -> Router {
+pub(crate) fn router(witness: Arc<Witness>, limits: Limits) -> Router {
+    let limits = Limits {
+        max_body_bytes: MAX_BODY,
+        ..limits
+    };
     Router::new()
         .route("/add-checkpoint", post(add_checkpoint))
         .fallback(|| async {
@@ -25,11 +29,21 @@ pub(crate) fn router(witness: Arc<Witness>) -> Router {
                 "this witness serves POST /add-checkpoint",
             )
         })
-        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
+        .layer(axum::Extension(limits))
         .with_state(witness)
 }
 
-async fn add_checkpoint(State(witness): State<Arc<Witness>>, body: Bytes) -> Response {
+async fn add_checkpoint(
+    State(witness): State<Arc<Witness>>,
+    axum::Extension(limits): axum::Extension<Limits>,
+    request: Request,
+) -> Response {
+    // The body within the read timeout, as the log server reads its bodies:
+    // a client trickling bytes does not keep a connection slot for long.
+    let body = match crate::routes::read_body(request.into_body(), limits).await {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
     let timestamp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());

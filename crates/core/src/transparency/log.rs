@@ -57,6 +57,19 @@ pub fn log_operators(log: &Log) -> Result<Vec<NoteVerifier>> {
         .map(|all| all.into_iter().map(|o| o.verifier).collect())
 }
 
+/// Verifiers for the keys that hold the operator role now, at the log's
+/// size: what a checkpoint signed today must be signed by (a receipt, say).
+pub fn current_operators(log: &Log) -> Result<Vec<NoteVerifier>> {
+    let origin = log_origin(log)?;
+    let size = log.tree_size();
+    log.with_authority(|a| operators_of(a, &origin)).map(|all| {
+        all.into_iter()
+            .filter(|o| o.held_at(size))
+            .map(|o| o.verifier)
+            .collect()
+    })
+}
+
 /// Cosignature verifiers for every unrevoked key holding the witness role
 /// in the log, each named by its actor id (as `trail cosign` and
 /// `trail witness serve --name` sign).

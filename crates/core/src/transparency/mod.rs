@@ -28,9 +28,9 @@ pub use files::{
     verify_inclusion,
 };
 pub use log::{
-    check_against_bundle, check_against_log, cosign_with_log, inclusion_proof_file, log_operators,
-    log_origin, log_witnesses, operator_signer, sign_checkpoint, sign_checkpoint_at,
-    witness_signer,
+    check_against_bundle, check_against_log, cosign_with_log, current_operators,
+    inclusion_proof_file, log_operators, log_origin, log_witnesses, operator_signer,
+    sign_checkpoint, sign_checkpoint_at, witness_signer,
 };
 
 use crate::merkle::note::SignatureVerifier;
