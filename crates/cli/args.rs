@@ -240,6 +240,8 @@ pub enum Command {
         /// Last seq to show.
         #[arg(long)]
         to: Option<u64>,
+        #[command(flatten)]
+        filter: crate::filters::EntryFilter,
         /// Print JSON Lines instead of a table.
         #[arg(long)]
         json: bool,
@@ -297,6 +299,8 @@ pub enum Command {
         /// Replay only entries up to and including this seq (instead of --known-at).
         #[arg(long, value_name = "N", conflicts_with = "known_at")]
         at_seq: Option<u64>,
+        #[command(flatten)]
+        filter: crate::filters::RecFilter,
         /// Print the state as JSON.
         #[arg(long)]
         json: bool,
@@ -321,8 +325,11 @@ pub enum Command {
         #[arg(long)]
         json: bool,
         /// Lowest severity that makes the command exit 1: info, warning or error.
+        /// It applies to the findings shown (after --rule, --severity, --rec).
         #[arg(long, default_value = "error", value_name = "SEVERITY")]
         fail_on: trail_core::Severity,
+        #[command(flatten)]
+        filter: crate::filters::FindingFilter,
         #[command(flatten)]
         thresholds: Thresholds,
     },

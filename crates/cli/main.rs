@@ -7,6 +7,7 @@
 mod args;
 mod commands;
 mod demo;
+mod filters;
 mod keyfile;
 mod mirror;
 mod output;
@@ -189,8 +190,12 @@ fn main() -> ExitCode {
             log,
             from,
             to,
+            filter,
             json,
-        } => log.dir().and_then(|dir| read::show(&dir, from, to, json)),
+        } => filter
+            .check()
+            .and_then(|()| log.dir())
+            .and_then(|dir| read::show(&dir, from, to, &filter, json)),
         Command::Export { log, out, partial } => {
             log.dir().and_then(|dir| read::export(&dir, &out, partial))
         }
@@ -205,10 +210,11 @@ fn main() -> ExitCode {
             log,
             when,
             at_seq,
+            filter,
             json,
         } => log
             .dir()
-            .and_then(|dir| replay::replay(&dir, when.at, when.known_at, at_seq, json)),
+            .and_then(|dir| replay::replay(&dir, when.at, when.known_at, at_seq, &filter, json)),
         Command::History { log, rec, json } => {
             log.dir().and_then(|dir| replay::history(&dir, &rec, json))
         }
@@ -227,8 +233,10 @@ fn main() -> ExitCode {
             when,
             json,
             fail_on,
+            filter,
             thresholds,
         } => replay::check_config(&thresholds).and_then(|config| {
+            filter.check()?;
             replay::run_check(
                 &log.dir()?,
                 replay::CheckArgs {
@@ -237,6 +245,7 @@ fn main() -> ExitCode {
                     json,
                     fail_on,
                     config,
+                    filter,
                 },
             )
         }),

@@ -127,11 +127,20 @@ fn signer_name(authority: &Authority, entry: &Entry) -> String {
         .map_or_else(|| entry.unsigned.signer.short(), |a| a.to_string())
 }
 
-pub fn show(dir: &Path, from: u64, to: Option<u64>, json: bool) -> Outcome {
+pub fn show(
+    dir: &Path,
+    from: u64,
+    to: Option<u64>,
+    filter: &crate::filters::EntryFilter,
+    json: bool,
+) -> Outcome {
     let log = Log::open(dir)?;
     let authority = log.authority();
     for entry in log.entries(from, to) {
         let entry = entry?;
+        if !filter.keeps(&entry, &authority) {
+            continue;
+        }
         let u = &entry.unsigned;
         if json {
             output::json_line(

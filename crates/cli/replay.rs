@@ -150,9 +150,11 @@ pub fn replay(
     at: Option<When>,
     known_at: Option<When>,
     at_seq: Option<u64>,
+    filter: &crate::filters::RecFilter,
     json: bool,
 ) -> Outcome {
-    let view = view_for(dir, at, known_at, at_seq)?;
+    let mut view = view_for(dir, at, known_at, at_seq)?;
+    view.recs.retain(|_, rec| filter.keeps(rec));
     if json {
         output::json_line("state", &view)?;
         return Ok(());
@@ -253,11 +255,13 @@ pub struct CheckArgs {
     pub json: bool,
     pub fail_on: Severity,
     pub config: CheckConfig,
+    pub filter: crate::filters::FindingFilter,
 }
 
 pub fn run_check(dir: &Path, args: CheckArgs) -> Outcome {
     let view = view_for(dir, args.at, args.known_at, None)?;
-    let findings = check(&view, &args.config);
+    let mut findings = check(&view, &args.config);
+    findings.retain(|f| args.filter.keeps(f));
     for f in &findings {
         if args.json {
             output::json_line("finding", f)?;

@@ -1,0 +1,140 @@
+//! The filters people asked for: which recommendations `replay` shows,
+//! which entries `show` prints, which findings `check` reports. Each flag
+//! may be repeated (any of its values matches); different flags combine
+//! (all must match).
+
+use clap::Args;
+use trail_core::state::{ClosureStatus, RecView};
+use trail_core::{Authority, Day, Entry, Finding, Rule, Severity};
+
+use crate::Failure;
+
+/// `replay --rec --report --addressee --open`.
+#[derive(Args, Debug, Clone, Default)]
+pub struct RecFilter {
+    /// Only this recommendation (repeat for more).
+    #[arg(long = "rec", value_name = "ID")]
+    pub recs: Vec<String>,
+    /// Only the recommendations of this report (repeat for more).
+    #[arg(long = "report", value_name = "ID")]
+    pub reports: Vec<String>,
+    /// Only recommendations addressed to this actor (repeat for more).
+    #[arg(long = "addressee", value_name = "ACTOR")]
+    pub addressees: Vec<String>,
+    /// Only recommendations not yet closed.
+    #[arg(long)]
+    pub open: bool,
+}
+
+impl RecFilter {
+    /// Whether `rec` is to be shown.
+    pub fn keeps(&self, rec: &RecView) -> bool {
+        any(&self.recs, rec.rec.as_str())
+            && any(&self.reports, rec.report.as_str())
+            && (self.addressees.is_empty()
+                || rec
+                    .addressees
+                    .iter()
+                    .any(|a| any(&self.addressees, a.as_str())))
+            && (!self.open || rec.closure.status == ClosureStatus::Open)
+    }
+}
+
+/// `show --rec --actor --type --since --until`.
+#[derive(Args, Debug, Clone, Default)]
+pub struct EntryFilter {
+    /// Only entries about this recommendation (repeat for more).
+    #[arg(long = "rec", value_name = "ID")]
+    pub recs: Vec<String>,
+    /// Only entries signed for this actor (repeat for more).
+    #[arg(long = "actor", value_name = "ID")]
+    pub actors: Vec<String>,
+    /// Only entries of this event type, e.g. progress_claim (repeat for more).
+    #[arg(long = "type", value_name = "EVENT")]
+    pub types: Vec<String>,
+    /// Only entries whose effective date is on or after this day.
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<Day>,
+    /// Only entries whose effective date is on or before this day.
+    #[arg(long, value_name = "DATE")]
+    pub until: Option<Day>,
+}
+
+impl EntryFilter {
+    /// Refuses an event type no entry can have.
+    pub fn check(&self) -> Result<(), Failure> {
+        for t in &self.types {
+            if !trail_core::EventKind::ALL.iter().any(|k| k.name() == t) {
+                let known: Vec<&str> = trail_core::EventKind::ALL
+                    .iter()
+                    .map(|k| k.name())
+                    .collect();
+                return Err(Failure::input(format!(
+                    "--type {}: not an event type; the types are {}",
+                    crate::output::safe(t),
+                    known.join(", ")
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether `entry` is to be shown.
+    pub fn keeps(&self, entry: &Entry, authority: &Authority) -> bool {
+        let u = &entry.unsigned;
+        let date = u.event.date();
+        (self.recs.is_empty() || u.event.rec().is_some_and(|r| any(&self.recs, r.as_str())))
+            && (self.actors.is_empty()
+                || authority
+                    .actor_of(&u.signer)
+                    .is_some_and(|a| any(&self.actors, a.as_str())))
+            && any(&self.types, u.event.kind().name())
+            && self.since.is_none_or(|d| date >= d)
+            && self.until.is_none_or(|d| date <= d)
+    }
+}
+
+/// `check --rule --severity --rec`.
+#[derive(Args, Debug, Clone, Default)]
+pub struct FindingFilter {
+    /// Only findings of this rule (repeat for more; `trail check --help` lists them).
+    #[arg(long = "rule", value_name = "ID")]
+    pub rules: Vec<String>,
+    /// Only findings of this severity: info, warning or error (repeat for more).
+    #[arg(long = "severity", value_name = "LEVEL")]
+    pub severities: Vec<Severity>,
+    /// Only findings about this recommendation (repeat for more).
+    #[arg(long = "rec", value_name = "ID")]
+    pub recs: Vec<String>,
+}
+
+impl FindingFilter {
+    /// Refuses a rule id no finding can have.
+    pub fn check(&self) -> Result<(), Failure> {
+        for r in &self.rules {
+            if !Rule::ALL.iter().any(|rule| rule.id() == r) {
+                return Err(Failure::input(format!(
+                    "--rule {}: not a rule; `trail check --help` lists them",
+                    crate::output::safe(r)
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether `finding` is to be shown.
+    pub fn keeps(&self, finding: &Finding) -> bool {
+        any(&self.rules, finding.rule.id())
+            && (self.severities.is_empty() || self.severities.contains(&finding.severity))
+            && (self.recs.is_empty()
+                || finding
+                    .rec
+                    .as_ref()
+                    .is_some_and(|r| any(&self.recs, r.as_str())))
+    }
+}
+
+/// Whether `value` is one of `wanted`, or nothing is wanted.
+fn any(wanted: &[String], value: &str) -> bool {
+    wanted.is_empty() || wanted.iter().any(|w| w == value)
+}

@@ -1,0 +1,99 @@
+//! Filters through the binary: `replay --rec --report --addressee --open`,
+//! `show --rec --actor --type --since --until`, `check --rule --severity
+//! --rec`, with `--fail-on` applying to the findings shown.
+
+mod common;
+
+use common::{Site, arg, trail_run};
+
+fn lines_with(text: &str, needle: &str) -> usize {
+    text.lines().filter(|l| l.contains(needle)).count()
+}
+
+#[test]
+fn replay_shows_only_the_recommendations_asked_for() {
+    let site = Site::new();
+    let log = arg(&site.log);
+    let all = trail_run(&["replay", "--log", log]);
+    assert!(all.ok().contains("REC-1") && all.stdout.contains("REC-2"));
+    let one = trail_run(&["replay", "--log", log, "--rec", "REC-1"]);
+    assert!(
+        one.ok().contains("REC-1") && !one.stdout.contains("REC-2"),
+        "{}",
+        one.stdout
+    );
+    let college = trail_run(&["replay", "--log", log, "--addressee", "college", "--open"]);
+    assert!(college.ok().contains("REC-2") && !college.stdout.contains("REC-1"));
+    let both = trail_run(&[
+        "replay", "--log", log, "--report", "REP-1", "--rec", "REC-1", "--rec", "REC-2",
+    ]);
+    assert!(both.ok().contains("(2 recommendations)"), "{}", both.stdout);
+    let none = trail_run(&["replay", "--log", log, "--report", "REP-9"]);
+    assert!(none.ok().contains("(0 recommendations)"), "{}", none.stdout);
+    let json = trail_run(&["replay", "--log", log, "--rec", "REC-2", "--json"]);
+    let state: serde_json::Value = serde_json::from_str(json.ok().trim()).unwrap();
+    let recs = state["data"]["recs"].as_object().unwrap();
+    assert_eq!(recs.keys().collect::<Vec<_>>(), ["REC-2"]);
+}
+
+#[test]
+fn show_prints_only_the_entries_asked_for() {
+    let site = Site::new();
+    let log = arg(&site.log);
+    let rec = trail_run(&["show", "--log", log, "--rec", "REC-2"]);
+    assert_eq!(rec.ok().lines().count(), 1, "{}", rec.stdout);
+    assert!(rec.stdout.contains("recommendation_issued"));
+    let iopc = trail_run(&["show", "--log", log, "--actor", "iopc"]);
+    assert_eq!(lines_with(iopc.ok(), " iopc "), 3, "{}", iopc.stdout);
+    assert_eq!(iopc.stdout.lines().count(), 3);
+    let grants = trail_run(&[
+        "show",
+        "--log",
+        log,
+        "--type",
+        "key_granted",
+        "--until",
+        "2021-11-22",
+    ]);
+    assert_eq!(grants.ok().lines().count(), 5, "{}", grants.stdout);
+    let later = trail_run(&[
+        "show",
+        "--log",
+        log,
+        "--since",
+        "2021-11-23",
+        "--until",
+        "2021-11-23",
+    ]);
+    assert_eq!(later.ok().lines().count(), 3, "{}", later.stdout);
+    trail_run(&["show", "--log", log, "--type", "no_such_event"]).fails(2, &["not an event type"]);
+}
+
+#[test]
+fn check_reports_only_the_findings_asked_for_and_fails_on_those() {
+    let site = Site::new();
+    let log = arg(&site.log);
+    // Neither recommendation was answered: both are overdue (errors).
+    let all = trail_run(&["check", "--log", log]);
+    assert_eq!(all.code, Some(1));
+    assert_eq!(
+        lines_with(&all.stdout, "response_overdue"),
+        2,
+        "{}",
+        all.stdout
+    );
+    let one = trail_run(&["check", "--log", log, "--rec", "REC-1"]);
+    assert_eq!(one.code, Some(1));
+    assert_eq!(lines_with(&one.stdout, "response_overdue"), 1);
+    assert!(!one.stdout.contains("REC-2"), "{}", one.stdout);
+    // --fail-on applies to what is shown: no finding of this rule, exit 0.
+    let other_rule = trail_run(&["check", "--log", log, "--rule", "third_party_claim"]);
+    assert!(
+        other_rule.ok().contains("0 finding(s)"),
+        "{}",
+        other_rule.stdout
+    );
+    let infos = trail_run(&["check", "--log", log, "--severity", "info"]);
+    assert!(infos.ok().contains("0 finding(s)"));
+    trail_run(&["check", "--log", log, "--rule", "no_such_rule"]).fails(2, &["not a rule"]);
+}
