@@ -361,12 +361,23 @@ fn exported() -> (Site, std::path::PathBuf, Vec<u8>) {
 /// refuses them, leaving no directory; both messages contain `needles`.
 #[track_caller]
 fn bad_bundle(site: &Site, bytes: &[u8], needles: &[&str]) {
+    refused_bundle(site, bytes, 1, needles);
+}
+
+/// A file that is not a bundle this build reads at all: an input error.
+fn not_a_bundle(site: &Site, bytes: &[u8], needles: &[&str]) {
+    refused_bundle(site, bytes, 2, needles);
+}
+
+fn refused_bundle(site: &Site, bytes: &[u8], code: i32, needles: &[&str]) {
     let path = site.path("bad.trail");
     fs::write(&path, bytes).unwrap();
-    trail_run(&["verify", "--bundle", arg(&path)]).fails(1, needles);
+    let mut named = vec!["bad.trail: "];
+    named.extend(needles);
+    trail_run(&["verify", "--bundle", arg(&path)]).fails(code, &named);
     let target = site.path("imported");
     let before = tree(site.tmp.path());
-    trail_run(&["import", "--bundle", arg(&path), "--log", arg(&target)]).fails(1, needles);
+    trail_run(&["import", "--bundle", arg(&path), "--log", arg(&target)]).fails(code, &named);
     assert!(!target.exists(), "import left a directory behind");
     assert_eq!(
         tree(site.tmp.path()),
@@ -400,10 +411,10 @@ fn corrupt_bundle() {
     let records = parse_bundle(&bytes);
     let mut wrong_magic = bytes.clone();
     wrong_magic[0] = b'X';
-    bad_bundle(&site, &wrong_magic, &["not a trail bundle"]);
+    not_a_bundle(&site, &wrong_magic, &["not a trail bundle"]);
     let mut wrong_version = bytes.clone();
     wrong_version[8] = 9;
-    bad_bundle(&site, &wrong_version, &["version 9"]);
+    not_a_bundle(&site, &wrong_version, &["version 9"]);
     let mut flipped = bytes.clone();
     flipped[records[5].payload.start + 30] ^= 0x80;
     bad_bundle(&site, &flipped, &["seq 5:"]);
@@ -417,7 +428,7 @@ fn corrupt_bundle() {
     trailing.extend_from_slice(b"extra");
     bad_bundle(&site, &trailing, &["after the end record"]);
     let garbage: Vec<u8> = (0..4096u32).map(|i| (i * 131 % 256) as u8).collect();
-    bad_bundle(&site, &garbage, &["not a trail bundle"]);
+    not_a_bundle(&site, &garbage, &["not a trail bundle"]);
 }
 
 #[test]

@@ -75,7 +75,11 @@ fn check_reports_only_the_findings_asked_for_and_fails_on_those() {
     let log = arg(&site.log);
     // Neither recommendation was answered: both are overdue (errors).
     let all = trail_run(&["check", "--log", log]);
-    assert_eq!(all.code, Some(1));
+    assert_eq!(
+        all.code,
+        Some(3),
+        "findings exit 3, not 1 (verification failed)"
+    );
     assert_eq!(
         lines_with(&all.stdout, "response_overdue"),
         2,
@@ -83,7 +87,7 @@ fn check_reports_only_the_findings_asked_for_and_fails_on_those() {
         all.stdout
     );
     let one = trail_run(&["check", "--log", log, "--rec", "REC-1"]);
-    assert_eq!(one.code, Some(1));
+    assert_eq!(one.code, Some(3));
     assert_eq!(lines_with(&one.stdout, "response_overdue"), 1);
     assert!(!one.stdout.contains("REC-2"), "{}", one.stdout);
     // --fail-on applies to what is shown: no finding of this rule, exit 0.

@@ -139,7 +139,7 @@ fn check_reports_findings_and_fails_on_the_chosen_severity() {
     let (found, code) = findings(&site, &[]);
     // REC-2 was due by 2022-01-17 and college never answered: an error.
     assert!(has(&found, "response_overdue", "REC-2"), "{found:?}");
-    assert_eq!(code, Some(1));
+    assert_eq!(code, Some(3));
     // Before REC-2's due date nothing reaches error, only warnings.
     let early = trail_run(&["check", "--log", arg(&site.log), "--at", "2022-01-10"]);
     assert_eq!(early.code, Some(0), "{early:#?}");
@@ -153,7 +153,7 @@ fn check_reports_findings_and_fails_on_the_chosen_severity() {
         "--fail-on",
         "warning",
     ]);
-    assert_eq!(strict.code, Some(1), "{strict:#?}");
+    assert_eq!(strict.code, Some(3), "{strict:#?}");
 }
 
 #[test]

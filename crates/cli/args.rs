@@ -18,7 +18,8 @@ const VERSION: &str = concat!(
 /// progress claim, an assessment) is a signed entry chained to the one before,
 /// so nobody can change or remove one without every auditor noticing.
 ///
-/// Exit codes: 0 ok; 1 verification failed; 2 usage, input or I/O error.
+/// Exit codes: 0 ok; 1 verification failed; 2 usage, input or I/O error;
+/// 3 `trail check` findings reached --fail-on.
 #[derive(Parser, Debug)]
 #[command(name = "trail", version = VERSION, max_term_width = 100)]
 pub struct Cli {
@@ -315,7 +316,7 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Check the record against the rules auditors apply; exit 1 if any finding reaches --fail-on.
+    /// Check the record against the rules auditors apply; exit 3 if a finding shown reaches --fail-on.
     Check {
         #[command(flatten)]
         log: LogArg,
@@ -324,7 +325,7 @@ pub enum Command {
         /// Print JSON Lines.
         #[arg(long)]
         json: bool,
-        /// Lowest severity that makes the command exit 1: info, warning or error.
+        /// Lowest severity that makes the command exit 3: info, warning or error.
         /// It applies to the findings shown (after --rule, --severity, --rec).
         #[arg(long, default_value = "error", value_name = "SEVERITY")]
         fail_on: trail_core::Severity,

@@ -80,8 +80,32 @@ pub fn verify(source: &Source, json: bool) -> Outcome {
                 };
                 output::json_line("failed", json!({ "seq": seq, "problem": e.to_string() }))?;
             }
-            Err(e.into())
+            match bundle_path {
+                Some(_) => Err(in_bundle(&what)(e)),
+                None => Err(e.into()),
+            }
         }
+    }
+}
+
+/// An error met reading a bundle, named by the file (`name`): every bundle
+/// problem, a bad entry in it included, then says which file, as every
+/// other file error does.
+pub fn in_bundle(name: &str) -> impl Fn(trail_core::Error) -> Failure + '_ {
+    move |e| {
+        let named = matches!(
+            e,
+            trail_core::Error::Bundle(_)
+                | trail_core::Error::NotABundle { .. }
+                | trail_core::Error::BundleRead(_)
+                | trail_core::Error::Verify(_)
+        );
+        let mut failure = Failure::from(e);
+        if named {
+            let message = failure.message.trim_start_matches("bundle: ").to_owned();
+            failure.message = format!("{name}: {message}");
+        }
+        failure
     }
 }
 
@@ -219,11 +243,16 @@ pub fn export(dir: &Path, out: &Path, partial: bool) -> Outcome {
 
 pub fn import(bundle_path: &Path, dir: &Path) -> Outcome {
     let stdin = output::stdin_if_dash(bundle_path)?;
+    let bundle_name = match &stdin {
+        Some(_) => "standard input".to_owned(),
+        None => bundle_path.display().to_string(),
+    };
     let bundle_path = stdin.as_ref().map_or(bundle_path, |f| f.path());
     if dir.join("TRAIL_LOG").is_file() {
         let log = Log::open(dir)?;
         let bar = Progress::entries("importing", None, false);
-        let extended = bundle::extend(bundle_path, &log, &mut |done| bar.set(done))?;
+        let extended = bundle::extend(bundle_path, &log, &mut |done| bar.set(done))
+            .map_err(in_bundle(&bundle_name))?;
         drop(bar);
         let added = extended.after - extended.before;
         return output::line(match added {
@@ -241,7 +270,8 @@ pub fn import(bundle_path: &Path, dir: &Path) -> Outcome {
         .map_err(Failure::from);
     }
     let bar = Progress::entries("importing", None, false);
-    let count = bundle::import_with(bundle_path, dir, &mut |done| bar.set(done))?;
+    let count = bundle::import_with(bundle_path, dir, &mut |done| bar.set(done))
+        .map_err(in_bundle(&bundle_name))?;
     drop(bar);
     output::line(format!(
         "imported {count} verified entries into {}",

@@ -86,6 +86,16 @@ fn view_of(
     if at_seq.is_none() {
         view.known_at = Some(known);
     }
+    // A --known-at before the log began answers with an empty state: say
+    // so, or a pipeline with a mistyped date would pass on "0 findings".
+    if known_at.is_some() && view.last_seq.is_none() {
+        if let Some(first) = log.entries(0, Some(0)).next().transpose()? {
+            eprintln!(
+                "trail: nothing was recorded by {known}: the log's first entry was recorded at {}",
+                first.unsigned.recorded_at
+            );
+        }
+    }
     Ok(view)
 }
 
@@ -258,6 +268,9 @@ pub struct CheckArgs {
     pub filter: crate::filters::FindingFilter,
 }
 
+/// The exit code of `trail check` when findings reach `--fail-on`.
+pub const FINDINGS_EXIT: u8 = 3;
+
 pub fn run_check(dir: &Path, args: CheckArgs) -> Outcome {
     let view = view_for(dir, args.at, args.known_at, None)?;
     let mut findings = check(&view, &args.config);
@@ -277,9 +290,11 @@ pub fn run_check(dir: &Path, args: CheckArgs) -> Outcome {
         .filter(|f| f.severity >= args.fail_on)
         .count();
     if failing > 0 {
+        // 3, not 1: a pipeline must tell "the record has findings" from
+        // "the log failed verification".
         return Err(Failure {
             broken_pipe: false,
-            code: 1,
+            code: FINDINGS_EXIT,
             message: format!("{failing} finding(s) at or above {}", args.fail_on.name()),
         });
     }

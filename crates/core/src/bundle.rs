@@ -108,19 +108,23 @@ struct BundleReader<R: Read> {
 impl<R: Read> BundleReader<R> {
     fn new(mut input: R) -> Result<Self> {
         let mut header = [0u8; 10];
+        // Too short is damage (a bundle cut short); wrong magic or version
+        // is another file altogether.
         read_exact_or(&mut input, &mut header, || {
             "file is too short to be a trail bundle".into()
         })?;
         if &header[..8] != MAGIC {
-            return Err(Error::Bundle(
-                "not a trail bundle (wrong magic bytes)".into(),
-            ));
+            return Err(Error::NotABundle {
+                reason: "not a trail bundle (wrong magic bytes)".into(),
+            });
         }
         let version = u16::from_le_bytes([header[8], header[9]]);
         if version != VERSION {
-            return Err(Error::Bundle(format!(
-                "bundle format version {version} is not supported (this build reads {VERSION})"
-            )));
+            return Err(Error::NotABundle {
+                reason: format!(
+                    "bundle format version {version} is not supported (this build reads {VERSION})"
+                ),
+            });
         }
         Ok(BundleReader {
             input,

@@ -96,6 +96,13 @@ pub enum Error {
     /// A bundle that is not a trail bundle, or is damaged outside any entry.
     #[error("bundle: {0}")]
     Bundle(String),
+    /// A file that is not a bundle this build reads at all (another file
+    /// given by mistake, or a newer format): an input problem, not damage.
+    #[error("{reason}")]
+    NotABundle {
+        /// What is wrong.
+        reason: String,
+    },
     /// Reading a bundle failed for a reason other than its content (a disk
     /// error, a directory given as the bundle): nothing is known about it.
     #[error("bundle: read failed: {0}")]
