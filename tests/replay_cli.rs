@@ -83,9 +83,24 @@ fn replay_answers_on_the_recorded_time_axis() {
         (position(&cut), cut["last_seq"].clone()),
         (Value::Null, json!(8))
     );
-    // A known-at before the first entry is an empty state, not an error.
-    let empty = replay_json(&site, &["--known-at", "2000-01-01"]);
-    assert_eq!(empty["recs"], json!({}));
+    // A known-at before the first entry is an empty state, not an error,
+    // and standard error says that nothing was recorded by then.
+    let early = trail_run(&[
+        "replay",
+        "--log",
+        arg(&site.log),
+        "--json",
+        "--known-at",
+        "2000-01-01",
+    ]);
+    assert_eq!(early.code, Some(0));
+    assert!(
+        early.stderr.contains("nothing was recorded by 2000-01-01"),
+        "{}",
+        early.stderr
+    );
+    let env: Envelope = serde_json::from_str(early.stdout.trim()).expect("one JSON line");
+    assert_eq!(env.data["recs"], json!({}));
 }
 
 #[test]
