@@ -121,6 +121,7 @@ fn log_recorded_in_the_future(dir: &std::path::Path) -> std::path::PathBuf {
             body: "Admin body".into(),
             public_key: admin.public_key(),
             date: Day::of_timestamp(tomorrow),
+            origin: None,
         }),
     }
     .sign(&admin);

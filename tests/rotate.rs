@@ -151,6 +151,7 @@ fn entries_signed_after_revocation_or_rotation_fail_verification_at_their_seq() 
         body: "Admin".into(),
         public_key: admin.public_key(),
         date: day,
+        origin: None,
     });
     let grant = Event::KeyGranted(KeyGranted {
         actor: Id::new("iopc").unwrap(),

@@ -236,3 +236,94 @@ fn the_server_serves_the_published_bytes_with_cache_headers() {
         assert_eq!(served.get(path).0, 404, "{path}");
     }
 }
+
+#[test]
+fn a_log_with_a_url_origin_is_read_by_go_under_that_origin() {
+    let site = Site::new();
+    let log = site.path("linden");
+    let origin = "watchdog.example.org/linden";
+    trail_run(&[
+        "init",
+        "--log",
+        arg(&log),
+        "--name",
+        "Linden",
+        "--key",
+        arg(&site.key("admin")),
+        "--origin",
+        origin,
+    ])
+    .ok();
+    let operator = site.path("operator.key");
+    common::seed(common::served::OPERATOR_SEED)
+        .write_new_file(&operator)
+        .unwrap();
+    let public = common::seed(common::served::OPERATOR_SEED)
+        .public_key()
+        .to_string();
+    trail_run(&[
+        "grant",
+        "--log",
+        arg(&log),
+        "--key",
+        arg(&site.key("admin")),
+        "--actor",
+        "operator",
+        "--body",
+        "Operator",
+        "--public-key",
+        &public,
+        "--role",
+        "operator",
+    ])
+    .ok();
+    let signed = trail_run(&[
+        "checkpoint",
+        "--log",
+        arg(&log),
+        "--key",
+        arg(&operator),
+        "--out",
+        arg(&site.path("cp")),
+    ]);
+    let vkey = signed
+        .ok()
+        .lines()
+        .find_map(|l| l.strip_prefix("operator key: "))
+        .unwrap()
+        .to_owned();
+    assert!(vkey.starts_with(&format!("{origin}+")), "{vkey}");
+    let note = std::fs::read_to_string(site.path("cp")).unwrap();
+    assert_eq!(note.lines().next(), Some(origin));
+    let tiles = site.path("tiles");
+    trail_run(&["publish", "--log", arg(&log), "--out", arg(&tiles)]).ok();
+    let checked = go_check(&tlogcheck(&site), &tiles, &vkey, None);
+    assert!(
+        checked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&checked.stderr)
+    );
+    // A mirror and a bundle of it keep the origin: their checkpoints verify.
+    let copy = site.path("copy");
+    trail_run(&["mirror", "--from", arg(&tiles), "--log", arg(&copy)]).ok();
+    trail_run(&[
+        "verify",
+        "--log",
+        arg(&copy),
+        "--since",
+        arg(&site.path("cp")),
+    ])
+    .ok();
+    trail_run(&[
+        "init",
+        "--log",
+        arg(&site.path("bad")),
+        "--name",
+        "x",
+        "--key",
+        arg(&site.key("admin")),
+        "--origin",
+        "https://watchdog.example.org/linden",
+    ])
+    .fails(2, &["origin", "without its scheme"]);
+}

@@ -9,7 +9,8 @@ use trail_core::{Day, Id, PublicKey, Role};
 /// reads (tests/cli_help.rs checks the numbers against the library's).
 const VERSION: &str = concat!(
     env!("CARGO_PKG_VERSION"),
-    " (entry format 1, bundle format 1; C2SP checkpoints, tlog-proof, tlog-tiles, tlog-witness)"
+    " (entry format 1, and 2 for a genesis that names its origin; bundle format 1; \
+     C2SP checkpoints, tlog-proof, tlog-tiles, tlog-witness)"
 );
 
 /// trail: a tamper-evident ledger of recommendations and what became of them.
@@ -156,6 +157,12 @@ pub enum Command {
         /// The administrator's organisation.
         #[arg(long, default_value = "Log administrator")]
         body: String,
+        /// The log's checkpoint origin, as C2SP expects: the URL prefix it
+        /// will be published at, without the scheme, e.g.
+        /// watchdog.example.org/linden (default: trail/ and the genesis hash).
+        /// It is part of the genesis entry and never changes.
+        #[arg(long, value_name = "ORIGIN")]
+        origin: Option<String>,
     },
     /// Register a public key for an actor with one or more roles (admin only).
     Grant {

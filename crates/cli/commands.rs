@@ -24,9 +24,16 @@ pub fn keygen(out: &Path, unencrypted: bool) -> Outcome {
     Ok(())
 }
 
-pub fn init(dir: &Path, name: &str, key: &Path, actor: Id, body: &str) -> Outcome {
+pub fn init(
+    dir: &Path,
+    name: &str,
+    key: &Path,
+    actor: Id,
+    body: &str,
+    origin: Option<String>,
+) -> Outcome {
     let key = crate::keyfile::load(key)?;
-    let log = Log::create(dir, name, &key, actor, body)?;
+    let log = Log::create_with_origin(dir, name, &key, actor, body, origin)?;
     let head = log
         .head()
         .ok_or_else(|| Failure::input("log has no genesis entry"))?;

@@ -147,7 +147,8 @@ fn main() -> ExitCode {
             key,
             actor,
             body,
-        } => commands::init(&log, &name, &key, actor, &body),
+            origin,
+        } => commands::init(&log, &name, &key, actor, &body, origin),
         Command::Grant {
             write,
             actor,

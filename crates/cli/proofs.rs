@@ -418,18 +418,17 @@ fn entry_from_bundle(path: &Path, proof: &[u8]) -> Result<Vec<u8>, Failure> {
     let LeafIndex(index) = parsed.index;
     let (_, cp) = parse_checkpoint_note(&parsed.checkpoint.to_bytes())?;
     let mut found = None;
-    let mut genesis = None;
+    let mut origin = None;
     bundle::verify_reader(bundle::open(path)?, |_, chunk| {
         for e in chunk {
-            genesis.get_or_insert(e.hash());
+            origin.get_or_insert_with(|| transparency::origin_of_genesis(e.entry()));
             if e.seq() == index {
                 found = Some(e.bytes().to_vec());
             }
         }
         Ok(())
     })?;
-    if let Some(genesis) = genesis {
-        let origin = transparency::origin_for(&genesis);
+    if let Some(origin) = origin {
         if origin != cp.origin() {
             return Err(trail_core::Error::from(TransparencyError::WrongLog {
                 expected: origin,

@@ -22,6 +22,20 @@ use crate::types::{Day, Digest, EntryHash, Id, PublicKey, Signature, Timestamp};
 /// The entry format version written as the first byte of every entry.
 pub const ENTRY_FORMAT_VERSION: u8 = 1;
 
+/// The format of one kind of entry only: a genesis (`log_created`) that
+/// names its checkpoint origin, which follows the event's other fields.
+/// Every other entry, and a genesis without an origin, is format 1, so the
+/// logs and vectors of format 1 are unchanged (docs/FORMAT.md, "Entry").
+pub const ENTRY_FORMAT_WITH_ORIGIN: u8 = 2;
+
+/// The format an entry with this event is written in.
+fn format_of(event: &Event) -> u8 {
+    match event {
+        Event::LogCreated(e) if e.origin.is_some() => ENTRY_FORMAT_WITH_ORIGIN,
+        _ => ENTRY_FORMAT_VERSION,
+    }
+}
+
 /// Prefix of the bytes an entry's signature covers (docs/FORMAT.md, "Signing input").
 pub const SIGNING_CONTEXT: &[u8] = b"trail entry signature v1\0";
 
@@ -71,7 +85,7 @@ pub fn unsigned_bytes(entry: &UnsignedEntry) -> Vec<u8> {
     // applies when decoding.
     let mut out = Vec::with_capacity(256);
     let fields = (
-        ENTRY_FORMAT_VERSION,
+        format_of(&entry.event),
         entry.seq,
         entry.prev_hash,
         entry.recorded_at,
@@ -133,14 +147,29 @@ pub fn decode_entry(bytes: &[u8]) -> Result<Entry, DecodeFailure> {
         return Err(DecodeFailure("entry is shorter than a signature".into()));
     };
     let (unsigned_part, signature) = bytes.split_at(body_len);
-    let ((version, seq, prev_hash, recorded_at, signer, event), used): (
+    let ((version, seq, prev_hash, recorded_at, signer, mut event), mut used): (
         (u8, u64, EntryHash, Timestamp, PublicKey, Event),
         usize,
     ) = bincode::decode_from_slice(unsigned_part, config()).map_err(failure)?;
-    if version != ENTRY_FORMAT_VERSION {
-        return Err(DecodeFailure(format!(
-            "entry format version {version} is not supported (this build reads {ENTRY_FORMAT_VERSION})"
-        )));
+    match (version, &mut event) {
+        (ENTRY_FORMAT_VERSION, _) => {}
+        // Format 2: a genesis, and its origin after the event's fields.
+        (ENTRY_FORMAT_WITH_ORIGIN, Event::LogCreated(genesis)) => {
+            let (origin, more): (String, usize) =
+                bincode::decode_from_slice(&unsigned_part[used..], config()).map_err(failure)?;
+            genesis.origin = Some(origin);
+            used += more;
+        }
+        (ENTRY_FORMAT_WITH_ORIGIN, _) => {
+            return Err(DecodeFailure(
+                "entry format 2 is only for a log_created event with an origin".into(),
+            ));
+        }
+        _ => {
+            return Err(DecodeFailure(format!(
+                "entry format version {version} is not supported (this build reads 1 and 2)"
+            )));
+        }
     }
     if used != unsigned_part.len() {
         return Err(DecodeFailure(format!(
@@ -314,6 +343,37 @@ impl<C> Decode<C> for Id {
     }
 }
 bincode::impl_borrow_decode!(Id);
+
+/// `log_created`'s fields in order; the origin, when there is one, after
+/// them (only entry format 2 has one, so format 1 bytes are unchanged).
+impl Encode for event::LogCreated {
+    fn encode<E: Encoder>(&self, e: &mut E) -> Result<(), EncodeError> {
+        self.name.encode(e)?;
+        self.actor.encode(e)?;
+        self.body.encode(e)?;
+        self.public_key.encode(e)?;
+        self.date.encode(e)?;
+        match &self.origin {
+            Some(origin) => origin.encode(e),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Decodes the format 1 fields; `decode_entry` reads a format 2 origin.
+impl<C> Decode<C> for event::LogCreated {
+    fn decode<D: Decoder<Context = C>>(d: &mut D) -> Result<Self, DecodeError> {
+        Ok(event::LogCreated {
+            name: String::decode(d)?,
+            actor: Id::decode(d)?,
+            body: String::decode(d)?,
+            public_key: PublicKey::decode(d)?,
+            date: Day::decode(d)?,
+            origin: None,
+        })
+    }
+}
+bincode::impl_borrow_decode!(event::LogCreated);
 
 impl Encode for Event {
     fn encode<E: Encoder>(&self, e: &mut E) -> Result<(), EncodeError> {

@@ -122,7 +122,9 @@ pub struct Evidence {
 }
 
 /// The genesis event: names the log and makes its first key an admin.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]
+/// Its canonical bytes are written by hand in encoding.rs, because the
+/// origin, when there is one, is carried by entry format 2 only.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LogCreated {
     /// The log's name, e.g. "Operation Linden recommendations".
@@ -135,6 +137,11 @@ pub struct LogCreated {
     pub public_key: PublicKey,
     /// Effective date.
     pub date: Day,
+    /// The log's checkpoint origin, a schema-less URL prefix as C2SP
+    /// expects (`watchdog.example.org/linden`); without it the origin is
+    /// `trail/` and the genesis entry hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
 }
 
 /// Registers a key for an actor with some roles (or adds roles to a key it has).
@@ -631,6 +638,29 @@ fn check_required(field: &'static str, text: &str, limit: usize) -> Result<(), I
     check_text(field, text, limit)
 }
 
+/// A checkpoint origin: a valid note key name (no whitespace, no `+`), with
+/// no control characters and no URL scheme, as c2sp.org/tlog-tiles expects
+/// (`watchdog.example.org/linden`, not `https://...`).
+fn check_origin(origin: &str) -> Result<(), InvalidEvent> {
+    let bad = |problem: &str| InvalidEvent {
+        field: "origin",
+        problem: problem.into(),
+    };
+    check_required("origin", origin, MAX_SHORT_TEXT)?;
+    if origin.chars().any(|c| c.is_whitespace() || c.is_control()) || origin.contains('+') {
+        return Err(bad("must hold no spaces, control characters or '+'"));
+    }
+    if origin.contains("://") {
+        return Err(bad(
+            "must be a URL prefix without its scheme, e.g. watchdog.example.org/linden",
+        ));
+    }
+    if origin.ends_with('/') {
+        return Err(bad("must not end with '/'"));
+    }
+    Ok(())
+}
+
 fn check_list<T>(field: &'static str, list: &[T], at_least: usize) -> Result<(), InvalidEvent> {
     if list.len() < at_least {
         return Err(InvalidEvent {
@@ -738,7 +768,8 @@ impl Event {
         match self {
             Event::LogCreated(e) => {
                 check_required("name", &e.name, MAX_SHORT_TEXT)?;
-                check_required("body", &e.body, MAX_SHORT_TEXT)
+                check_required("body", &e.body, MAX_SHORT_TEXT)?;
+                e.origin.as_deref().map_or(Ok(()), check_origin)
             }
             Event::KeyGranted(e) => {
                 check_required("body", &e.body, MAX_SHORT_TEXT)?;

@@ -163,6 +163,20 @@ impl Log {
 
     /// Creates a new log in `dir` (which must not hold one) with a signed genesis entry.
     pub fn create(dir: &Path, name: &str, admin: &SecretKey, actor: Id, body: &str) -> Result<Log> {
+        Log::create_with_origin(dir, name, admin, actor, body, None)
+    }
+
+    /// [`Log::create`], naming the log's checkpoint origin (a schema-less
+    /// URL prefix such as `watchdog.example.org/linden`) in its genesis
+    /// instead of the default `trail/<genesis hash>`.
+    pub fn create_with_origin(
+        dir: &Path,
+        name: &str,
+        admin: &SecretKey,
+        actor: Id,
+        body: &str,
+        origin: Option<String>,
+    ) -> Result<Log> {
         if dir.join(MARKER_FILE).exists() || dir.join("db").exists() || dir.join("conf").exists() {
             return Err(Error::LogExists {
                 path: dir.to_owned(),
@@ -174,6 +188,7 @@ impl Log {
             body: body.to_owned(),
             public_key: admin.public_key(),
             date: crate::types::Day::of_timestamp(Timestamp::now()),
+            origin,
         });
         // Validate before creating anything, so a bad name leaves no directory behind.
         genesis.validate()?;

@@ -88,9 +88,41 @@ fn vector_1_genesis() {
             body: "Log administrator".into(),
             public_key: key.public_key(),
             date: day("2021-11-23"),
+            origin: None,
         }),
     };
     check("Vector 1", 1, unsigned);
+}
+
+#[test]
+fn vector_8_genesis_with_an_origin() {
+    let key = SecretKey::from_seed(&[1; 32]);
+    let unsigned = UnsignedEntry {
+        seq: 0,
+        prev_hash: EntryHash::default(),
+        recorded_at: "2021-11-23T09:00:00Z".parse::<Timestamp>().unwrap(),
+        signer: key.public_key(),
+        event: Event::LogCreated(LogCreated {
+            name: "Vector log".into(),
+            actor: Id::new("admin").unwrap(),
+            body: "Log administrator".into(),
+            public_key: key.public_key(),
+            date: day("2021-11-23"),
+            origin: Some("watchdog.example.org/linden".into()),
+        }),
+    };
+    check("Vector 8", 1, unsigned.clone());
+    let bytes = unsigned.sign(&key).to_bytes();
+    assert_eq!(bytes[0], encoding::ENTRY_FORMAT_WITH_ORIGIN);
+    // Format 1 with the origin's bytes, or format 2 without them, is refused.
+    let mut as_format_1 = bytes.clone();
+    as_format_1[0] = 1;
+    assert!(trail_core::Entry::from_bytes(&as_format_1).is_err());
+    let origin_len = 8 + "watchdog.example.org/linden".len();
+    let end = bytes.len() - 64;
+    let mut without = bytes[..end - origin_len].to_vec();
+    without.extend_from_slice(&bytes[end..]);
+    assert!(trail_core::Entry::from_bytes(&without).is_err());
 }
 
 #[test]

@@ -26,7 +26,19 @@ pub fn log_origin(log: &Log) -> Result<String> {
         .entries(0, Some(0))
         .next()
         .ok_or_else(|| Error::Corrupt("the log has no genesis entry".into()))??;
-    Ok(origin_for(&genesis.hash()))
+    Ok(origin_of_genesis(&genesis))
+}
+
+/// The origin a genesis entry gives its log: the one it names, or
+/// `trail/` and its hash.
+pub fn origin_of_genesis(genesis: &crate::entry::Entry) -> String {
+    match genesis.event() {
+        crate::event::Event::LogCreated(created) => created
+            .origin
+            .clone()
+            .unwrap_or_else(|| origin_for(&genesis.hash())),
+        _ => origin_for(&genesis.hash()),
+    }
 }
 
 /// The actor of `key` if it holds `role` in the log and is not revoked.
@@ -211,12 +223,13 @@ pub fn check_against_bundle(bundle: &Path, bytes: &[u8]) -> Result<(Verifier, Ch
 
 /// Follows verified entries as they stream past (from a bundle), keeping
 /// what is needed to check one checkpoint against them at the end: the
-/// genesis hash and the tree roots at the checkpoint's size and at the end.
+/// log's origin and the tree roots at the checkpoint's size and at the end.
 pub(crate) struct RootTracker {
     claimed_size: u64,
     frontier: Frontier,
     root_at_claimed: Option<Hash>,
-    genesis: Option<crate::types::EntryHash>,
+    /// The origin the genesis entry gives the log.
+    origin: Option<String>,
 }
 
 impl RootTracker {
@@ -228,14 +241,16 @@ impl RootTracker {
             claimed_size,
             frontier: Frontier::default(),
             root_at_claimed: (claimed_size == 0).then_some(EMPTY_ROOT),
-            genesis: None,
+            origin: None,
         })
     }
 
     /// Takes in the next verified entries.
     pub(crate) fn push(&mut self, chunk: &[crate::verify::VerifiedEntry]) {
         for entry in chunk {
-            self.genesis.get_or_insert(entry.hash());
+            if self.origin.is_none() {
+                self.origin = Some(origin_of_genesis(entry.entry()));
+            }
             self.frontier
                 .push(encoding::merkle_leaf_hash(entry.bytes()));
             if self.frontier.size() == self.claimed_size {
@@ -247,10 +262,10 @@ impl RootTracker {
     /// Checks the checkpoint against every entry taken in; `verifier` has
     /// verified them all.
     pub(crate) fn check(&self, verifier: &Verifier, bytes: &[u8]) -> Result<Checkpoint> {
-        let genesis = self
-            .genesis
+        let origin = self
+            .origin
+            .clone()
             .ok_or_else(|| Error::Bundle("bundle holds no entries".into()))?;
-        let origin = origin_for(&genesis);
         let full = self.frontier.root();
         let size = self.frontier.size();
         let root_at = |n| {

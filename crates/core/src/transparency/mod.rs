@@ -2,11 +2,12 @@
 //! in the C2SP formats (docs/FORMAT.md, "Checkpoints", "Cosignatures",
 //! "Proof files") so that existing transparency-log tooling can check them.
 //!
-//! * The **origin** of a log is `trail/` followed by the 64 hex digits of its
-//!   genesis entry hash ([`origin_for`]). It names the log unambiguously (two
-//!   logs with the same name differ), never changes, is one line, and is a
-//!   valid note key name; two copies of one log, or a log and a fork of it,
-//!   share it, which is what lets a fork be recognised as one.
+//! * The **origin** of a log is the one its genesis entry names (a URL
+//!   prefix such as `watchdog.example.org/linden`), or else `trail/`
+//!   followed by the 64 hex digits of its genesis entry hash ([`origin_for`],
+//!   [`origin_of_genesis`]). It never changes, is one line, and is a valid
+//!   note key name; two copies of one log, or a log and a fork of it, share
+//!   it, which is what lets a fork be recognised as one.
 //! * A checkpoint is signed by a key holding [`Role::Operator`](crate::Role)
 //!   in the log, as a plain Ed25519 note signature whose **key name is the
 //!   origin** (the C2SP convention), so the verifier key string names the log.
@@ -30,7 +31,7 @@ pub use files::{
 pub use log::{
     check_against_bundle, check_against_log, cosign_with_log, current_operators,
     inclusion_proof_file, log_operators, log_origin, log_witnesses, operator_signer,
-    sign_checkpoint, sign_checkpoint_at, witness_signer,
+    origin_of_genesis, sign_checkpoint, sign_checkpoint_at, witness_signer,
 };
 
 use crate::merkle::note::SignatureVerifier;
