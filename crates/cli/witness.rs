@@ -48,6 +48,18 @@ pub struct WitnessServeArgs {
     /// prints it); its name is the log's origin. Repeat for more logs.
     #[arg(long, value_name = "VKEY", required = true)]
     pub log_key: Vec<String>,
+    /// Serve HTTPS with this PEM certificate chain (with --tls-key).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Most connections served at once.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_connections)]
+    pub max_connections: usize,
+    /// Seconds a client may take to send a request's headers, and its body.
+    #[arg(long, value_name = "SECONDS", default_value_t = Limits::default().read_timeout.as_secs())]
+    pub read_timeout: u64,
 }
 
 pub fn run(command: &WitnessCommand) -> Result<(), Failure> {
@@ -66,18 +78,30 @@ pub fn run(command: &WitnessCommand) -> Result<(), Failure> {
         .collect::<Result<Vec<_>, _>>()?;
     let witness =
         Witness::new(signer, logs, &args.state).map_err(|e| Failure::input(e.to_string()))?;
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(trail_server::TlsFiles {
+            cert: cert.clone(),
+            key: key.clone(),
+        }),
+        _ => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let server = WitnessServer::bind(WitnessConfig {
         witness,
         listen: args.listen,
-        tls: None,
-        limits: Limits::default(),
+        tls,
+        limits: Limits {
+            max_connections: args.max_connections,
+            read_timeout: std::time::Duration::from_secs(args.read_timeout.max(1)),
+            ..Limits::default()
+        },
     })
     .map_err(|e| Failure::input(e.to_string()))?;
     let addr = server
         .local_addr()
         .map_err(|e| Failure::input(e.to_string()))?;
     let mut out = std::io::stdout().lock();
-    writeln!(out, "witness {} at http://{addr}", args.name)?;
+    writeln!(out, "witness {} at {scheme}://{addr}", args.name)?;
     writeln!(out, "witness key: {vkey}")?;
     out.flush()?;
     drop(out);

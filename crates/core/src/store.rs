@@ -45,7 +45,7 @@ mod store_submit;
 mod store_tiles;
 #[path = "store_tree.rs"]
 mod store_tree;
-pub use store_submit::{Arrival, MAX_CLOCK_SKEW};
+pub use store_submit::{Arrival, MAX_CLOCK_SKEW, SignedBatch};
 pub use store_tiles::TreeExtension;
 pub(crate) use store_tree::Frontier;
 #[cfg(test)]

@@ -17,6 +17,15 @@ use crate::limits::MAX_ENTRY_BYTES;
 use crate::types::Timestamp;
 use crate::verify::{Prepared, PreparedItem, Problem, VerifyError};
 
+/// Where a batch of signed entries landed, and whether it was written now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignedBatch {
+    /// Each entry's seq and hash.
+    pub appended: Vec<Appended>,
+    /// False when every entry was already in the log, as sent.
+    pub written: bool,
+}
+
 /// How far a submitted entry's recorded time may be from the log's clock.
 pub const MAX_CLOCK_SKEW: Duration = Duration::from_secs(300);
 
@@ -58,6 +67,28 @@ impl Log {
     /// client may resend a batch whose answer it did not get. Any other bad
     /// entry is an [`Error::Verify`] naming its seq.
     pub fn append_signed(&self, entries: Vec<Vec<u8>>, arrival: Arrival) -> Result<Vec<Appended>> {
+        self.append_signed_batch(entries, arrival)
+            .map(|b| b.appended)
+    }
+
+    /// [`Log::append_signed`], saying whether the batch was written now or
+    /// was already in the log (a resend): a server counts quotas by it.
+    pub fn append_signed_batch(
+        &self,
+        entries: Vec<Vec<u8>>,
+        arrival: Arrival,
+    ) -> Result<SignedBatch> {
+        let mut written = true;
+        let appended = self.append_signed_inner(entries, arrival, &mut written)?;
+        Ok(SignedBatch { appended, written })
+    }
+
+    fn append_signed_inner(
+        &self,
+        entries: Vec<Vec<u8>>,
+        arrival: Arrival,
+        written: &mut bool,
+    ) -> Result<Vec<Appended>> {
         let batch_len = entries.len();
         // Decoding and signature checks need no lock: done on every core first.
         let prepared = Prepared::new(entries);
@@ -68,6 +99,7 @@ impl Log {
                 && first.unsigned.seq < next_seq
                 && arrival != Arrival::Copied
             {
+                *written = false;
                 return self.already_stored(items, head);
             }
             let mut staged = Staged::new(self, head, batch_len);

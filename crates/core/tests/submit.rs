@@ -534,3 +534,25 @@ fn a_submitted_far_future_date_needs_the_option() {
     assert_eq!(origin.head().unwrap().seq, head.seq + 2);
     verifies(&origin);
 }
+
+#[test]
+fn a_batch_says_whether_it_was_written_or_already_in_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let origin = origin(&dir.path().join("origin"));
+    let client = copy_of(&origin, &dir.path().join("client"));
+    let signed = client
+        .sign_next(
+            &key(ISSUER),
+            vec![report("REP-9")],
+            Timestamp::now(),
+            AppendOptions::default(),
+        )
+        .unwrap();
+    let first = origin
+        .append_signed_batch(signed.clone(), submitted())
+        .unwrap();
+    assert!(first.written);
+    let again = origin.append_signed_batch(signed, submitted()).unwrap();
+    assert!(!again.written);
+    assert_eq!(again.appended, first.appended);
+}

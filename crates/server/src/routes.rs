@@ -434,18 +434,18 @@ async fn add_entries_checked(
             false => HashMap::new(),
         };
         s.quotas.reserve(&counts, now).map_err(over_quota)?;
-        let size_before = s.log.tree_size();
-        let appended = s
+        let signed = s
             .log
-            .append_signed(batch, Arrival::Submitted(append_options))
+            .append_signed_batch(batch, Arrival::Submitted(append_options))
             .map_err(|e| {
                 s.quotas.release(&counts, now);
                 refused(e)
             })?;
         // A resent batch wrote nothing: it does not count.
-        if appended.iter().all(|a| a.seq < size_before) {
+        if !signed.written {
             s.quotas.release(&counts, now);
         }
+        let appended = signed.appended;
         let size = appended.last().map_or(0, |a| a.seq + 1);
         let note = s.checkpoint_at(size).map_err(internal)?;
         let (note, _) = parse_checkpoint_note(&note).map_err(|e| internal(e.into()))?;
