@@ -125,6 +125,9 @@ pub enum Command {
         /// file's 0600 mode is its only protection.
         #[arg(long)]
         unencrypted: bool,
+        /// Print the result as JSON Lines.
+        #[arg(long)]
+        json: bool,
     },
     /// Print a shell completion script: bash, zsh, fish, elvish or powershell.
     ///
@@ -265,6 +268,9 @@ pub enum Command {
         /// one, and say where it stopped (exit 1 if it stopped early).
         #[arg(long)]
         partial: bool,
+        /// Print the result as JSON Lines.
+        #[arg(long)]
+        json: bool,
     },
     /// Rebuild a log directory from a bundle, or bring an existing copy up to
     /// date from a bundle that extends it; refuses a bundle that does not verify.
@@ -276,6 +282,9 @@ pub enum Command {
         /// log whose entries the bundle begins with.
         #[arg(long, env = "TRAIL_LOG", value_name = "DIR")]
         log: PathBuf,
+        /// Print the result as JSON Lines.
+        #[arg(long)]
+        json: bool,
     },
     /// Sign a checkpoint (C2SP tlog-checkpoint) of the whole log with an operator key.
     Checkpoint(crate::proofs::CheckpointArgs),
@@ -290,8 +299,11 @@ pub enum Command {
     VerifyProof(crate::proofs::VerifyProofArgs),
     /// Print the BLAKE3 digest of a document, to cite it as evidence.
     Evidence {
-        /// The document.
+        /// The document; `-` reads standard input.
         file: PathBuf,
+        /// Print the result as JSON Lines.
+        #[arg(long)]
+        json: bool,
     },
     /// Replay the state of every recommendation on a date, as known at a time.
     ///

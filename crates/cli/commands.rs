@@ -17,10 +17,18 @@ use crate::remote::Submitted;
 
 type Outcome = Result<(), Failure>;
 
-pub fn keygen(out: &Path, unencrypted: bool) -> Outcome {
+pub fn keygen(out: &Path, unencrypted: bool, json: bool) -> Outcome {
     let key = SecretKey::generate();
     crate::keyfile::write_new(&key, out, unencrypted)?;
-    output::line(key.public_key())?;
+    if json {
+        output::json_line(
+            "key",
+            json!({ "public_key": key.public_key().to_string(), "file": out.display().to_string(),
+                    "encrypted": !unencrypted }),
+        )?;
+    } else {
+        output::line(key.public_key())?;
+    }
     Ok(())
 }
 
@@ -245,7 +253,7 @@ pub fn append(write: &WriteArgs, event_file: &Path, allow_future_dates: bool) ->
     report(&appended, write)
 }
 
-pub fn evidence(file: &Path) -> Outcome {
+pub fn evidence(file: &Path, json: bool) -> Outcome {
     let f: Box<dyn Read> = match output::is_dash(file) {
         true => Box::new(std::io::stdin()),
         false => Box::new(
@@ -255,6 +263,13 @@ pub fn evidence(file: &Path) -> Outcome {
     };
     let digest = trail_core::Digest::of_reader(f)
         .map_err(|e| Failure::input(format!("{}: {e}", file.display())))?;
-    output::line(format!("{digest}  {}", file.display()))?;
+    if json {
+        output::json_line(
+            "evidence",
+            json!({ "blake3": digest.to_string(), "file": file.display().to_string() }),
+        )?;
+    } else {
+        output::line(format!("{digest}  {}", file.display()))?;
+    }
     Ok(())
 }

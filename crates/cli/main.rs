@@ -114,7 +114,11 @@ fn parse_args() -> Cli {
 fn main() -> ExitCode {
     let cli = parse_args();
     let result = match cli.command {
-        Command::Keygen { out, unencrypted } => commands::keygen(&out, unencrypted),
+        Command::Keygen {
+            out,
+            unencrypted,
+            json,
+        } => commands::keygen(&out, unencrypted, json),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             let mut command = Cli::command();
@@ -197,11 +201,16 @@ fn main() -> ExitCode {
             .check()
             .and_then(|()| log.dir())
             .and_then(|dir| read::show(&dir, from, to, &filter, json)),
-        Command::Export { log, out, partial } => {
-            log.dir().and_then(|dir| read::export(&dir, &out, partial))
-        }
-        Command::Import { bundle, log } => read::import(&bundle, &log),
-        Command::Evidence { file } => commands::evidence(&file),
+        Command::Export {
+            log,
+            out,
+            partial,
+            json,
+        } => log
+            .dir()
+            .and_then(|dir| read::export(&dir, &out, partial, json)),
+        Command::Import { bundle, log, json } => read::import(&bundle, &log, json),
+        Command::Evidence { file, json } => commands::evidence(&file, json),
         Command::Demo { dir } => demo::run(dir),
         Command::Serve(args) => serve::run(&args),
         Command::Publish(args) => publish::run(&args),

@@ -42,6 +42,28 @@ pub fn status(out: &std::path::Path, text: impl std::fmt::Display) -> std::io::R
     }
 }
 
+/// Says what a command that wrote `out` did: one JSON Lines record with
+/// `--json`, else its lines of text; on standard error when the command's
+/// own output went to standard output (`--out -`).
+pub fn result(
+    out: &std::path::Path,
+    json: bool,
+    kind: &str,
+    data: serde_json::Value,
+    lines: &[String],
+) -> Result<(), crate::Failure> {
+    match (json, is_dash(out)) {
+        (true, false) => json_line(kind, data)?,
+        (true, true) => eprintln!("{}", serde_json::json!({ "type": kind, "data": data })),
+        (false, _) => {
+            for text in lines {
+                status(out, text)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Writes `bytes` to the file `path` whole or not at all (a temporary file
 /// renamed into place), or to standard output for `-`.
 pub fn write_file(path: &std::path::Path, bytes: &[u8]) -> Result<(), crate::Failure> {

@@ -50,6 +50,9 @@ pub struct CheckpointArgs {
     /// How many witnesses must cosign, or the command fails (exit 1).
     #[arg(long, value_name = "K", default_value_t = 0)]
     pub quorum: usize,
+    /// Print the result as JSON Lines.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `trail cosign`.
@@ -66,6 +69,9 @@ pub struct CosignArgs {
     /// The last checkpoint this witness cosigned: refuse unless the new one extends it.
     #[arg(long, value_name = "FILE")]
     pub since: Option<PathBuf>,
+    /// Print the result as JSON Lines.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `trail prove ...`.
@@ -87,6 +93,9 @@ pub enum Prove {
         /// Also write the entry's canonical bytes to this file.
         #[arg(long, value_name = "FILE")]
         entry_out: Option<PathBuf>,
+        /// Print the result as JSON Lines.
+        #[arg(long)]
+        json: bool,
     },
     /// Write a proof that the tree of checkpoint OLD is a prefix of that of NEW.
     Consistency {
@@ -101,6 +110,9 @@ pub enum Prove {
         /// Where to write the proof.
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
+        /// Print the result as JSON Lines.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -173,22 +185,24 @@ pub fn checkpoint(args: &CheckpointArgs) -> Outcome {
     };
     output::write_file(&args.out, &note.to_bytes())?;
     let origin = log_origin(&log)?;
-    output::status(
+    let vkey = operator_signer(&origin, &key)?.verifier().vkey();
+    let (_, cp) = parse_checkpoint_note(&note.to_bytes())?;
+    output::result(
         &args.out,
-        format!(
-            "checkpoint of {}, written to {}",
-            describe(&note),
-            output::name(&args.out)
-        ),
-    )?;
-    output::status(
-        &args.out,
-        format!(
-            "operator key: {}",
-            operator_signer(&origin, &key)?.verifier().vkey()
-        ),
-    )?;
-    Ok(())
+        args.json,
+        "checkpoint",
+        json!({ "size": cp.size().0, "root": cp.root().to_base64(), "origin": origin,
+                "file": output::name(&args.out), "operator_key": vkey,
+                "signatures": note.signatures().len() }),
+        &[
+            format!(
+                "checkpoint of {}, written to {}",
+                describe(&note),
+                output::name(&args.out)
+            ),
+            format!("operator key: {vkey}"),
+        ],
+    )
 }
 
 pub fn cosign(args: &CosignArgs) -> Outcome {
@@ -205,22 +219,23 @@ pub fn cosign(args: &CosignArgs) -> Outcome {
     let actor = authority
         .actor_of(&key.public_key())
         .ok_or_else(|| Failure::input("the witness key is not registered"))?;
-    output::status(
+    let vkey = witness_signer(actor, &key)?.verifier().vkey();
+    let (_, cp) = parse_checkpoint_note(&note.to_bytes())?;
+    output::result(
         &args.checkpoint,
-        format!(
-            "cosigned the checkpoint of {} as {actor}, written to {}",
-            describe(&note),
-            output::name(&args.checkpoint)
-        ),
-    )?;
-    output::status(
-        &args.checkpoint,
-        format!(
-            "witness key: {}",
-            witness_signer(actor, &key)?.verifier().vkey()
-        ),
-    )?;
-    Ok(())
+        args.json,
+        "cosigned",
+        json!({ "size": cp.size().0, "root": cp.root().to_base64(), "witness": actor.to_string(),
+                "file": output::name(&args.checkpoint), "witness_key": vkey }),
+        &[
+            format!(
+                "cosigned the checkpoint of {} as {actor}, written to {}",
+                describe(&note),
+                output::name(&args.checkpoint)
+            ),
+            format!("witness key: {vkey}"),
+        ],
+    )
 }
 
 pub fn prove(what: &Prove) -> Outcome {
@@ -231,14 +246,21 @@ pub fn prove(what: &Prove) -> Outcome {
             checkpoint,
             out,
             entry_out,
+            json,
         } => prove_inclusion(
             &log.dir()?,
             *seq,
             checkpoint.as_deref(),
-            out,
-            entry_out.as_deref(),
+            (out, entry_out.as_deref()),
+            *json,
         ),
-        Prove::Consistency { log, from, to, out } => prove_consistency(&log.dir()?, from, to, out),
+        Prove::Consistency {
+            log,
+            from,
+            to,
+            out,
+            json,
+        } => prove_consistency(&log.dir()?, from, to, out, *json),
     }
 }
 
@@ -246,8 +268,8 @@ fn prove_inclusion(
     dir: &Path,
     seq: u64,
     checkpoint: Option<&Path>,
-    out: &Path,
-    entry_out: Option<&Path>,
+    (out, entry_out): (&Path, Option<&Path>),
+    json: bool,
 ) -> Outcome {
     let log = Log::open(dir)?;
     let note_bytes = match checkpoint {
@@ -270,17 +292,19 @@ fn prove_inclusion(
             .ok_or_else(|| Failure::input(format!("no entry at seq {seq}")))??;
         output::write_file(entry_out, &entry)?;
     }
-    output::status(
+    output::result(
         out,
-        format!(
+        json,
+        "proof",
+        json!({ "kind": "inclusion", "seq": seq, "size": size, "file": output::name(out) }),
+        &[format!(
             "inclusion proof of seq {seq} in the tree of {size} entries, written to {}",
             output::name(out)
-        ),
-    )?;
-    Ok(())
+        )],
+    )
 }
 
-fn prove_consistency(dir: &Path, from: &Path, to: &Path, out: &Path) -> Outcome {
+fn prove_consistency(dir: &Path, from: &Path, to: &Path, out: &Path, json: bool) -> Outcome {
     let log = Log::open(dir)?;
     let (old_bytes, new_bytes) = (read_file(from)?, read_file(to)?);
     let old = check_against_log(&log, &old_bytes)?;
@@ -292,16 +316,19 @@ fn prove_consistency(dir: &Path, from: &Path, to: &Path, out: &Path) -> Outcome 
         new: parse_checkpoint_note(&new_bytes)?.0,
     };
     output::write_file(out, &file.to_bytes())?;
-    output::status(
+    output::result(
         out,
-        format!(
+        json,
+        "proof",
+        json!({ "kind": "consistency", "old_size": old.size().0, "new_size": new.size().0,
+                "file": output::name(out) }),
+        &[format!(
             "consistency proof from {} to {} entries, written to {}",
             old.size(),
             new.size(),
             output::name(out)
-        ),
-    )?;
-    Ok(())
+        )],
+    )
 }
 
 /// Verifier keys given inline or as files of one key per line.

@@ -24,6 +24,9 @@ pub struct PublishArgs {
     /// without it, the latest checkpoint kept with the log (`trail checkpoint`) is published.
     #[arg(long, value_name = "FILE")]
     pub key: Option<PathBuf>,
+    /// Print the result as JSON Lines.
+    #[arg(long)]
+    pub json: bool,
 }
 
 pub fn run(args: &PublishArgs) -> Result<(), Failure> {
@@ -31,7 +34,7 @@ pub fn run(args: &PublishArgs) -> Result<(), Failure> {
     if let Some(key) = &args.key {
         sign_checkpoint(&log, &crate::keyfile::load(key)?)?;
     }
-    let bar = Progress::entries("publishing", None, false);
+    let bar = Progress::entries("publishing", None, args.json);
     let published = trail_core::publish::publish(&log, &args.out, &mut |done, _| {
         bar.set(done as u64);
     })
@@ -42,12 +45,18 @@ pub fn run(args: &PublishArgs) -> Result<(), Failure> {
         other => other.into(),
     })?;
     drop(bar);
-    output::line(format!(
-        "published the checkpoint of {} entries to {} ({} new tiles and entry bundles; it held {} entries before)",
-        published.size,
-        args.out.display(),
-        published.files,
-        published.from_size
-    ))?;
-    Ok(())
+    output::result(
+        &args.out,
+        args.json,
+        "published",
+        serde_json::json!({ "size": published.size, "dir": args.out.display().to_string(),
+                            "files": published.files, "from_size": published.from_size }),
+        &[format!(
+            "published the checkpoint of {} entries to {} ({} new tiles and entry bundles; it held {} entries before)",
+            published.size,
+            args.out.display(),
+            published.files,
+            published.from_size
+        )],
+    )
 }

@@ -195,7 +195,13 @@ pub fn show(
     Ok(())
 }
 
-pub fn export(dir: &Path, out: &Path, partial: bool) -> Outcome {
+/// Says what a command did: a JSON Lines record with `--json`, else a line
+/// of text, on standard error when the command's output went to standard output.
+fn done(out: &Path, json: bool, kind: &str, data: serde_json::Value, text: String) -> Outcome {
+    output::result(out, json, kind, data, &[text])
+}
+
+pub fn export(dir: &Path, out: &Path, partial: bool, json: bool) -> Outcome {
     let log = Log::open(dir)?;
     if output::is_dash(out) {
         if partial {
@@ -204,20 +210,30 @@ pub fn export(dir: &Path, out: &Path, partial: bool) -> Outcome {
         let mut stdout = std::io::stdout().lock();
         let count =
             bundle::export_to(&log, &mut stdout, Path::new("standard output"), &mut |_| {})?;
-        return output::status(
+        drop(stdout);
+        return done(
             out,
+            json,
+            "exported",
+            json!({ "entries": count, "file": "-" }),
             format!("exported {count} verified entries to standard output"),
-        )
-        .map_err(Failure::from);
+        );
     }
     if partial {
         let saved = bundle::export_partial(&log, out)?;
-        output::line(format!(
-            "saved {} verified entries (seq 0 to {}) to {}",
-            saved.entries,
-            saved.entries.saturating_sub(1),
-            out.display()
-        ))?;
+        done(
+            out,
+            json,
+            "exported",
+            json!({ "entries": saved.entries, "file": out.display().to_string(),
+                    "partial": true, "stopped": saved.stopped.as_ref().map(|e| e.to_string()) }),
+            format!(
+                "saved {} verified entries (seq 0 to {}) to {}",
+                saved.entries,
+                saved.entries.saturating_sub(1),
+                out.display()
+            ),
+        )?;
         return match saved.stopped {
             None => Ok(()),
             Some(e) => {
@@ -231,17 +247,19 @@ pub fn export(dir: &Path, out: &Path, partial: bool) -> Outcome {
             }
         };
     }
-    let bar = Progress::entries("exporting", log.head().map(|h| h.seq + 1), false);
-    let count = bundle::export_with(&log, out, &mut |done| bar.set(done))?;
+    let bar = Progress::entries("exporting", log.head().map(|h| h.seq + 1), json);
+    let count = bundle::export_with(&log, out, &mut |n| bar.set(n))?;
     drop(bar);
-    output::line(format!(
-        "exported {count} verified entries to {}",
-        out.display()
-    ))?;
-    Ok(())
+    done(
+        out,
+        json,
+        "exported",
+        json!({ "entries": count, "file": out.display().to_string() }),
+        format!("exported {count} verified entries to {}", out.display()),
+    )
 }
 
-pub fn import(bundle_path: &Path, dir: &Path) -> Outcome {
+pub fn import(bundle_path: &Path, dir: &Path, json: bool) -> Outcome {
     let stdin = output::stdin_if_dash(bundle_path)?;
     let bundle_name = match &stdin {
         Some(_) => "standard input".to_owned(),
@@ -250,11 +268,18 @@ pub fn import(bundle_path: &Path, dir: &Path) -> Outcome {
     let bundle_path = stdin.as_ref().map_or(bundle_path, |f| f.path());
     if dir.join("TRAIL_LOG").is_file() {
         let log = Log::open(dir)?;
-        let bar = Progress::entries("importing", None, false);
-        let extended = bundle::extend(bundle_path, &log, &mut |done| bar.set(done))
+        let bar = Progress::entries("importing", None, json);
+        let extended = bundle::extend(bundle_path, &log, &mut |n| bar.set(n))
             .map_err(in_bundle(&bundle_name))?;
         drop(bar);
         let added = extended.after - extended.before;
+        if json {
+            return Ok(output::json_line(
+                "imported",
+                json!({ "log": dir.display().to_string(), "appended": added,
+                        "entries": extended.after }),
+            )?);
+        }
         return output::line(match added {
             0 => format!(
                 "{} already holds every entry of the bundle ({} entries)",
@@ -269,13 +294,20 @@ pub fn import(bundle_path: &Path, dir: &Path) -> Outcome {
         })
         .map_err(Failure::from);
     }
-    let bar = Progress::entries("importing", None, false);
-    let count = bundle::import_with(bundle_path, dir, &mut |done| bar.set(done))
+    let bar = Progress::entries("importing", None, json);
+    let count = bundle::import_with(bundle_path, dir, &mut |n| bar.set(n))
         .map_err(in_bundle(&bundle_name))?;
     drop(bar);
-    output::line(format!(
-        "imported {count} verified entries into {}",
-        dir.display()
-    ))?;
+    if json {
+        output::json_line(
+            "imported",
+            json!({ "log": dir.display().to_string(), "appended": count, "entries": count }),
+        )?;
+    } else {
+        output::line(format!(
+            "imported {count} verified entries into {}",
+            dir.display()
+        ))?;
+    }
     Ok(())
 }
