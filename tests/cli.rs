@@ -198,9 +198,15 @@ fn walk_through_from_keygen_to_an_imported_log() {
         out.stdout
     );
 
-    // show (table): one line per entry, in order, naming the signer's actor.
+    // show (table): a header, then one line per entry, in order, naming the signer's actor.
     let out = trail_run(&["show", "--log", arg(&log)]);
-    let table: Vec<&str> = out.ok().lines().collect();
+    let mut lines = out.ok().lines();
+    assert!(
+        lines.next().is_some_and(|h| h.starts_with("seq ")),
+        "{}",
+        out.stdout
+    );
+    let table: Vec<&str> = lines.collect();
     assert_eq!(table.len(), count);
     for (i, line) in table.iter().enumerate() {
         assert_eq!(

@@ -40,12 +40,13 @@ fn replay_shows_only_the_recommendations_asked_for() {
 fn show_prints_only_the_entries_asked_for() {
     let site = Site::new();
     let log = arg(&site.log);
+    // Each table has a header line, then its entries.
     let rec = trail_run(&["show", "--log", log, "--rec", "REC-2"]);
-    assert_eq!(rec.ok().lines().count(), 1, "{}", rec.stdout);
+    assert_eq!(rec.ok().lines().count(), 1 + 1, "{}", rec.stdout);
     assert!(rec.stdout.contains("recommendation_issued"));
     let iopc = trail_run(&["show", "--log", log, "--actor", "iopc"]);
     assert_eq!(lines_with(iopc.ok(), " iopc "), 3, "{}", iopc.stdout);
-    assert_eq!(iopc.stdout.lines().count(), 3);
+    assert_eq!(iopc.stdout.lines().count(), 1 + 3);
     let grants = trail_run(&[
         "show",
         "--log",
@@ -55,7 +56,7 @@ fn show_prints_only_the_entries_asked_for() {
         "--until",
         "2021-11-22",
     ]);
-    assert_eq!(grants.ok().lines().count(), 5, "{}", grants.stdout);
+    assert_eq!(grants.ok().lines().count(), 1 + 5, "{}", grants.stdout);
     let later = trail_run(&[
         "show",
         "--log",
@@ -65,7 +66,7 @@ fn show_prints_only_the_entries_asked_for() {
         "--until",
         "2021-11-23",
     ]);
-    assert_eq!(later.ok().lines().count(), 3, "{}", later.stdout);
+    assert_eq!(later.ok().lines().count(), 1 + 3, "{}", later.stdout);
     trail_run(&["show", "--log", log, "--type", "no_such_event"]).fails(2, &["not an event type"]);
 }
 

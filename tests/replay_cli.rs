@@ -112,7 +112,12 @@ fn history_shows_one_recommendation_in_log_order() {
         .lines()
         .filter_map(|l| l.split_whitespace().next())
         .collect();
-    assert_eq!(seqs, ["7", "9"], "{}", out.stdout);
+    assert_eq!(
+        seqs,
+        ["seq", "7", "9"],
+        "a header, then the seqs: {}",
+        out.stdout
+    );
     assert!(out.stdout.contains("2021-12-10"), "{}", out.stdout);
     assert!(out.stdout.contains("accepted"), "{}", out.stdout);
     trail_run(&["history", "--log", arg(&site.log), "REC-9"])

@@ -18,6 +18,52 @@ pub fn line(text: impl std::fmt::Display) -> std::io::Result<()> {
     writeln!(out, "{text}")
 }
 
+/// Longest text a table cell shows before it is cut, with "…".
+pub const MAX_CELL: usize = 72;
+
+/// Text from a log made safe, and cut to `max` characters with "…".
+pub fn cell(text: &str, max: usize) -> String {
+    let safe = safe(text);
+    if safe.chars().count() <= max {
+        return safe;
+    }
+    let mut cut: String = safe.chars().take(max.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
+/// A table's row: each cell padded to its column's width, two spaces
+/// between columns, the last one unpadded.
+pub fn row(cells: &[String], widths: &[usize]) -> String {
+    let mut out = String::new();
+    for (i, (text, width)) in cells.iter().zip(widths).enumerate() {
+        if i > 0 {
+            out.push_str("  ");
+        }
+        if i + 1 == cells.len() {
+            out.push_str(text);
+        } else {
+            out.push_str(text);
+            out.extend(std::iter::repeat_n(
+                ' ',
+                width.saturating_sub(text.chars().count()),
+            ));
+        }
+    }
+    out.trim_end().to_owned()
+}
+
+/// Column widths that fit a header and rows.
+pub fn widths(header: &[&str], rows: &[Vec<String>]) -> Vec<usize> {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for r in rows {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    widths
+}
+
 /// Whether a file argument is `-`: standard input or output.
 pub fn is_dash(path: &std::path::Path) -> bool {
     path.as_os_str() == "-"

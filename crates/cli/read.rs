@@ -160,6 +160,31 @@ pub fn show(
 ) -> Outcome {
     let log = Log::open(dir)?;
     let authority = log.authority();
+    // The table streams (a log may hold millions of entries), so its widths
+    // come from what can be known first: the registry's actor ids and the
+    // longest event type.
+    let header = ["seq", "recorded (UTC)", "signer", "type", "date", "summary"];
+    let widths = [
+        5,
+        19,
+        authority
+            .actors
+            .keys()
+            .map(|a| a.as_str().chars().count())
+            .chain([6, 8])
+            .max()
+            .unwrap_or(8),
+        trail_core::EventKind::ALL
+            .iter()
+            .map(|k| k.name().len())
+            .max()
+            .unwrap_or(26),
+        10,
+        0,
+    ];
+    if !json {
+        output::line(output::row(&header.map(str::to_owned), &widths))?;
+    }
     for entry in log.entries(from, to) {
         let entry = entry?;
         if !filter.keeps(&entry, &authority) {
@@ -181,15 +206,15 @@ pub fn show(
                 }),
             )?;
         } else {
-            output::line(format!(
-                "{:>5}  {}  {:<12} {:<26} {}  {}",
-                u.seq,
-                u.recorded_at.0.strftime("%Y-%m-%d %H:%M:%S"),
-                output::safe(&signer_name(&authority, &entry)),
-                u.event.kind().name(),
-                u.event.date(),
-                output::safe(&summary(&u.event)),
-            ))?;
+            let cells = [
+                u.seq.to_string(),
+                u.recorded_at.0.strftime("%Y-%m-%d %H:%M:%S").to_string(),
+                output::cell(&signer_name(&authority, &entry), output::MAX_CELL),
+                u.event.kind().name().to_owned(),
+                u.event.date().to_string(),
+                output::cell(&summary(&u.event), output::MAX_CELL),
+            ];
+            output::line(output::row(&cells, &widths))?;
         }
     }
     Ok(())

@@ -192,26 +192,14 @@ pub fn replay(
     ];
     let mut recs: Vec<&RecView> = view.recs.values().collect();
     recs.sort_by_key(|r| natural_key(r.rec.as_str()));
-    let rows: Vec<[String; 8]> = recs.into_iter().map(row).collect();
-    let mut widths = header.map(str::len);
+    let rows: Vec<Vec<String>> = recs
+        .into_iter()
+        .map(|r| row(r).map(|c| output::cell(&c, output::MAX_CELL)).to_vec())
+        .collect();
+    let widths = output::widths(&header, &rows);
+    output::line(output::row(&header.map(str::to_owned), &widths))?;
     for r in &rows {
-        for (w, cell) in widths.iter_mut().zip(r) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let format_row = |cells: &[String]| {
-        cells
-            .iter()
-            .zip(widths)
-            .map(|(c, w)| format!("{:<w$}", output::safe(c)))
-            .collect::<Vec<_>>()
-            .join("  ")
-            .trim_end()
-            .to_owned()
-    };
-    output::line(format_row(&header.map(str::to_owned)))?;
-    for r in &rows {
-        output::line(format_row(r))?;
+        output::line(output::row(r, &widths))?;
     }
     Ok(())
 }
@@ -231,10 +219,17 @@ pub fn history(dir: &Path, rec: &str, json: bool) -> Outcome {
         .find(|(id, _)| id.as_str() == rec)
         .map(|(_, r)| r)
         .ok_or_else(|| Failure::input(format!("unknown recommendation {}", output::safe(rec))))?;
-    for s in &found.history {
-        if json {
+    if json {
+        for s in &found.history {
             output::json_line("statement", s)?;
-        } else {
+        }
+        return Ok(());
+    }
+    let header = ["seq", "recorded (UTC)", "date", "actor", "type", "summary"];
+    let rows: Vec<Vec<String>> = found
+        .history
+        .iter()
+        .map(|s| {
             let standing = serde_json::to_value(s.standing).ok();
             let standing = standing
                 .as_ref()
@@ -243,17 +238,26 @@ pub fn history(dir: &Path, rec: &str, json: bool) -> Outcome {
                 .filter(|s| *s != "in_force")
                 .map(|s| format!("  [{s}]"))
                 .unwrap_or_default();
-            output::line(format!(
-                "{:>5}  {}  {}  {:<14} {:<26} {}{}",
-                s.seq,
-                s.recorded_at.0.strftime("%Y-%m-%d %H:%M:%S"),
-                s.date(),
-                output::safe(&or_dash(s.actor.as_ref().map(|a| a.to_string()))),
-                s.event.kind().name(),
-                output::safe(&crate::read::summary(&s.event)),
-                standing
-            ))?;
-        }
+            vec![
+                s.seq.to_string(),
+                s.recorded_at.0.strftime("%Y-%m-%d %H:%M:%S").to_string(),
+                s.date().to_string(),
+                output::cell(
+                    &or_dash(s.actor.as_ref().map(|a| a.to_string())),
+                    output::MAX_CELL,
+                ),
+                s.event.kind().name().to_owned(),
+                format!(
+                    "{}{standing}",
+                    output::cell(&crate::read::summary(&s.event), output::MAX_CELL)
+                ),
+            ]
+        })
+        .collect();
+    let widths = output::widths(&header, &rows);
+    output::line(output::row(&header.map(str::to_owned), &widths))?;
+    for r in &rows {
+        output::line(output::row(r, &widths))?;
     }
     Ok(())
 }
