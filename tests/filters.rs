@@ -102,3 +102,38 @@ fn check_reports_only_the_findings_asked_for_and_fails_on_those() {
     assert!(infos.ok().contains("0 finding(s)"));
     trail_run(&["check", "--log", log, "--rule", "no_such_rule"]).fails(2, &["not a rule"]);
 }
+
+#[test]
+fn findings_and_recommendations_come_in_natural_order() {
+    let site = Site::new();
+    site.append(
+        "iopc",
+        &serde_json::json!({"type": "recommendation_issued", "rec": "REC-10", "report": "REP-1",
+            "addressees": ["syp"], "subject": "Tenth", "date": "2021-11-23"}),
+    )
+    .ok();
+    let check = trail_run(&[
+        "check",
+        "--log",
+        arg(&site.log),
+        "--rule",
+        "response_overdue",
+    ]);
+    let order: Vec<&str> = check
+        .stdout
+        .lines()
+        .filter_map(|l| l.split_whitespace().find(|w| w.starts_with("REC-")))
+        .collect();
+    assert_eq!(order, ["REC-1", "REC-2", "REC-10"], "{}", check.stdout);
+    let replay = trail_run(&["replay", "--log", arg(&site.log)]);
+    let rows: Vec<&str> = replay
+        .ok()
+        .lines()
+        .filter_map(|l| {
+            l.split_whitespace()
+                .next()
+                .filter(|w| w.starts_with("REC-"))
+        })
+        .collect();
+    assert_eq!(rows, ["REC-1", "REC-2", "REC-10"], "{}", replay.stdout);
+}

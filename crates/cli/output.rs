@@ -18,6 +18,29 @@ pub fn line(text: impl std::fmt::Display) -> std::io::Result<()> {
     writeln!(out, "{text}")
 }
 
+/// Sorts ids the way people number them: R2 before R10.
+pub fn natural_key(id: &str) -> Vec<(String, u64)> {
+    let mut parts = Vec::new();
+    let mut text = String::new();
+    let mut digits = String::new();
+    for c in id.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+        } else {
+            if !digits.is_empty() {
+                parts.push((
+                    std::mem::take(&mut text),
+                    digits.parse().unwrap_or(u64::MAX),
+                ));
+                digits.clear();
+            }
+            text.push(c);
+        }
+    }
+    parts.push((text, digits.parse().unwrap_or(0)));
+    parts
+}
+
 /// Longest text a table cell shows before it is cut, with "…".
 pub const MAX_CELL: usize = 72;
 
@@ -159,6 +182,20 @@ pub fn safe(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::safe;
+
+    #[test]
+    fn ids_sort_the_way_people_number_them() {
+        let mut ids = ["R10", "R2", "R1", "R1a", "LINDEN-R12", "LINDEN-R3"];
+        ids.sort_by_key(|i| super::natural_key(i));
+        assert_eq!(ids, ["LINDEN-R3", "LINDEN-R12", "R1", "R1a", "R2", "R10"]);
+    }
+
+    #[test]
+    fn long_cells_are_cut_with_an_ellipsis() {
+        assert_eq!(super::cell("short", 10), "short");
+        assert_eq!(super::cell("a much longer text", 10), "a much lo…");
+        assert_eq!(super::cell("a much longer text", 10).chars().count(), 10);
+    }
 
     #[test]
     fn escapes_terminal_controls_and_bidi() {

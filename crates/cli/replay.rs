@@ -191,7 +191,7 @@ pub fn replay(
         "response due",
     ];
     let mut recs: Vec<&RecView> = view.recs.values().collect();
-    recs.sort_by_key(|r| natural_key(r.rec.as_str()));
+    recs.sort_by_key(|r| output::natural_key(r.rec.as_str()));
     let rows: Vec<Vec<String>> = recs
         .into_iter()
         .map(|r| row(r).map(|c| output::cell(&c, output::MAX_CELL)).to_vec())
@@ -279,6 +279,8 @@ pub fn run_check(dir: &Path, args: CheckArgs) -> Outcome {
     let view = view_for(dir, args.at, args.known_at, None)?;
     let mut findings = check(&view, &args.config);
     findings.retain(|f| args.filter.keeps(f));
+    // Stable: within one recommendation the rules keep their order.
+    findings.sort_by_cached_key(|f| f.rec.as_ref().map(|r| output::natural_key(r.as_str())));
     for f in &findings {
         if args.json {
             output::json_line("finding", f)?;
@@ -353,29 +355,6 @@ pub fn check_config(thresholds: &crate::args::Thresholds) -> Result<CheckConfig,
         }
     }
     Ok(config)
-}
-
-/// Sorts ids the way people number them: R2 before R10.
-pub fn natural_key(id: &str) -> Vec<(String, u64)> {
-    let mut parts = Vec::new();
-    let mut text = String::new();
-    let mut digits = String::new();
-    for c in id.chars() {
-        if c.is_ascii_digit() {
-            digits.push(c);
-        } else {
-            if !digits.is_empty() {
-                parts.push((
-                    std::mem::take(&mut text),
-                    digits.parse().unwrap_or(u64::MAX),
-                ));
-                digits.clear();
-            }
-            text.push(c);
-        }
-    }
-    parts.push((text, digits.parse().unwrap_or(0)));
-    parts
 }
 
 pub fn report(

@@ -141,29 +141,9 @@ fn by_report(view: &View) -> BTreeMap<&Id, Vec<&trail_core::state::RecView>> {
         map.entry(&rec.report).or_default().push(rec);
     }
     for recs in map.values_mut() {
-        recs.sort_by_cached_key(|r| natural(r.rec.as_str()));
+        recs.sort_by_cached_key(|r| crate::output::natural_key(r.rec.as_str()));
     }
     map
-}
-
-/// A sort key that puts "R2" before "R10".
-fn natural(s: &str) -> Vec<(String, u64)> {
-    let mut key = Vec::new();
-    let mut text = String::new();
-    let mut num = String::new();
-    for c in s.chars() {
-        if c.is_ascii_digit() {
-            num.push(c);
-        } else {
-            if !num.is_empty() {
-                key.push((std::mem::take(&mut text), num.parse().unwrap_or(u64::MAX)));
-                num.clear();
-            }
-            text.push(c);
-        }
-    }
-    key.push((text, num.parse().unwrap_or(0)));
-    key
 }
 
 /// "1 recommendation", "2 recommendations".
