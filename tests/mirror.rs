@@ -10,15 +10,7 @@ use common::served::{Served, grant_operator};
 use common::{Run, Site, arg, trail_run};
 
 fn grow(site: &Site, from: usize, n: usize) {
-    let lines: String = (from..from + n)
-        .map(|i| {
-            format!(
-                "{{\"type\":\"recommendation_issued\",\"rec\":\"M-{i}\",\"report\":\"REP-1\",\
-                 \"addressees\":[\"syp\"],\"subject\":\"Subject {i}\",\"date\":\"2021-11-23\"}}\n"
-            )
-        })
-        .collect();
-    site.append_text("iopc", &lines).ok();
+    common::issue_recommendations(site, "M", from..from + n);
 }
 
 /// Signs a checkpoint of the whole log and publishes it to `tiles`.

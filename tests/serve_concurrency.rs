@@ -158,12 +158,7 @@ fn operator_vkey(url: &str, cache: &Path, operator_key: &Path, out: &Path) -> St
         cache,
         &["checkpoint", "--key", arg(operator_key), "--out", arg(out)],
     );
-    signed
-        .ok()
-        .lines()
-        .find_map(|l| l.strip_prefix("operator key: "))
-        .unwrap_or_else(|| panic!("no operator key printed: {}", signed.stdout))
-        .to_owned()
+    common::printed_key(signed.ok(), "operator key")
 }
 
 /// `(seq, hash)` of every entry of a log, from `trail show --json` lines.

@@ -46,15 +46,7 @@ fn go_check(bin: &Path, dir: &Path, vkey: &str, old: Option<&Path>) -> std::proc
 
 /// Appends `n` new recommendations in one batch.
 fn grow(site: &Site, from: usize, n: usize) {
-    let lines: String = (from..from + n)
-        .map(|i| {
-            format!(
-                "{{\"type\":\"recommendation_issued\",\"rec\":\"GROW-{i}\",\"report\":\"REP-1\",\
-                 \"addressees\":[\"syp\"],\"subject\":\"Subject {i}\",\"date\":\"2021-11-23\"}}\n"
-            )
-        })
-        .collect();
-    site.append_text("iopc", &lines).ok();
+    common::issue_recommendations(site, "GROW", from..from + n);
 }
 
 /// Signs a checkpoint of the whole log and returns the operator's verifier key.
@@ -68,12 +60,7 @@ fn checkpoint(site: &Site, operator: &Path, out: &Path) -> String {
         "--out",
         arg(out),
     ]);
-    signed
-        .ok()
-        .lines()
-        .find_map(|l| l.strip_prefix("operator key: "))
-        .expect("operator key line")
-        .to_owned()
+    common::printed_key(signed.ok(), "operator key")
 }
 
 fn files_under(dir: &Path) -> Vec<PathBuf> {
@@ -286,12 +273,7 @@ fn a_log_with_a_url_origin_is_read_by_go_under_that_origin() {
         "--out",
         arg(&site.path("cp")),
     ]);
-    let vkey = signed
-        .ok()
-        .lines()
-        .find_map(|l| l.strip_prefix("operator key: "))
-        .unwrap()
-        .to_owned();
+    let vkey = common::printed_key(signed.ok(), "operator key");
     assert!(vkey.starts_with(&format!("{origin}+")), "{vkey}");
     let note = std::fs::read_to_string(site.path("cp")).unwrap();
     assert_eq!(note.lines().next(), Some(origin));

@@ -122,24 +122,11 @@ fn operator_vkey(site: &Site, operator: &Path) -> String {
         "--out",
         arg(&site.path("plain.cp")),
     ]);
-    signed
-        .ok()
-        .lines()
-        .find_map(|l| l.strip_prefix("operator key: "))
-        .unwrap()
-        .to_owned()
+    common::printed_key(signed.ok(), "operator key")
 }
 
 fn grow(site: &Site, tag: &str, n: usize) {
-    let lines: String = (0..n)
-        .map(|i| {
-            format!(
-                "{{\"type\":\"recommendation_issued\",\"rec\":\"{tag}-{i}\",\"report\":\"REP-1\",\
-                 \"addressees\":[\"syp\"],\"subject\":\"Subject {i}\",\"date\":\"2021-11-23\"}}\n"
-            )
-        })
-        .collect();
-    site.append_text("iopc", &lines).ok();
+    common::issue_recommendations(site, tag, 0..n);
 }
 
 #[test]

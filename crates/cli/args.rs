@@ -445,6 +445,22 @@ impl Source {
         .dir()
     }
 
+    /// The bundle to read, if one is given: standard input (`-`) is saved to
+    /// a temporary file first, which lives as long as the first value.
+    pub fn bundle_file(
+        &self,
+    ) -> Result<(Option<tempfile::NamedTempFile>, Option<PathBuf>), crate::Failure> {
+        let stdin = match self.bundle.as_deref() {
+            Some(path) => crate::output::stdin_if_dash(path)?,
+            None => None,
+        };
+        let path = stdin
+            .as_ref()
+            .map(|f| f.path().to_owned())
+            .or(self.bundle.clone());
+        Ok((stdin, path))
+    }
+
     /// How to name what was read: the served log's URL, or the directory.
     pub fn describe(&self, dir: &std::path::Path) -> String {
         match &self.remote.remote {

@@ -471,16 +471,7 @@ fn entry_from_bundle(path: &Path, proof: &[u8]) -> Result<Vec<u8>, Failure> {
 /// or bundle extends what the checkpoint committed to.
 pub fn verify_since(source: &Source, since: &Path, json: bool) -> Outcome {
     let note = read_file(since)?;
-    let stdin = source
-        .bundle
-        .as_deref()
-        .map(output::stdin_if_dash)
-        .transpose()?
-        .flatten();
-    let bundle = stdin
-        .as_ref()
-        .map(|f| f.path().to_owned())
-        .or(source.bundle.clone());
+    let (_stdin, bundle) = source.bundle_file()?;
     let (what, result) = match &bundle {
         Some(bundle) => (
             bundle.display().to_string(),

@@ -13,16 +13,7 @@ use crate::progress::Progress;
 type Outcome = Result<(), Failure>;
 
 pub fn verify(source: &Source, json: bool) -> Outcome {
-    let stdin = source
-        .bundle
-        .as_deref()
-        .map(output::stdin_if_dash)
-        .transpose()?
-        .flatten();
-    let bundle_path = stdin
-        .as_ref()
-        .map(|f| f.path().to_owned())
-        .or(source.bundle.clone());
+    let (stdin, bundle_path) = source.bundle_file()?;
     let (what, result) = match &bundle_path {
         Some(bundle) => {
             let bar = Progress::entries("verifying", None, json);

@@ -353,6 +353,33 @@ impl Site {
     }
 }
 
+/// Issues recommendations `{tag}-{i}` for each `i` of `range` under REP-1,
+/// addressed to syp, in one batch signed by iopc.
+pub fn issue_recommendations(site: &Site, tag: &str, range: Range<usize>) {
+    let lines: String = range
+        .map(|i| {
+            format!(
+                "{{\"type\":\"recommendation_issued\",\"rec\":\"{tag}-{i}\",\"report\":\"REP-1\",\
+                 \"addressees\":[\"syp\"],\"subject\":\"Subject {i}\",\"date\":\"2021-11-23\"}}\n"
+            )
+        })
+        .collect();
+    site.append_text("iopc", &lines).ok();
+}
+
+/// The key a command printed on a line `{label}: <key>`, e.g. the operator
+/// key `trail checkpoint` prints.
+#[track_caller]
+pub fn printed_key(output: &str, label: &str) -> String {
+    let prefix = format!("{label}: ");
+    output
+        .lines()
+        .find_map(|l| l.strip_prefix(prefix.as_str()))
+        .unwrap_or_else(|| panic!("no {label:?} line in: {output}"))
+        .trim()
+        .to_owned()
+}
+
 /// Parses an event from its JSON form, panicking on a test's own mistake.
 #[track_caller]
 pub fn event(value: &serde_json::Value) -> Event {

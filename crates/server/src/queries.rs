@@ -74,22 +74,28 @@ fn answer(result: Result<serde_json::Value, Response>) -> Response {
     }
 }
 
-/// `GET /api/state?at=&known_at=`: every recommendation's state.
-pub(crate) async fn state(
-    State(shared): State<Arc<Shared>>,
+/// Answers a query over the view on the requested dates.
+async fn over_view(
+    shared: Arc<Shared>,
     when: Result<Query<When>, QueryRejection>,
+    answer_for: impl FnOnce(View) -> serde_json::Value + Send + 'static,
 ) -> Response {
     let when = match query(when) {
         Ok(when) => when,
         Err(response) => return response,
     };
-    answer(
-        blocking(&shared, move |s| {
-            let view = view(s, &when)?;
-            Ok(json!({ "computed_by_server": true, "state": view }))
-        })
-        .await,
-    )
+    answer(blocking(&shared, move |s| Ok(answer_for(view(s, &when)?))).await)
+}
+
+/// `GET /api/state?at=&known_at=`: every recommendation's state.
+pub(crate) async fn state(
+    State(shared): State<Arc<Shared>>,
+    when: Result<Query<When>, QueryRejection>,
+) -> Response {
+    over_view(shared, when, |view| {
+        json!({ "computed_by_server": true, "state": view })
+    })
+    .await
 }
 
 /// `GET /api/history/{rec}`: one recommendation's statements, in log order.
@@ -127,16 +133,9 @@ pub(crate) async fn findings(
     State(shared): State<Arc<Shared>>,
     when: Result<Query<When>, QueryRejection>,
 ) -> Response {
-    let when = match query(when) {
-        Ok(when) => when,
-        Err(response) => return response,
-    };
-    answer(
-        blocking(&shared, move |s| {
-            let view = view(s, &when)?;
-            let findings = check(&view, &CheckConfig::default());
-            Ok(json!({ "computed_by_server": true, "findings": findings }))
-        })
-        .await,
-    )
+    over_view(shared, when, |view| {
+        let findings = check(&view, &CheckConfig::default());
+        json!({ "computed_by_server": true, "findings": findings })
+    })
+    .await
 }
