@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use serde_json::{Value, json};
-use trail_core::{Digest, Event, Id, Log, Role, SecretKey, bundle};
+use trail_core::{Digest, Event, Id, Log, Role, SecretKey, Timestamp, bundle};
 
 use crate::Failure;
 use crate::output;
@@ -115,10 +115,22 @@ fn northshire_events() -> Result<Vec<Event>, Failure> {
     Ok(report)
 }
 
-fn append(log: &Log, who: &Signer, events: Vec<Event>) -> Result<u64, Failure> {
+/// Appends `events` signed by `who`, recorded at `recorded` (UTC): the demo
+/// records its statements at plausible past times, so that what the log
+/// said on a date (`--known-at`) and what was true on it (`--at`) can differ.
+fn append(log: &Log, who: &Signer, recorded: &str, events: Vec<Event>) -> Result<u64, Failure> {
+    log.set_clock(Some(instant(recorded)?));
     let appended = log.append_all(&who.key, events)?;
     Ok(appended.len() as u64)
 }
+
+fn instant(text: &str) -> Result<Timestamp, Failure> {
+    text.parse().map_err(Failure::input)
+}
+
+/// When the inspection of 1 September 2023 was entered: months later, as
+/// records of the past often are.
+const BACKFILLED: &str = "2024-02-05T10:00:00Z";
 
 pub fn run(dir: Option<PathBuf>) -> Result<(), Failure> {
     let dir = match dir {
@@ -144,12 +156,14 @@ pub fn run(dir: Option<PathBuf>) -> Result<(), Failure> {
     // --unencrypted` would) so that the demo runs without a passphrase prompt.
     let admin = SecretKey::generate();
     admin.write_new_file(&keys_dir.join("admin.key"))?;
-    let log = Log::create(
+    let log = Log::create_recorded_at(
         &log_dir,
         "Operation Linden recommendations (demo)",
         &admin,
         Id::new("admin").map_err(Failure::input)?,
         "Demo log administrator",
+        None,
+        Some(instant("2021-11-01T09:00:00Z")?),
     )?;
     let people = signers();
     let by = |actor: &str| {
@@ -175,15 +189,20 @@ pub fn run(dir: Option<PathBuf>) -> Result<(), Failure> {
             roles: &[],
             key: admin,
         },
+        "2021-11-01T09:30:00Z",
         grants,
     )?;
-    output::line(format!("built a log in {}", log_dir.display()))?;
+    output::line(format!(
+        "built a log in {} (its entries are recorded at plausible past times, from 1 November 2021)",
+        log_dir.display()
+    ))?;
 
     // Public facts of 23 November 2021 (SCENARIO.md).
-    count += append(&log, by("iopc")?, linden_events()?)?;
+    count += append(&log, by("iopc")?, "2021-11-23T11:00:00Z", linden_events()?)?;
     count += append(
         &log,
         by("pcc-sy")?,
+        "2021-11-23T16:00:00Z",
         vec![ev(json!({
         "type": "progress_claim", "rec": "LINDEN-R12", "status": "in_progress", "subject": "syp",
         "narrative": "The PCC said the force has already made progress in some of the areas the recommendations cover (as reported on 23 November 2021). No evidence was attached.",
@@ -194,11 +213,17 @@ pub fn run(dir: Option<PathBuf>) -> Result<(), Failure> {
     )?;
 
     // Illustrative entries for a fictional force: a claim that a later assessment contradicts.
-    count += append(&log, by("oversight")?, northshire_events()?)?;
+    count += append(
+        &log,
+        by("oversight")?,
+        "2022-03-01T10:00:00Z",
+        northshire_events()?,
+    )?;
     let north = by("northshire")?;
     count += append(
         &log,
         north,
+        "2022-04-20T15:00:00Z",
         vec![
             ev(
                 json!({"type": "response_recorded", "rec": "NORTH-R1", "position": "accepted",
@@ -213,6 +238,7 @@ pub fn run(dir: Option<PathBuf>) -> Result<(), Failure> {
     count += append(
         &log,
         by("northshire-pcc")?,
+        "2022-05-10T12:00:00Z",
         vec![ev(json!({
         "type": "funding_decision", "decision": "N22/007", "amount_minor": 25_000_000, "currency": "GBP",
         "purpose": format!("{ILLUSTRATIVE}crime recording desk"), "recs": ["NORTH-R1"], "stage": "approved", "date": "2022-05-10"}))?],
@@ -221,6 +247,7 @@ pub fn run(dir: Option<PathBuf>) -> Result<(), Failure> {
     count += append(
         &log,
         north,
+        "2023-01-15T09:00:00Z",
         vec![ev(json!({
         "type": "progress_claim", "rec": "NORTH-R1", "status": "implemented", "subject": "northshire",
         "narrative": format!("{ILLUSTRATIVE}the recording desk is open and all crimes against children are recorded within 24 hours"),
@@ -231,6 +258,7 @@ pub fn run(dir: Option<PathBuf>) -> Result<(), Failure> {
     count += append(
         &log,
         by("inspectorate")?,
+        BACKFILLED,
         vec![ev(json!({
         "type": "assessment", "rec": "NORTH-R1", "verdict": "not_implemented", "coverage": "full",
         "narrative": format!("{ILLUSTRATIVE}a sample of 200 reports found 31 crimes against children not recorded within 24 hours"),
@@ -293,6 +321,26 @@ fn replay_and_check(log_dir: &std::path::Path) -> Result<(), Failure> {
             "replayed the state on {at} ({label}): NORTH-R1 claimed {claimed}, {verified}"
         ))?;
     }
+    // The two time axes part ways: on 31 December 2023 the inspection had
+    // happened, but the log did not hold it yet.
+    let assessed = |known: Option<When>| -> Result<String, Failure> {
+        let view = view_for(log_dir, Some(day("2023-12-31")?), known, None)?;
+        Ok(view
+            .recs
+            .values()
+            .find(|r| r.rec.as_str() == "NORTH-R1")
+            .and_then(|r| r.verified.as_ref())
+            .map_or("not assessed".into(), |v| {
+                format!("assessed {}", crate::replay::name(&v.verdict))
+            }))
+    };
+    output::line(format!(
+        "the two time axes: on 2023-12-31 NORTH-R1 was {} as we know it today, but {} as the log stood that day \
+         (the inspection of 2023-09-01 was recorded on {}): trail replay --at 2023-12-31 --known-at 2023-12-31",
+        assessed(None)?,
+        assessed(Some(day("2023-12-31")?))?,
+        &BACKFILLED[..10]
+    ))?;
     let view = view_for(log_dir, None, None, None)?;
     let findings = trail_core::check(&view, &trail_core::CheckConfig::default());
     output::line(format!(

@@ -112,6 +112,8 @@ pub struct Log {
     flush_failed: std::sync::atomic::AtomicBool,
     /// Shares flushes between concurrent appenders.
     group_commit: store_commit::GroupCommit,
+    /// The time appends record; `None` is the system clock.
+    clock: Mutex<Option<Timestamp>>,
 }
 
 pub(crate) fn entry_key(seq: u64) -> Vec<u8> {
@@ -177,6 +179,20 @@ impl Log {
         body: &str,
         origin: Option<String>,
     ) -> Result<Log> {
+        Log::create_recorded_at(dir, name, admin, actor, body, origin, None)
+    }
+
+    /// [`Log::create_with_origin`], with the genesis recorded at `at`
+    /// instead of now (see [`Log::set_clock`]); the log keeps that clock.
+    pub fn create_recorded_at(
+        dir: &Path,
+        name: &str,
+        admin: &SecretKey,
+        actor: Id,
+        body: &str,
+        origin: Option<String>,
+        at: Option<Timestamp>,
+    ) -> Result<Log> {
         if dir.join(MARKER_FILE).exists() || dir.join("db").exists() || dir.join("conf").exists() {
             return Err(Error::LogExists {
                 path: dir.to_owned(),
@@ -187,12 +203,13 @@ impl Log {
             actor,
             body: body.to_owned(),
             public_key: admin.public_key(),
-            date: crate::types::Day::of_timestamp(Timestamp::now()),
+            date: crate::types::Day::of_timestamp(at.unwrap_or_else(Timestamp::now)),
             origin,
         });
         // Validate before creating anything, so a bad name leaves no directory behind.
         genesis.validate()?;
         let log = Log::create_empty(dir)?;
+        log.set_clock(at);
         log.tree
             .insert(FORMAT_KEY, FORMAT_VALUE)
             .map_err(|e| log.store_error(e))?;
@@ -285,6 +302,7 @@ impl Log {
             }),
             flush_failed: std::sync::atomic::AtomicBool::new(false),
             group_commit: store_commit::GroupCommit::default(),
+            clock: Mutex::new(None),
         })
     }
 
@@ -353,6 +371,22 @@ impl Log {
             .unwrap_or_else(|p| p.into_inner())
             .authority
             .clone()
+    }
+
+    /// Sets the time the next appends on this handle record: `Some` for a
+    /// chosen instant (a demo, a test, backfilling a record with the times
+    /// its statements were made), `None` for the system clock. The clock
+    /// rules still hold: a time before the head's is refused.
+    pub fn set_clock(&self, at: Option<Timestamp>) {
+        *self.clock.lock().unwrap_or_else(|p| p.into_inner()) = at;
+    }
+
+    /// The time an append made now records.
+    fn now(&self) -> Timestamp {
+        self.clock
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .unwrap_or_else(Timestamp::now)
     }
 
     /// Looks something up in the registry as of the head, without copying it.
@@ -452,7 +486,7 @@ impl Log {
         if self.flush_failed.load(std::sync::atomic::Ordering::SeqCst) {
             return Err(self.failed_flush_error());
         }
-        let now = Timestamp::now();
+        let now = self.now();
         // The registry is changed in place, not cloned: a clone costs
         // O(recommendations) on every append. A refused batch reloads it from
         // the store, which still holds the registry as of the head.

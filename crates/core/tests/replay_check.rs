@@ -5,7 +5,6 @@
 //! for, not to describe any real force.
 
 use std::collections::BTreeSet;
-use std::time::Duration;
 
 use trail_core::check::{CheckConfig, Rule, check};
 use trail_core::event::{ClaimStatus, Position};
@@ -145,11 +144,12 @@ fn nothing_fires_on_a_clean_log() {
     }
 }
 
-/// Appends a batch, then waits so that the next batch is recorded strictly later.
+/// Appends a batch recorded one second after the entry before it (the log's
+/// settable clock), and returns that time: known-at it, the batch is in.
 fn batch(f: &Fixture, seed: u8, events: &[String]) -> (Vec<u64>, Timestamp) {
+    let at = f.next_second();
     let seqs = f.add(seed, events);
-    std::thread::sleep(Duration::from_millis(5));
-    (seqs, Timestamp::now())
+    (seqs, at)
 }
 
 #[test]
@@ -212,7 +212,9 @@ fn replay_on_both_axes_with_backfill_and_a_late_correction() {
     );
     let (corr, _) = batch(&f, NSP, &[correction]);
     let entries = f.verified();
-    let now = Timestamp::now();
+    // "Today": after everything recorded (the batches were recorded by the
+    // log's clock, a second apart, which may run ahead of the system's).
+    let now = f.next_second();
     let rec = |at: &str, known: Timestamp| {
         as_of(&entries, day(at), known)
             .unwrap()

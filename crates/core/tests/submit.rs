@@ -556,3 +556,26 @@ fn a_batch_says_whether_it_was_written_or_already_in_the_log() {
     assert!(!again.written);
     assert_eq!(again.appended, first.appended);
 }
+
+#[test]
+fn a_settable_clock_records_chosen_times_and_keeps_the_clock_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = origin(&dir.path().join("origin"));
+    let head = log.head().unwrap().recorded_at;
+    let later = Timestamp::from_micros(head.micros() + 3_600_000_000).unwrap();
+    log.set_clock(Some(later));
+    let appended = log.append(&key(ISSUER), report("REP-CLOCK")).unwrap();
+    let entry = log
+        .entries(appended.seq, Some(appended.seq))
+        .next()
+        .unwrap()
+        .unwrap();
+    assert_eq!(entry.unsigned.recorded_at, later);
+    // A clock set before the head is refused, as a slow system clock is.
+    log.set_clock(Some(head));
+    assert!(matches!(
+        log.append(&key(ISSUER), report("REP-BACK")),
+        Err(trail_core::Error::ClockBehind { .. })
+    ));
+    assert_eq!(log.head().unwrap().seq, appended.seq);
+}

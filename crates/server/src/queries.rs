@@ -92,9 +92,11 @@ pub(crate) async fn state(
     State(shared): State<Arc<Shared>>,
     when: Result<Query<When>, QueryRejection>,
 ) -> Response {
-    over_view(shared, when, |view| {
-        json!({ "computed_by_server": true, "state": view })
-    })
+    over_view(
+        shared,
+        when,
+        |view| json!({ "computed_by_server": true, "state": view }),
+    )
     .await
 }
 
