@@ -2,6 +2,11 @@
 //! script in an empty directory, with the `trail` built for these tests on
 //! PATH. A block preceded by a `<!-- readme-test: skip (why) -->` line is not
 //! run (the commands that build and test this very project).
+//!
+//! What it prints is pinned in tests/readme.stdout, with what changes from
+//! run to run (keys, hashes, signatures, times, the directory) replaced by
+//! placeholders: a change to what users see is a visible diff. To change it
+//! on purpose, run with `TRYCMD=overwrite` and read the diff.
 
 use std::path::Path;
 use std::process::Command;
@@ -91,4 +96,48 @@ fn every_shell_block_of_the_readme_runs_as_written() {
             .join("\n"),
         String::from_utf8_lossy(&out.stdout)
     );
+    let seen = normalized(&String::from_utf8_lossy(&out.stdout), dir.path());
+    let pinned = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/readme.stdout");
+    if std::env::var("TRYCMD").as_deref() == Ok("overwrite") {
+        std::fs::write(&pinned, &seen).expect("write tests/readme.stdout");
+    }
+    let expected = std::fs::read_to_string(&pinned).expect("tests/readme.stdout");
+    if seen != expected {
+        let first = seen
+            .lines()
+            .zip(expected.lines())
+            .position(|(a, b)| a != b)
+            .unwrap_or(seen.lines().count().min(expected.lines().count()));
+        panic!(
+            "the walk-through prints something else than tests/readme.stdout, from line {}:\n  now: {:?}\n  was: {:?}\n(TRYCMD=overwrite to accept it)",
+            first + 1,
+            seen.lines().nth(first),
+            expected.lines().nth(first)
+        );
+    }
+}
+
+/// The output with what differs between runs replaced: the directory,
+/// times, today's date, hex keys and hashes, base64 roots and signatures.
+fn normalized(text: &str, dir: &Path) -> String {
+    let today = trail_core::Day::of_timestamp(trail_core::Timestamp::now()).to_string();
+    let text = text.replace(&dir.display().to_string(), "<DIR>");
+    let rules = [
+        (
+            r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?Z?",
+            "<TIME>",
+        ),
+        (r"[0-9a-f]{16,}", "<HEX>"),
+        (r"[A-Za-z0-9+/]{40,}={0,2}", "<B64>"),
+        (r"\+[0-9a-f]{8}\+", "+<ID>+"),
+    ];
+    let mut text = text;
+    for (pattern, placeholder) in rules {
+        text = regex::Regex::new(pattern)
+            .expect("a pattern")
+            .replace_all(&text, placeholder)
+            .into_owned();
+    }
+    // After the times, so that a date is only replaced where it stands alone.
+    text.replace(&today, "<TODAY>")
 }
