@@ -141,3 +141,15 @@ fn commands_that_write_files_answer_in_json() {
     );
     assert_eq!(mirrored["entries"], 10);
 }
+
+#[test]
+fn key_commands_answer_in_json() {
+    let site = Site::new();
+    let file = site.path("k.key");
+    let made = record(
+        &["keygen", "--unencrypted", "--out", arg(&file), "--json"],
+        "key",
+    );
+    let public = record(&["key", "public", arg(&file), "--json"], "key");
+    assert_eq!(public["public_key"], made["public_key"]);
+}

@@ -411,12 +411,18 @@ pub enum KeyCommand {
     Public {
         /// The secret key file.
         file: PathBuf,
+        /// Print the result as JSON Lines.
+        #[arg(long)]
+        json: bool,
     },
     /// Encrypt a secret key file under a new passphrase (TRAIL_NEW_PASSPHRASE,
     /// or asked for twice); the current one comes from TRAIL_PASSPHRASE or a prompt.
     Passphrase {
         /// The secret key file.
         file: PathBuf,
+        /// Print the result as JSON Lines.
+        #[arg(long)]
+        json: bool,
     },
 }
 

@@ -135,15 +135,30 @@ fn main() -> ExitCode {
                 .and_then(|()| write_stdout(&out))
         }
         Command::Key {
-            command: args::KeyCommand::Public { file },
-        } => keyfile::load(&file).and_then(|key| Ok(output::line(key.public_key())?)),
+            command: args::KeyCommand::Public { file, json },
+        } => keyfile::load(&file).and_then(|key| {
+            let public = key.public_key().to_string();
+            Ok(match json {
+                true => output::json_line(
+                    "key",
+                    serde_json::json!({ "public_key": public, "file": file.display().to_string() }),
+                )?,
+                false => output::line(public)?,
+            })
+        }),
         Command::Key {
-            command: args::KeyCommand::Passphrase { file },
+            command: args::KeyCommand::Passphrase { file, json },
         } => keyfile::change_passphrase(&file).and_then(|()| {
-            Ok(output::line(format!(
-                "{}: encrypted under the new passphrase",
-                file.display()
-            ))?)
+            Ok(match json {
+                true => output::json_line(
+                    "passphrase_changed",
+                    serde_json::json!({ "file": file.display().to_string() }),
+                )?,
+                false => output::line(format!(
+                    "{}: encrypted under the new passphrase",
+                    file.display()
+                ))?,
+            })
         }),
         Command::Init {
             log,

@@ -61,6 +61,9 @@ pub struct ServeArgs {
     /// Seconds a client may take to send a request's headers, and its body.
     #[arg(long, value_name = "SECONDS", default_value_t = Limits::default().read_timeout.as_secs())]
     pub read_timeout: u64,
+    /// Print the start and the stop as JSON Lines (the access log stays on standard error).
+    #[arg(long)]
+    pub json: bool,
 }
 
 fn serve_failure(e: trail_server::ServeError) -> Failure {
@@ -113,14 +116,23 @@ pub fn run(args: &ServeArgs) -> Result<(), Failure> {
     let marker = args.log.join(SERVED_AT_FILE);
     // Best effort: the marker only improves a message.
     let _ = std::fs::write(&marker, format!("{url}\n"));
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "serving {} at {url}", args.log.display())?;
-    out.flush()?;
-    drop(out);
+    if args.json {
+        crate::output::json_line(
+            "serving",
+            serde_json::json!({ "log": args.log.display().to_string(), "url": url }),
+        )?;
+    } else {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "serving {} at {url}", args.log.display())?;
+        out.flush()?;
+    }
     let result = server.run_until_signal().map_err(serve_failure);
     let _ = std::fs::remove_file(&marker);
     result?;
-    crate::output::line("stopped; every acknowledged entry is on disk")?;
+    match args.json {
+        true => crate::output::json_line("stopped", serde_json::json!({ "url": url }))?,
+        false => crate::output::line("stopped; every acknowledged entry is on disk")?,
+    }
     Ok(())
 }
 
