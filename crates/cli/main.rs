@@ -138,18 +138,19 @@ fn main() -> ExitCode {
             command: args::KeyCommand::Public { file, json },
         } => keyfile::load(&file).and_then(|key| {
             let public = key.public_key().to_string();
-            Ok(match json {
+            match json {
                 true => output::json_line(
                     "key",
                     serde_json::json!({ "public_key": public, "file": file.display().to_string() }),
                 )?,
                 false => output::line(public)?,
-            })
+            }
+            Ok(())
         }),
         Command::Key {
             command: args::KeyCommand::Passphrase { file, json },
         } => keyfile::change_passphrase(&file).and_then(|()| {
-            Ok(match json {
+            match json {
                 true => output::json_line(
                     "passphrase_changed",
                     serde_json::json!({ "file": file.display().to_string() }),
@@ -158,7 +159,8 @@ fn main() -> ExitCode {
                     "{}: encrypted under the new passphrase",
                     file.display()
                 ))?,
-            })
+            }
+            Ok(())
         }),
         Command::Init {
             log,
