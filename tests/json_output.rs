@@ -153,3 +153,27 @@ fn key_commands_answer_in_json() {
     let public = record(&["key", "public", arg(&file), "--json"], "key");
     assert_eq!(public["public_key"], made["public_key"]);
 }
+
+#[test]
+fn the_demo_tells_its_story_in_json_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = dir.path().join("demo");
+    let run = trail_run(&["demo", "--dir", arg(&demo), "--json"]);
+    let lines: Vec<Value> = run
+        .ok()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    assert!(lines.len() > 5);
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["type"] == "demo" && l["data"]["text"].is_string())
+    );
+    assert!(lines.iter().any(|l| {
+        l["data"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("the two time axes")
+    }));
+}

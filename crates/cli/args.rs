@@ -401,6 +401,9 @@ pub enum Command {
         /// Where to build it (default: a new directory under the system temp directory).
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
+        /// Print each line of the demo as a JSON Lines record.
+        #[arg(long)]
+        json: bool,
     },
 }
 

@@ -10,6 +10,15 @@ use trail_core::{Digest, Event, Id, Log, Role, SecretKey, Timestamp, bundle};
 use crate::Failure;
 use crate::output;
 
+/// One line of the demo's story: text, or a JSON Lines record with `--json`.
+fn say(json: bool, text: impl std::fmt::Display) -> Result<(), Failure> {
+    match json {
+        true => output::json_line("demo", serde_json::json!({ "text": text.to_string() }))?,
+        false => output::line(text)?,
+    }
+    Ok(())
+}
+
 /// Someone who signs in the demo: actor id, organisation, roles.
 struct Signer {
     actor: &'static str,
@@ -132,7 +141,7 @@ fn instant(text: &str) -> Result<Timestamp, Failure> {
 /// records of the past often are.
 const BACKFILLED: &str = "2024-02-05T10:00:00Z";
 
-pub fn run(dir: Option<PathBuf>) -> Result<(), Failure> {
+pub fn run(dir: Option<PathBuf>, json: bool) -> Result<(), Failure> {
     let dir = match dir {
         Some(d) => d,
         None => std::env::temp_dir().join(format!("trail-demo-{}", std::process::id())),
@@ -192,10 +201,13 @@ pub fn run(dir: Option<PathBuf>) -> Result<(), Failure> {
         "2021-11-01T09:30:00Z",
         grants,
     )?;
-    output::line(format!(
-        "built a log in {} (its entries are recorded at plausible past times, from 1 November 2021)",
-        log_dir.display()
-    ))?;
+    say(
+        json,
+        format!(
+            "built a log in {} (its entries are recorded at plausible past times, from 1 November 2021)",
+            log_dir.display()
+        ),
+    )?;
 
     // Public facts of 23 November 2021 (SCENARIO.md).
     count += append(&log, by("iopc")?, "2021-11-23T11:00:00Z", linden_events()?)?;
@@ -208,7 +220,8 @@ pub fn run(dir: Option<PathBuf>) -> Result<(), Failure> {
         "narrative": "The PCC said the force has already made progress in some of the areas the recommendations cover (as reported on 23 November 2021). No evidence was attached.",
         "date": "2021-11-23"}))?],
     )?;
-    output::line(
+    say(
+        json,
         "  Operation Linden: the IOPC report and its 12 recommendations (23 Nov 2021), and the PCC's statement of progress, a third-party claim with no evidence",
     )?;
 
@@ -265,42 +278,52 @@ pub fn run(dir: Option<PathBuf>) -> Result<(), Failure> {
         "evidence": [{"name": "inspection-2023.pdf", "blake3": inspection.to_string(), "kind": "independent_inspection"}],
         "date": "2023-09-01"}))?],
     )?;
-    output::line(
+    say(
+        json,
         "  Northshire Police (fictional): responses, funding, an \"implemented\" claim on self-report evidence, and an inspection that finds it not implemented",
     )?;
 
     let verifier = log.verify_with(|_| Ok(()))?;
-    output::line(format!(
-        "verified the log: {} entries intact, head {}",
-        verifier.len(),
-        verifier.head_hash()
-    ))?;
+    say(
+        json,
+        format!(
+            "verified the log: {} entries intact, head {}",
+            verifier.len(),
+            verifier.head_hash()
+        ),
+    )?;
     debug_assert_eq!(count, verifier.len());
     let bundle_path = dir.join("demo.trail");
     bundle::export(&log, &bundle_path)?;
     drop(log);
     let again = bundle::verify_file(&bundle_path)?;
-    output::line(format!(
-        "exported {} and verified the bundle on its own: {} entries, same head: {}",
-        bundle_path.display(),
-        again.len(),
-        if again.head_hash() == verifier.head_hash() {
-            "yes"
-        } else {
-            "NO"
-        }
-    ))?;
-    replay_and_check(&log_dir)?;
-    output::line(format!(
-        "try: trail show --log {}   (secret keys of the demo signers are in {})",
-        log_dir.display(),
-        keys_dir.display()
-    ))?;
+    say(
+        json,
+        format!(
+            "exported {} and verified the bundle on its own: {} entries, same head: {}",
+            bundle_path.display(),
+            again.len(),
+            if again.head_hash() == verifier.head_hash() {
+                "yes"
+            } else {
+                "NO"
+            }
+        ),
+    )?;
+    replay_and_check(&log_dir, json)?;
+    say(
+        json,
+        format!(
+            "try: trail show --log {}   (secret keys of the demo signers are in {})",
+            log_dir.display(),
+            keys_dir.display()
+        ),
+    )?;
     Ok(())
 }
 
 /// Shows the two questions auditors ask first, on the demo log.
-fn replay_and_check(log_dir: &std::path::Path) -> Result<(), Failure> {
+fn replay_and_check(log_dir: &std::path::Path, json: bool) -> Result<(), Failure> {
     use crate::replay::{When, view_for};
     let day = |s: &str| s.parse().map(When::Day).map_err(Failure::input);
     for (at, label) in [
@@ -317,9 +340,10 @@ fn replay_and_check(log_dir: &std::path::Path) -> Result<(), Failure> {
             .map_or("not assessed yet".into(), |v| {
                 format!("assessed {}", crate::replay::name(&v.verdict))
             });
-        output::line(format!(
-            "replayed the state on {at} ({label}): NORTH-R1 claimed {claimed}, {verified}"
-        ))?;
+        say(
+            json,
+            format!("replayed the state on {at} ({label}): NORTH-R1 claimed {claimed}, {verified}"),
+        )?;
     }
     // The two time axes part ways: on 31 December 2023 the inspection had
     // happened, but the log did not hold it yet.
@@ -334,26 +358,32 @@ fn replay_and_check(log_dir: &std::path::Path) -> Result<(), Failure> {
                 format!("assessed {}", crate::replay::name(&v.verdict))
             }))
     };
-    output::line(format!(
-        "the two time axes: on 2023-12-31 NORTH-R1 was {} as we know it today, but {} as the log stood that day \
+    say(
+        json,
+        format!(
+            "the two time axes: on 2023-12-31 NORTH-R1 was {} as we know it today, but {} as the log stood that day \
          (the inspection of 2023-09-01 was recorded on {}): trail replay --at 2023-12-31 --known-at 2023-12-31",
-        assessed(None)?,
-        assessed(Some(day("2023-12-31")?))?,
-        &BACKFILLED[..10]
-    ))?;
+            assessed(None)?,
+            assessed(Some(day("2023-12-31")?))?,
+            &BACKFILLED[..10]
+        ),
+    )?;
     let view = view_for(log_dir, None, None, None)?;
     let findings = trail_core::check(&view, &trail_core::CheckConfig::default());
-    output::line(format!(
-        "checked the record as of today: {} findings (trail check --log {} lists them all); on the fictional force:",
-        findings.len(),
-        log_dir.display()
-    ))?;
+    say(
+        json,
+        format!(
+            "checked the record as of today: {} findings (trail check --log {} lists them all); on the fictional force:",
+            findings.len(),
+            log_dir.display()
+        ),
+    )?;
     for f in findings.iter().filter(|f| {
         f.rec
             .as_ref()
             .is_some_and(|r| r.as_str().starts_with("NORTH"))
     }) {
-        output::line(format!("  {}", crate::replay::finding_line(f)))?;
+        say(json, format!("  {}", crate::replay::finding_line(f)))?;
     }
     Ok(())
 }

@@ -228,7 +228,7 @@ fn main() -> ExitCode {
             .and_then(|dir| read::export(&dir, &out, partial, json)),
         Command::Import { bundle, log, json } => read::import(&bundle, &log, json),
         Command::Evidence { file, json } => commands::evidence(&file, json),
-        Command::Demo { dir } => demo::run(dir),
+        Command::Demo { dir, json } => demo::run(dir, json),
         Command::Serve(args) => serve::run(&args),
         Command::Publish(args) => publish::run(&args),
         Command::Mirror(args) => mirror::run(&args),

@@ -60,6 +60,9 @@ pub struct WitnessServeArgs {
     /// Seconds a client may take to send a request's headers, and its body.
     #[arg(long, value_name = "SECONDS", default_value_t = Limits::default().read_timeout.as_secs())]
     pub read_timeout: u64,
+    /// Print the start as a JSON Lines record (the access log stays on standard error).
+    #[arg(long)]
+    pub json: bool,
 }
 
 pub fn run(command: &WitnessCommand) -> Result<(), Failure> {
@@ -101,8 +104,14 @@ pub fn run(command: &WitnessCommand) -> Result<(), Failure> {
         .local_addr()
         .map_err(|e| Failure::input(e.to_string()))?;
     let mut out = std::io::stdout().lock();
-    writeln!(out, "witness {} at {scheme}://{addr}", args.name)?;
-    writeln!(out, "witness key: {vkey}")?;
+    if args.json {
+        let record = serde_json::json!({ "type": "witness", "data": {
+            "name": args.name.to_string(), "url": format!("{scheme}://{addr}"), "witness_key": vkey } });
+        writeln!(out, "{record}")?;
+    } else {
+        writeln!(out, "witness {} at {scheme}://{addr}", args.name)?;
+        writeln!(out, "witness key: {vkey}")?;
+    }
     out.flush()?;
     drop(out);
     server
