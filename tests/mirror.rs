@@ -285,3 +285,35 @@ fn a_fork_and_a_checkpoint_that_goes_backwards_are_refused() {
     assert!(text.contains(&theirs) && text.contains(&ours), "{text}");
     assert_ne!(theirs, ours);
 }
+
+#[test]
+fn a_checkpoint_not_signed_by_a_current_operator_is_refused_before_anything_is_kept() {
+    let m = mirrored();
+    grow(&m.site, 290, 5);
+    publish(&m.site, &m.operator, &m.tiles);
+    // The same tree, signed by iopc's key (an issuer, not an operator).
+    let forged = m.site.path("forged");
+    copy_dir(&m.tiles, &forged);
+    let honest = std::fs::read_to_string(forged.join("checkpoint")).unwrap();
+    let body = format!("{}\n", honest.split("\n\n").next().unwrap());
+    let checkpoint = trail_core::merkle::Checkpoint::parse(&body).unwrap();
+    let iopc = ed25519_dalek::SigningKey::from_bytes(&[2; 32]);
+    let signer = trail_core::merkle::NoteSigner::new(checkpoint.origin(), iopc).unwrap();
+    std::fs::write(
+        forged.join("checkpoint"),
+        checkpoint.sign(&signer).unwrap().to_bytes(),
+    )
+    .unwrap();
+    refused(
+        &m,
+        &forged,
+        &["not signed by a key that holds the operator role"],
+    );
+    // The honest tiles still mirror.
+    let honest_run = mirror(arg(&m.tiles), &m.copy);
+    assert!(
+        honest_run.ok().contains("mirrored 5 new entries"),
+        "{}",
+        honest_run.stdout
+    );
+}

@@ -135,10 +135,18 @@ pub fn pull(source: &Source, log: &Log, evidence: &Path, quiet: bool) -> Result<
             after: before,
         });
     }
-    // The checkpoint's signature is checked first when the copy's own
-    // registry can (an operator it already knows); a fresh copy learns its
-    // operators from the entries, so its check comes after them.
-    let signed_first = before > 0 && check_against_log_at(log, &note, size).is_ok();
+    // A copy that already knows its log's operators refuses, before
+    // fetching anything, a checkpoint none of the keys that hold the role
+    // now has signed. A fresh copy learns its operators from the entries, so
+    // for it the signature is checked after them (below, for every copy).
+    if before > 0 && check_signed_by_current_operator(log, &note).is_err() {
+        return Err(refused(
+            source,
+            format!(
+                "its checkpoint of {size} entries is not signed by a key that holds the operator role in this copy"
+            ),
+        ));
+    }
     let leaves = pinned_leaves(source, log, before, size, checkpoint.root())?;
     let bar = Progress::entries("mirroring", Some(size), quiet);
     bar.set(before);
@@ -196,9 +204,16 @@ pub fn pull(source: &Source, log: &Log, evidence: &Path, quiet: bool) -> Result<
         }
     }
     drop(bar);
-    if !signed_first {
-        check_against_log(log, &note).map_err(fork)?;
-    }
+    // The whole check, always: the operator role at the checkpoint's size,
+    // the origin and the root, against the entries now held.
+    check_against_log(log, &note).map_err(|e| {
+        let mut failure = fork(e);
+        failure.message = failure.message.replace(
+            "; the verified copy is unchanged",
+            "; the entries it pinned were verified and kept, its checkpoint is refused",
+        );
+        failure
+    })?;
     log.keep_checkpoint(&note)?;
     Ok(Pulled {
         before,
@@ -209,16 +224,14 @@ pub fn pull(source: &Source, log: &Log, evidence: &Path, quiet: bool) -> Result<
 /// Entries appended per batch while mirroring.
 const CHUNK: usize = 4096;
 
-/// [`check_against_log`] for a checkpoint larger than the copy: only its
-/// signature by an operator the copy knows, since its root is not the copy's.
-fn check_against_log_at(log: &Log, note: &[u8], size: u64) -> Result<(), Error> {
+/// Whether a checkpoint larger than the copy carries a valid signature of a
+/// key holding the operator role in the copy now (its root is checked later,
+/// against the entries).
+fn check_signed_by_current_operator(log: &Log, note: &[u8]) -> Result<(), Error> {
     let (note, _) = parse_checkpoint_note(note)?;
-    let operators = trail_core::transparency::log_operators(log)?;
+    let operators = trail_core::transparency::current_operators(log)?;
     let policy = trail_core::transparency::Policy::new(operators, Vec::new(), 0)?;
-    let trusted = trail_core::transparency::verify_checkpoint(&note, &policy)?;
-    if trusted.checkpoint.size().0 != size {
-        return Err(Error::Corrupt("the checkpoint changed".into()));
-    }
+    trail_core::transparency::verify_checkpoint(&note, &policy)?;
     Ok(())
 }
 
@@ -297,10 +310,13 @@ fn pinned_leaves(
 /// An entry refused while mirroring: the entries before it are verified
 /// and kept, and the copy is a whole log up to them.
 fn kept_so_far(source: &Source, e: Error, have: u64) -> Failure {
+    let bad_entry = matches!(e, Error::Verify(_));
     let mut failure = Failure::from(e);
-    failure.code = 1;
+    if bad_entry {
+        failure.code = 1;
+    }
     failure.message = format!(
-        "{}: {}; the copy keeps the {have} entries verified before it",
+        "{}: {}; the copy keeps its first {have} entries, all verified",
         source.name(),
         failure.message
     );
