@@ -37,20 +37,6 @@ fn head(log: &Path) -> String {
     format!("{} {}", line["data"]["entries"], line["data"]["head"])
 }
 
-/// A copy of a directory tree, to damage one of its files.
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
 #[test]
 fn a_mirror_of_a_tile_directory_fetches_only_what_it_lacks() {
     let site = Site::new();
@@ -147,7 +133,7 @@ fn damaged_tiles_are_refused_and_the_copy_is_unchanged() {
     // so bundle 001 and level-0 tile 001 are what it fetches.
     let damaged = |name: &str, what: &str, damage: &dyn Fn(&mut Vec<u8>)| {
         let copy = m.site.path(&format!("damaged-{what}"));
-        copy_dir(&m.tiles, &copy);
+        common::copy_tree(&m.tiles, &copy);
         let path = copy.join(name);
         let mut bytes = std::fs::read(&path).unwrap();
         damage(&mut bytes);
@@ -185,7 +171,7 @@ fn damaged_tiles_are_refused_and_the_copy_is_unchanged() {
     // The bundle's last entry altered and the hash tile made to match it:
     // the tiles agree with each other, not with the signed root.
     let lie = m.site.path("lie");
-    copy_dir(&m.tiles, &lie);
+    common::copy_tree(&m.tiles, &lie);
     let mut entries =
         trail_core::entry_bundle::decode(&std::fs::read(lie.join(bundle)).unwrap(), 256).unwrap();
     let last = entries.last_mut().unwrap();
@@ -221,7 +207,7 @@ fn a_fork_and_a_checkpoint_that_goes_backwards_are_refused() {
     let m = mirrored();
     // An older publish of the same log: consistent, but behind the copy.
     let older = m.site.path("older");
-    copy_dir(&m.tiles, &older);
+    common::copy_tree(&m.tiles, &older);
     grow(&m.site, 290, 5);
     publish(&m.site, &m.operator, &m.tiles);
     mirror(arg(&m.tiles), &m.copy).ok();
@@ -269,7 +255,7 @@ fn a_fork_and_a_checkpoint_that_goes_backwards_are_refused() {
     // The forked entries under our own checkpoint: valid entries that do
     // not make the signed tree.
     let mixed = m.site.path("mixed");
-    copy_dir(&fork_tiles, &mixed);
+    common::copy_tree(&fork_tiles, &mixed);
     std::fs::copy(m.tiles.join("checkpoint"), mixed.join("checkpoint")).unwrap();
     let fresh = m.site.path("fresh-copy");
     mirror(arg(&older), &fresh).ok();
@@ -293,7 +279,7 @@ fn a_checkpoint_not_signed_by_a_current_operator_is_refused_before_anything_is_k
     publish(&m.site, &m.operator, &m.tiles);
     // The same tree, signed by iopc's key (an issuer, not an operator).
     let forged = m.site.path("forged");
-    copy_dir(&m.tiles, &forged);
+    common::copy_tree(&m.tiles, &forged);
     let honest = std::fs::read_to_string(forged.join("checkpoint")).unwrap();
     let body = format!("{}\n", honest.split("\n\n").next().unwrap());
     let checkpoint = trail_core::merkle::Checkpoint::parse(&body).unwrap();

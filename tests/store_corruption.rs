@@ -17,19 +17,6 @@ fn pristine() -> (tempfile::TempDir, std::path::PathBuf) {
     (dir, log)
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
 /// Runs `trail verify` on a damaged copy: it must finish quickly, and either
 /// verify every entry (the damage hit no stored byte) or fail in one clean line.
 fn verify_damaged(log: &Path, entries: usize) -> Option<String> {
@@ -72,7 +59,7 @@ fn flipped_bytes_in_the_data_file_fail_cleanly() {
         .enumerate()
     {
         let copy = dir.path().join(format!("flip{n}"));
-        copy_dir(&log, &copy);
+        common::copy_tree(&log, &copy);
         let mut bytes = db.clone();
         bytes[offset] ^= 0x5a;
         std::fs::write(copy.join("db"), bytes).unwrap();
@@ -102,7 +89,7 @@ fn a_truncated_or_missing_data_file_fails_cleanly() {
         .enumerate()
     {
         let copy = dir.path().join(format!("cut{n}"));
-        copy_dir(&log, &copy);
+        common::copy_tree(&log, &copy);
         let file = std::fs::OpenOptions::new()
             .write(true)
             .open(copy.join("db"))
@@ -119,7 +106,7 @@ fn a_truncated_or_missing_data_file_fails_cleanly() {
         }
     }
     let copy = dir.path().join("gone");
-    copy_dir(&log, &copy);
+    common::copy_tree(&log, &copy);
     std::fs::remove_file(copy.join("db")).unwrap();
     let message = verify_damaged(&copy, 31).expect("a log without its data file verified");
     assert!(message.contains("not a trail log"), "{message}");

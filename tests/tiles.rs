@@ -241,29 +241,7 @@ fn a_log_with_a_url_origin_is_read_by_go_under_that_origin() {
         origin,
     ])
     .ok();
-    let operator = site.path("operator.key");
-    common::seed(common::served::OPERATOR_SEED)
-        .write_new_file(&operator)
-        .unwrap();
-    let public = common::seed(common::served::OPERATOR_SEED)
-        .public_key()
-        .to_string();
-    trail_run(&[
-        "grant",
-        "--log",
-        arg(&log),
-        "--key",
-        arg(&site.key("admin")),
-        "--actor",
-        "operator",
-        "--body",
-        "Operator",
-        "--public-key",
-        &public,
-        "--role",
-        "operator",
-    ])
-    .ok();
+    let operator = site.grant_key(&log, "operator", common::served::OPERATOR_SEED, "operator");
     let signed = trail_run(&[
         "checkpoint",
         "--log",

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use common::served::grant_operator;
-use common::{Run, Site, arg, seed, trail_run};
+use common::{Run, Site, arg, trail_run};
 
 /// A running witness; dropping it kills it.
 struct WitnessProcess {
@@ -65,25 +65,7 @@ impl Drop for WitnessProcess {
 /// Writes witness key files (seeds 8 and 9) and grants them the witness role.
 fn grant_witnesses(site: &Site) {
     for (name, byte) in [("w1", 8u8), ("w2", 9u8)] {
-        seed(byte).write_new_file(&site.key(name)).unwrap();
-        trail_run(&[
-            "grant",
-            "--log",
-            arg(&site.log),
-            "--key",
-            arg(&site.key("admin")),
-            "--actor",
-            name,
-            "--body",
-            "A witness",
-            "--public-key",
-            &seed(byte).public_key().to_string(),
-            "--role",
-            "witness",
-            "--date",
-            "2021-11-01",
-        ])
-        .ok();
+        site.grant_key(&site.log, name, byte, "witness");
     }
 }
 

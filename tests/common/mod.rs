@@ -286,7 +286,7 @@ fn template() -> &'static Path {
 }
 
 /// Copies a directory tree, keeping file modes (key files stay 0600).
-fn copy_tree(from: &Path, to: &Path) {
+pub fn copy_tree(from: &Path, to: &Path) {
     fs::create_dir_all(to).expect("create dir");
     for entry in fs::read_dir(from).expect("read dir") {
         let entry = entry.expect("dir entry");
@@ -311,6 +311,37 @@ impl Site {
     /// A path inside the site's directory.
     pub fn path(&self, name: &str) -> PathBuf {
         self.tmp.path().join(name)
+    }
+
+    /// Writes the key file of `actor` (from seed `byte`) if it is missing, and
+    /// grants that key `role` for `actor` in `log` (dated 2021-11-01, before
+    /// every event the tests record); returns the key file.
+    pub fn grant_key(&self, log: &Path, actor: &str, byte: u8, role: &str) -> PathBuf {
+        let key = self.key(actor);
+        if !key.exists() {
+            seed(byte).write_new_file(&key).expect("key file");
+        }
+        let public = seed(byte).public_key().to_string();
+        let body = format!("Body of {actor}");
+        trail_run(&[
+            "grant",
+            "--log",
+            arg(log),
+            "--key",
+            arg(&self.key("admin")),
+            "--actor",
+            actor,
+            "--body",
+            &body,
+            "--public-key",
+            &public,
+            "--role",
+            role,
+            "--date",
+            "2021-11-01",
+        ])
+        .ok();
+        key
     }
 
     /// The key file of `actor`.

@@ -7,7 +7,7 @@ use std::process::{Child, Command as StdCommand, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use super::{Run, Site, arg, run, seed, trail, trail_run};
+use super::{Run, Site, arg, run, trail};
 
 /// Seed byte of the operator key that [`grant_operator`] registers.
 pub const OPERATOR_SEED: u8 = 7;
@@ -15,32 +15,7 @@ pub const OPERATOR_SEED: u8 = 7;
 /// Registers an `operator` actor with the operator role in the site's log
 /// (a local append, before serving) and writes its key file.
 pub fn grant_operator(site: &Site) -> PathBuf {
-    let key = site.path("operator.key");
-    if !key.exists() {
-        seed(OPERATOR_SEED)
-            .write_new_file(&key)
-            .expect("operator key file");
-    }
-    let public = seed(OPERATOR_SEED).public_key().to_string();
-    trail_run(&[
-        "grant",
-        "--log",
-        arg(&site.log),
-        "--key",
-        arg(&site.key("admin")),
-        "--actor",
-        "operator",
-        "--body",
-        "Log operator",
-        "--public-key",
-        &public,
-        "--role",
-        "operator",
-        "--date",
-        "2021-11-01",
-    ])
-    .ok();
-    key
+    site.grant_key(&site.log, "operator", OPERATOR_SEED, "operator")
 }
 
 /// A running server. Dropping it kills it.
