@@ -74,8 +74,8 @@ fn day(s: &str) -> Day {
     s.parse().unwrap()
 }
 
-#[test]
-fn vector_1_genesis() {
+/// The genesis of vectors 1 and 8: signed with seed 1, with or without an origin.
+fn vector_genesis(origin: Option<&str>) -> (SecretKey, UnsignedEntry) {
     let key = SecretKey::from_seed(&[1; 32]);
     let unsigned = UnsignedEntry {
         seq: 0,
@@ -88,29 +88,20 @@ fn vector_1_genesis() {
             body: "Log administrator".into(),
             public_key: key.public_key(),
             date: day("2021-11-23"),
-            origin: None,
+            origin: origin.map(str::to_owned),
         }),
     };
-    check("Vector 1", 1, unsigned);
+    (key, unsigned)
+}
+
+#[test]
+fn vector_1_genesis() {
+    check("Vector 1", 1, vector_genesis(None).1);
 }
 
 #[test]
 fn vector_8_genesis_with_an_origin() {
-    let key = SecretKey::from_seed(&[1; 32]);
-    let unsigned = UnsignedEntry {
-        seq: 0,
-        prev_hash: EntryHash::default(),
-        recorded_at: "2021-11-23T09:00:00Z".parse::<Timestamp>().unwrap(),
-        signer: key.public_key(),
-        event: Event::LogCreated(LogCreated {
-            name: "Vector log".into(),
-            actor: Id::new("admin").unwrap(),
-            body: "Log administrator".into(),
-            public_key: key.public_key(),
-            date: day("2021-11-23"),
-            origin: Some("watchdog.example.org/linden".into()),
-        }),
-    };
+    let (key, unsigned) = vector_genesis(Some("watchdog.example.org/linden"));
     check("Vector 8", 1, unsigned.clone());
     let bytes = unsigned.sign(&key).to_bytes();
     assert_eq!(bytes[0], encoding::ENTRY_FORMAT_WITH_ORIGIN);
