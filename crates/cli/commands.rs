@@ -41,7 +41,14 @@ pub fn init(
     origin: Option<String>,
 ) -> Outcome {
     let key = crate::keyfile::load(key)?;
-    let log = Log::create_with_origin(dir, name, &key, actor, body, origin)?;
+    let new = trail_core::NewLog {
+        name: name.to_owned(),
+        actor,
+        body: body.to_owned(),
+        origin,
+        recorded_at: None,
+    };
+    let log = Log::create_with(dir, &key, new)?;
     let head = log
         .head()
         .ok_or_else(|| Failure::input("log has no genesis entry"))?;

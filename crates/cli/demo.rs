@@ -165,14 +165,16 @@ pub fn run(dir: Option<PathBuf>, json: bool) -> Result<(), Failure> {
     // --unencrypted` would) so that the demo runs without a passphrase prompt.
     let admin = SecretKey::generate();
     admin.write_new_file(&keys_dir.join("admin.key"))?;
-    let log = Log::create_recorded_at(
+    let log = Log::create_with(
         &log_dir,
-        "Operation Linden recommendations (demo)",
         &admin,
-        Id::new("admin").map_err(Failure::input)?,
-        "Demo log administrator",
-        None,
-        Some(instant("2021-11-01T09:00:00Z")?),
+        trail_core::NewLog {
+            name: "Operation Linden recommendations (demo)".into(),
+            actor: Id::new("admin").map_err(Failure::input)?,
+            body: "Demo log administrator".into(),
+            origin: None,
+            recorded_at: Some(instant("2021-11-01T09:00:00Z")?),
+        },
     )?;
     let people = signers();
     let by = |actor: &str| {

@@ -85,6 +85,24 @@ pub struct Appended {
     pub hash: EntryHash,
 }
 
+/// How a new log begins ([`Log::create_with`]): what its genesis entry says,
+/// and when it is recorded.
+#[derive(Clone, Debug)]
+pub struct NewLog {
+    /// The log's name.
+    pub name: String,
+    /// The administrator's actor id.
+    pub actor: Id,
+    /// The administrator's organisation.
+    pub body: String,
+    /// The checkpoint origin (a schema-less URL prefix such as
+    /// `watchdog.example.org/linden`), or `None` for `trail/<genesis hash>`.
+    pub origin: Option<String>,
+    /// When the genesis is recorded, or `None` for now; the log keeps this
+    /// clock ([`Log::set_clock`]).
+    pub recorded_at: Option<Timestamp>,
+}
+
 /// How long [`Log::open`] retries a locked log. A lock can outlive its
 /// holder for a moment (a process forked by another thread inherits the
 /// locked file until it execs), and a reader should not fail on that.
@@ -165,43 +183,35 @@ impl Log {
 
     /// Creates a new log in `dir` (which must not hold one) with a signed genesis entry.
     pub fn create(dir: &Path, name: &str, admin: &SecretKey, actor: Id, body: &str) -> Result<Log> {
-        Log::create_with_origin(dir, name, admin, actor, body, None)
+        let new = NewLog {
+            name: name.to_owned(),
+            actor,
+            body: body.to_owned(),
+            origin: None,
+            recorded_at: None,
+        };
+        Log::create_with(dir, admin, new)
     }
 
-    /// [`Log::create`], naming the log's checkpoint origin (a schema-less
-    /// URL prefix such as `watchdog.example.org/linden`) in its genesis
-    /// instead of the default `trail/<genesis hash>`.
-    pub fn create_with_origin(
-        dir: &Path,
-        name: &str,
-        admin: &SecretKey,
-        actor: Id,
-        body: &str,
-        origin: Option<String>,
-    ) -> Result<Log> {
-        Log::create_recorded_at(dir, name, admin, actor, body, origin, None)
-    }
-
-    /// [`Log::create_with_origin`], with the genesis recorded at `at`
-    /// instead of now (see [`Log::set_clock`]); the log keeps that clock.
-    pub fn create_recorded_at(
-        dir: &Path,
-        name: &str,
-        admin: &SecretKey,
-        actor: Id,
-        body: &str,
-        origin: Option<String>,
-        at: Option<Timestamp>,
-    ) -> Result<Log> {
+    /// Creates a new log in `dir` (which must not hold one) whose genesis,
+    /// signed by `admin`, says what `new` says.
+    pub fn create_with(dir: &Path, admin: &SecretKey, new: NewLog) -> Result<Log> {
+        let NewLog {
+            name,
+            actor,
+            body,
+            origin,
+            recorded_at: at,
+        } = new;
         if dir.join(MARKER_FILE).exists() || dir.join("db").exists() || dir.join("conf").exists() {
             return Err(Error::LogExists {
                 path: dir.to_owned(),
             });
         }
         let genesis = Event::LogCreated(crate::event::LogCreated {
-            name: name.to_owned(),
+            name,
             actor,
-            body: body.to_owned(),
+            body,
             public_key: admin.public_key(),
             date: crate::types::Day::of_timestamp(at.unwrap_or_else(Timestamp::now)),
             origin,

@@ -109,14 +109,18 @@ impl Shared {
         newest
     }
 
+    /// The newest checkpoint cosigned to a quorum, with its size.
+    fn cosigned(&self) -> Option<(u64, Arc<[u8]>)> {
+        self.cosigned
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
     /// The checkpoint to publish for `size`: the witnesses' cosigned one if
     /// they have cosigned this size, else the operator's alone.
     fn published_checkpoint(&self, size: u64) -> Result<Arc<[u8]>, trail_core::Error> {
-        let cosigned = self
-            .cosigned
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
+        let cosigned = self.cosigned();
         match cosigned {
             Some((cosigned_size, note)) if cosigned_size == size => Ok(note),
             _ => self.checkpoint_at(size),
@@ -135,11 +139,7 @@ impl Shared {
     /// read it after the server stops.
     pub(crate) fn shut_down(&self) -> Result<(), ServeError> {
         let size = self.log.tree_size();
-        let cosigned = self
-            .cosigned
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
+        let cosigned = self.cosigned();
         match cosigned {
             // The cosigned checkpoint of the whole log is already kept.
             Some((cosigned_size, _)) if cosigned_size == size => {}
