@@ -488,7 +488,7 @@ pub struct Thresholds {
     /// Days after acceptance by which a target date is expected (default 28).
     #[arg(long, value_name = "DAYS")]
     pub timetable_days: Option<u32>,
-    /// Days after acceptance after which work with no target is late (default 365).
+    /// Days after acceptance after which open work is late, whatever its target (default 365).
     #[arg(long, value_name = "DAYS")]
     pub late_implementation_days: Option<u32>,
     /// Months without a claim or session after which an accepted recommendation is stale (default 6).

@@ -34,7 +34,7 @@ fn every_rule_fires_on_the_northshire_fixture_with_the_expected_seqs() {
         Rule::ALL.iter().copied().collect(),
         "every rule fires"
     );
-    for control in ["R7", "R8"] {
+    for control in ["R7", "R8", "R10", "R12"] {
         let on_it: Vec<_> = findings
             .iter()
             .filter(|x| x.rec == Some(id(control)))
@@ -49,6 +49,27 @@ fn every_rule_fires_on_the_northshire_fixture_with_the_expected_seqs() {
             .iter()
             .all(|x| !x.message.is_empty() && x.severity == x.rule.severity())
     );
+    // The two departures from the old rules say which case they are.
+    let message = |rule: Rule, rec: &str| {
+        findings
+            .iter()
+            .find(|x| x.rule == rule && x.rec == Some(id(rec)))
+            .map(|x| x.message.clone())
+            .unwrap_or_default()
+    };
+    assert!(
+        message(Rule::LateImplementation, "R9")
+            .contains("365 days after acceptance (2023-03-01), although its target of 2030-12-31 is still ahead"),
+        "{}",
+        message(Rule::LateImplementation, "R9")
+    );
+    assert!(
+        message(Rule::LateImplementation, "R11")
+            .contains("found it verified on evidence dated before it was made"),
+        "{}",
+        message(Rule::LateImplementation, "R11")
+    );
+    assert!(message(Rule::PredatedEvidence, "R11").starts_with("The assessment of 2023-01-20"));
     // Every finding is explained: nothing fires that was not planted or is not
     // a direct consequence of a planted problem (listed here by hand).
     let consequences = [(Rule::Stale, "R4")];

@@ -2,9 +2,10 @@
 
 use super::{Finding, Rule, seq_list, words};
 use crate::event::{
-    Assessment, ClaimStatus, Coverage, Event, EvidenceKind, ProgressClaim, Verdict,
+    Assessment, ClaimStatus, Coverage, Event, Evidence, EvidenceKind, ProgressClaim, Verdict,
 };
 use crate::state::{ClosureStatus, Party, RecView, Statement};
+use crate::types::Day;
 
 /// In-force claims about this recommendation, with their statements.
 fn claims(rec: &RecView) -> impl Iterator<Item = (&Statement, &ProgressClaim)> {
@@ -20,6 +21,18 @@ fn assessments(rec: &RecView) -> impl Iterator<Item = (&Statement, &Assessment)>
         Event::Assessment(a) if a.rec == rec.rec => Some((s, a)),
         _ => None,
     })
+}
+
+/// Assessments keyed and sorted by (date, seq), the effective order the
+/// rules compare claims against, so that each comparison is a binary search.
+type Keyed<'a> = Vec<((Day, u64), &'a Statement, &'a Assessment)>;
+
+fn in_effective_order<'a>(
+    assessments: impl Iterator<Item = (&'a Statement, &'a Assessment)>,
+) -> Keyed<'a> {
+    let mut keyed: Keyed<'a> = assessments.map(|(s, a)| ((a.date, s.seq), s, a)).collect();
+    keyed.sort_by_key(|(key, _, _)| *key);
+    keyed
 }
 
 fn actor(s: &Statement) -> &str {
@@ -101,12 +114,14 @@ pub fn implemented_without_evidence(rec: &RecView, out: &mut Vec<Finding>) {
 /// same date and a later seq) by an assessment of `not_implemented` or
 /// `regressed`. One finding per claim, naming the first such assessment.
 pub fn claim_contradicted(rec: &RecView, out: &mut Vec<Finding>) {
+    // Once, not per claim: a recommendation can carry a very long run of claims.
+    let against = in_effective_order(
+        assessments(rec)
+            .filter(|(_, a)| matches!(a.verdict, Verdict::NotImplemented | Verdict::Regressed)),
+    );
     for (s, c) in claims(rec).filter(|(_, c)| c.status == ClaimStatus::Implemented) {
-        let later = assessments(rec).find(|(a_s, a)| {
-            (a.date, a_s.seq) > (c.date, s.seq)
-                && matches!(a.verdict, Verdict::NotImplemented | Verdict::Regressed)
-        });
-        if let Some((a_s, a)) = later {
+        let first_later = against.partition_point(|(key, _, _)| *key <= (c.date, s.seq));
+        if let Some((_, a_s, a)) = against.get(first_later) {
             out.push(Finding::rec(
                 Rule::ClaimContradicted,
                 &rec.rec,
@@ -151,10 +166,13 @@ pub fn partial_shown_as_complete(rec: &RecView, out: &mut Vec<Finding>) {
             ));
         }
     }
+    let all = in_effective_order(assessments(rec));
     let latest_before = |s: &Statement| {
-        assessments(rec)
-            .filter(|(a_s, a)| (a.date, a_s.seq) <= (s.date(), s.seq))
-            .last()
+        let up_to = all.partition_point(|(key, _, _)| *key <= (s.date(), s.seq));
+        up_to
+            .checked_sub(1)
+            .and_then(|i| all.get(i))
+            .map(|(_, a_s, a)| (*a_s, *a))
             .filter(|(_, a)| partial(a))
     };
     for s in rec.in_force() {
@@ -190,10 +208,20 @@ pub fn partial_shown_as_complete(rec: &RecView, out: &mut Vec<Finding>) {
     }
 }
 
-/// **predated_evidence** (OURS): a claim of `partially_implemented` or
-/// `implemented` citing a document whose own date is before the day the
-/// recommendation was made, so it cannot show work done in answer to it.
-/// One finding per claim, naming the first such document.
+/// The first document in `evidence` dated before `issued_on`, with its date.
+pub(crate) fn predated_document(evidence: &[Evidence], issued_on: Day) -> Option<(&Evidence, Day)> {
+    evidence
+        .iter()
+        .find_map(|e| e.dated.filter(|d| *d < issued_on).map(|d| (e, d)))
+}
+
+/// **predated_evidence** (OURS): evidence for implementation dated before the
+/// day the recommendation was made, so it cannot show work done in answer to
+/// it. It applies to a claim of `partially_implemented` or `implemented`, and
+/// to an assessment finding it implemented in some respect (`verified`,
+/// `most_respects`, `some_respects`). One finding per claim or assessment,
+/// naming the first such document. Such an assessment does not count as
+/// verification for `late_implementation` and `stale`.
 pub fn predated_evidence(rec: &RecView, out: &mut Vec<Finding>) {
     let done = |st: ClaimStatus| {
         matches!(
@@ -201,12 +229,20 @@ pub fn predated_evidence(rec: &RecView, out: &mut Vec<Finding>) {
             ClaimStatus::PartiallyImplemented | ClaimStatus::Implemented
         )
     };
-    for (s, c) in claims(rec).filter(|(_, c)| done(c.status)) {
-        let Some((doc, dated)) = c
-            .evidence
-            .iter()
-            .find_map(|e| e.dated.filter(|d| *d < rec.issued_on).map(|d| (e, d)))
-        else {
+    let found = |v: Verdict| {
+        matches!(
+            v,
+            Verdict::Verified | Verdict::MostRespects | Verdict::SomeRespects
+        )
+    };
+    let claimed = claims(rec)
+        .filter(|(_, c)| done(c.status))
+        .map(|(s, c)| (s, "claim", c.date, c.evidence.as_slice()));
+    let assessed = assessments(rec)
+        .filter(|(_, a)| found(a.verdict))
+        .map(|(s, a)| (s, "assessment", a.date, a.evidence.as_slice()));
+    for (s, what, date, evidence) in claimed.chain(assessed) {
+        let Some((doc, dated)) = predated_document(evidence, rec.issued_on) else {
             continue;
         };
         out.push(Finding::rec(
@@ -214,8 +250,7 @@ pub fn predated_evidence(rec: &RecView, out: &mut Vec<Finding>) {
             &rec.rec,
             s.seqs().into_iter().chain(rec.issued_seqs.iter().copied()),
             format!(
-                "The claim of {} ({}) cites {:?}, dated {dated}, before {} was made on {}.",
-                c.date,
+                "The {what} of {date} ({}) cites {:?}, dated {dated}, before {} was made on {}.",
                 seq_list(&s.seqs()),
                 doc.name,
                 rec.rec,

@@ -118,7 +118,7 @@ rules! {
     AcceptedWithoutTimetable = "accepted_without_timetable", Warning;
     /// Target moved later without notice before the old date passed.
     SilentTargetSlip = "silent_target_slip", Warning;
-    /// Past target (or a year after acceptance) and not verified implemented.
+    /// Past target, or a year after acceptance whatever the target, and not verified implemented.
     LateImplementation = "late_implementation", Warning;
     /// Accepted and open with no claim or session for N months.
     Stale = "stale", Warning;
@@ -206,10 +206,10 @@ pub struct CheckConfig {
     /// date must be recorded. Default 28: four weeks, half of the 56-day
     /// response period, enough to turn an acceptance into a dated plan.
     pub timetable_days: u32,
-    /// late_implementation: days after acceptance after which an accepted
-    /// recommendation with no target date is late. Default 365 (the Commons'
-    /// expectation of a statement when an accepted recommendation is not done
-    /// within a year).
+    /// late_implementation: days after acceptance after which an accepted,
+    /// open recommendation is late, whatever its target date. Default 365
+    /// (the Commons' expectation of a statement when an accepted
+    /// recommendation is not done within a year; GAO's "open over a year").
     pub late_implementation_days: u32,
     /// stale: months with no claim or session after which an accepted, open
     /// recommendation is stale. Default 6 (twice-yearly progress reporting).

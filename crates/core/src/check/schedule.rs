@@ -1,5 +1,6 @@
 //! Rules about timetables: acceptance, target dates and keeping up.
 
+use super::claims::predated_document;
 use super::{CheckConfig, Finding, Rule, plus_days, plus_months, seq_list, words};
 use crate::event::{Event, Position, Verdict};
 use crate::state::{ClosureStatus, Party, RecView, Statement, View};
@@ -18,10 +19,18 @@ fn acceptance(rec: &RecView) -> Option<(&Statement, Day)> {
     })
 }
 
+/// Whether the latest assessment verifies the recommendation as implemented
+/// on evidence that can show it: one citing a document dated before the
+/// recommendation was made shows nothing about the response to it.
 fn verified_implemented(rec: &RecView) -> bool {
-    rec.verified
-        .as_ref()
-        .is_some_and(|v| v.verdict == Verdict::Verified)
+    let Some(v) = rec.verified.as_ref() else {
+        return false;
+    };
+    let predated = rec.in_force().any(|s| {
+        s.seqs() == v.seqs
+            && matches!(&s.event, Event::Assessment(a) if predated_document(&a.evidence, rec.issued_on).is_some())
+    });
+    v.verdict == Verdict::Verified && !predated
 }
 
 /// **accepted_without_timetable** (Treasury DAO 02/20; GAO-IG Act): the
@@ -99,11 +108,16 @@ pub fn silent_target_slip(rec: &RecView, out: &mut Vec<Finding>) {
     }
 }
 
-/// **late_implementation** (Treasury DAO 02/20; Commons 2010): accepted,
-/// open, not verified implemented by the latest assessment, and past its
-/// deadline on the view's date. The deadline is the target date in force when
-/// there is one, else [`CheckConfig::late_implementation_days`] after the
-/// first acceptance.
+/// **late_implementation** (Treasury DAO 02/20; Commons 2010; GAO): accepted,
+/// open, not verified implemented by the latest assessment, and on the view's
+/// date either past the target date in force or more than
+/// [`CheckConfig::late_implementation_days`] after the first acceptance,
+/// whatever the target: the Commons expect a statement when an accepted
+/// recommendation is not done within a year, and GAO lists those open for
+/// over a year, so a distant target does not hide it. The sentence says which
+/// deadline passed (or both). An assessment resting on evidence dated before
+/// the recommendation was made does not count as verification (see
+/// [`predated_evidence`](super::claims::predated_evidence)).
 pub fn late_implementation(
     view: &View,
     rec: &RecView,
@@ -116,22 +130,28 @@ pub fn late_implementation(
     if rec.closure.status != ClosureStatus::Open || verified_implemented(rec) {
         return;
     }
-    let (deadline, what) = match (rec.schedule.target, rec.schedule.changes.last()) {
-        (Some(t), Some(c)) => (t, format!("its target of {t} ({})", seq_list(&c.seqs))),
-        _ => {
-            let d = plus_days(accepted_on, config.late_implementation_days);
-            (
-                d,
-                format!(
-                    "{d}, {} days after acceptance",
-                    config.late_implementation_days
-                ),
-            )
-        }
+    let a_year_on = plus_days(accepted_on, config.late_implementation_days);
+    let target = rec
+        .schedule
+        .target
+        .zip(rec.schedule.changes.last())
+        .filter(|(t, _)| view.at > *t)
+        .map(|(t, c)| format!("its target of {t} ({})", seq_list(&c.seqs)));
+    let year = (view.at > a_year_on).then(|| {
+        format!(
+            "{} days after acceptance ({a_year_on})",
+            config.late_implementation_days
+        )
+    });
+    let what = match (target, year) {
+        (Some(t), Some(y)) => format!("{t} and {y}"),
+        (Some(t), None) => t,
+        (None, Some(y)) => match rec.schedule.target {
+            Some(t) => format!("{y}, although its target of {t} is still ahead"),
+            None => y,
+        },
+        (None, None) => return,
     };
-    if view.at <= deadline {
-        return;
-    }
     let mut seqs = s.seqs();
     seqs.extend(
         rec.schedule
@@ -143,8 +163,13 @@ pub fn late_implementation(
     let verdict = match &rec.verified {
         Some(v) => {
             seqs.extend(v.seqs.iter().copied());
+            let predated = if v.verdict == Verdict::Verified {
+                " on evidence dated before it was made"
+            } else {
+                ""
+            };
             format!(
-                "the latest assessment ({}) found it {}",
+                "the latest assessment ({}) found it {}{predated}",
                 seq_list(&v.seqs),
                 words(&v.verdict)
             )
