@@ -200,29 +200,6 @@ impl Log {
             .ok_or_else(|| Error::Corrupt(format!("entry {seq} is missing")))
     }
 
-    /// The last seq recorded at or before `t` (recorded time never goes back,
-    /// so a binary search over the entries finds it in O(log n) reads).
-    fn last_seq_recorded_by(&self, t: Timestamp, head: u64) -> Result<Option<u64>> {
-        let recorded = |seq| -> Result<Timestamp> {
-            Ok(Entry::from_bytes(&self.stored_bytes(seq)?)?
-                .unsigned
-                .recorded_at)
-        };
-        if recorded(0)? > t {
-            return Ok(None);
-        }
-        let (mut lo, mut hi) = (0u64, head);
-        while lo < hi {
-            let mid = lo + (hi - lo).div_ceil(2);
-            if recorded(mid)? <= t {
-                lo = mid;
-            } else {
-                hi = mid - 1;
-            }
-        }
-        Ok(Some(lo))
-    }
-
     /// The newest usable snapshot at or before `target`, deleting stale ones met on the way.
     fn nearest_snapshot(&self, files: &SnapshotFiles, target: u64) -> Result<Option<Snapshot>> {
         for seq in files.seqs().into_iter().rev().filter(|s| *s <= target) {
@@ -255,11 +232,7 @@ impl Log {
         let Some(head) = self.head() else {
             return Ok(State::new());
         };
-        let target = match cut {
-            Cut::AtSeq(n) => Some(n.min(head.seq)),
-            Cut::KnownAt(t) => self.last_seq_recorded_by(t, head.seq)?,
-        };
-        let Some(target) = target else {
+        let Some(target) = self.cut_target(cut)? else {
             return Ok(State::new());
         };
         // With snapshots off nothing is read, deleted or written: the way

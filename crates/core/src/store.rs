@@ -39,12 +39,18 @@ use crate::verify::{Prepared, Problem, VerifiedEntry, Verifier, VerifyError};
 
 #[path = "store_commit.rs"]
 mod store_commit;
+#[path = "store_index.rs"]
+mod store_index;
+#[path = "store_select.rs"]
+mod store_select;
 #[path = "store_submit.rs"]
 mod store_submit;
 #[path = "store_tiles.rs"]
 mod store_tiles;
 #[path = "store_tree.rs"]
 mod store_tree;
+pub use store_index::Index;
+pub use store_select::RecSelection;
 pub use store_submit::{Arrival, MAX_CLOCK_SKEW, SignedBatch};
 pub use store_tiles::TreeExtension;
 pub(crate) use store_tree::Frontier;
@@ -60,7 +66,10 @@ const MARKER_TEXT: &str = "trail log v1\n";
 const FORMAT_VALUE: &[u8] = b"trail log v1";
 const HEAD_KEY: &[u8] = b"m:head";
 const CHECKPOINT_KEY: &[u8] = b"m:checkpoint";
-const ENTRY_PREFIX: &[u8] = b"e:";
+/// The last entry of the prefix this library has verified in full (as a
+/// head record): see `store_select.rs`.
+pub(crate) const VERIFIED_KEY: &[u8] = b"m:verified";
+pub(crate) const ENTRY_PREFIX: &[u8] = b"e:";
 /// Entries read per verification chunk: enough for parallel batch checks,
 /// small enough to keep memory flat.
 const CHUNK: usize = 4096;
@@ -118,6 +127,9 @@ pub struct OpenOptions {
 struct WriterState {
     head: Option<Head>,
     authority: Authority,
+    /// Whether the whole log up to `head` is known verified (the store's
+    /// verification record names the head); appends then extend the record.
+    verified: bool,
 }
 
 /// An open log.
@@ -132,6 +144,8 @@ pub struct Log {
     group_commit: store_commit::GroupCommit,
     /// The time appends record; `None` is the system clock.
     clock: Mutex<Option<Timestamp>>,
+    /// The index rows' signer lookup while verified entries are imported.
+    importing: Mutex<store_index::Indexer>,
 }
 
 pub(crate) fn entry_key(seq: u64) -> Vec<u8> {
@@ -220,8 +234,14 @@ impl Log {
         genesis.validate()?;
         let log = Log::create_empty(dir)?;
         log.set_clock(at);
+        let mut batch = sled::Batch::default();
+        batch.insert(FORMAT_KEY, FORMAT_VALUE);
+        batch.insert(
+            store_index::INDEX_FORMAT_KEY,
+            store_index::INDEX_FORMAT_VALUE,
+        );
         log.tree
-            .insert(FORMAT_KEY, FORMAT_VALUE)
+            .apply_batch(batch)
             .map_err(|e| log.store_error(e))?;
         log.append(admin, genesis)?;
         // sled syncs its files, not the names in the directory, nor the new
@@ -270,7 +290,23 @@ impl Log {
         if let Some(head) = head {
             store_tree::rebuild_if_missing(&log.tree, &log.db, &log.path, head.seq)?;
         }
-        *log.state.lock().unwrap_or_else(|p| p.into_inner()) = WriterState { head, authority };
+        // A log written before the indexes were kept gets them now.
+        if !log.indexes_present()? {
+            log.rebuild_indexes()?;
+        }
+        let verified = match (
+            head,
+            log.tree.get(VERIFIED_KEY).map_err(|e| log.store_error(e))?,
+        ) {
+            (None, _) => true,
+            (Some(head), Some(bytes)) => decode_head(&bytes).is_ok_and(|v| v == head),
+            (Some(_), None) => false,
+        };
+        *log.state.lock().unwrap_or_else(|p| p.into_inner()) = WriterState {
+            head,
+            authority,
+            verified,
+        };
         Ok(log)
     }
 
@@ -309,10 +345,12 @@ impl Log {
             state: Mutex::new(WriterState {
                 head: None,
                 authority: Authority::default(),
+                verified: true,
             }),
             flush_failed: std::sync::atomic::AtomicBool::new(false),
             group_commit: store_commit::GroupCommit::default(),
             clock: Mutex::new(None),
+            importing: Mutex::new(store_index::Indexer::new()),
         })
     }
 
@@ -506,6 +544,12 @@ impl Log {
             let Some(head) = head else {
                 return Ok((None, appended));
             };
+            let mut batch = batch;
+            if state.verified {
+                // Appends make every check verification makes, so a verified
+                // log stays verified through them.
+                batch.insert(VERIFIED_KEY, encode_head(&head));
+            }
             self.tree
                 .apply_batch(batch)
                 .map_err(|e| self.store_error(e))?;
@@ -629,6 +673,9 @@ impl Log {
         // idle. Chunks still reach `sink` in order, each after all its checks.
         let mut previous: Option<Prepared> = None;
         let tree = &self.tree;
+        // The index rows the entries imply, to compare with the stored ones.
+        let mut indexer = store_index::Indexer::new();
+        let mut expected_rows = store_index::RowDigest::default();
         let mut step = |chunk: Vec<Vec<u8>>,
                         previous: &mut Option<Prepared>,
                         verifier: &mut Verifier,
@@ -643,6 +690,11 @@ impl Log {
                     };
                     let verified = verifier.commit(done)?;
                     store_tree::check_nodes(tree, frontier, &verified)?;
+                    for v in &verified {
+                        for row in indexer.rows_of(tree, v.entry(), |_| None) {
+                            expected_rows.add(&row);
+                        }
+                    }
                     Ok(verified)
                 },
             );
@@ -712,6 +764,20 @@ impl Log {
                     .into(),
             ));
         }
+        let mut verifier = verifier;
+        if !self.index_rows_match(expected_rows)? {
+            // Derived data that the verified entries do not back: rebuilt
+            // from them, and reported, rather than trusted or fatal.
+            self.rebuild_indexes()?;
+            verifier.note_indexes_rebuilt();
+        }
+        if let Some(head) = state.head.filter(|_| !state.verified) {
+            self.tree
+                .insert(VERIFIED_KEY, encode_head(&head))
+                .map_err(|e| self.store_error(e))?;
+        }
+        let mut state = state;
+        state.verified = true;
         Ok(verifier)
     }
 
@@ -785,10 +851,21 @@ impl Log {
     ) -> Result<()> {
         let mut batch = sled::Batch::default();
         let mut nodes = PendingNodes::new(&self.tree, &self.path);
+        let first = entries.first().map_or(0, VerifiedEntry::seq);
+        let mut indexer = self.importing.lock().unwrap_or_else(|p| p.into_inner());
         for v in entries {
             batch.insert(entry_key(v.seq()), v.bytes());
             nodes.append(&mut batch, v.seq(), encoding::merkle_leaf_hash(v.bytes()))?;
+            // A correction's target is stored already, or earlier in this chunk.
+            let in_chunk = |seq: u64| {
+                let at = usize::try_from(seq.checked_sub(first)?).ok()?;
+                Some(store_index::Subjects::of(entries.get(at)?.entry().event()))
+            };
+            for row in indexer.rows_of(&self.tree, v.entry(), in_chunk) {
+                batch.insert(row, &[]);
+            }
         }
+        drop(indexer);
         if let Some(last) = entries.last() {
             let head = Head {
                 seq: last.seq(),
@@ -810,6 +887,14 @@ impl Log {
         let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let mut batch = sled::Batch::default();
         batch.insert(FORMAT_KEY, FORMAT_VALUE);
+        // Every entry was verified on its way in, and indexed (write_verified).
+        batch.insert(
+            store_index::INDEX_FORMAT_KEY,
+            store_index::INDEX_FORMAT_VALUE,
+        );
+        if let Some(head) = state.head {
+            batch.insert(VERIFIED_KEY, encode_head(&head));
+        }
         let a = &state.authority;
         let rows = a
             .keys
@@ -982,6 +1067,17 @@ impl<'a> Staged<'a> {
         let hash = encoding::entry_hash(&bytes);
         self.nodes
             .append(&mut self.batch, seq, encoding::merkle_leaf_hash(&bytes))?;
+        let actor = match &u.event {
+            Event::LogCreated(g) => Some(g.actor.clone()),
+            _ => authority.actor_of(&u.signer).cloned(),
+        };
+        let target = match &u.event {
+            Event::Correction(c) => self.subjects_of(c.target_seq),
+            _ => None,
+        };
+        for row in store_index::rows(seq, &u.event, actor.as_ref(), target) {
+            self.batch.insert(row, &[]);
+        }
         self.rows.extend(authority.apply(seq, &u.signer, &u.event));
         self.pending.push((u.signer, u.event.kind()));
         self.batch.insert(entry_key(seq), bytes.as_slice());
@@ -993,6 +1089,19 @@ impl<'a> Staged<'a> {
         });
         self.appended.push(Appended { seq, hash });
         Ok(())
+    }
+
+    /// What entry `seq` (a correction's target) is about, for the indexes:
+    /// from this batch if it is staged here, else from the store.
+    fn subjects_of(&self, seq: u64) -> Option<store_index::Subjects> {
+        if seq >= self.first_seq {
+            let bytes = self
+                .entries
+                .get(usize::try_from(seq - self.first_seq).ok()?)?;
+            let entry = Entry::from_bytes(bytes).ok()?;
+            return Some(store_index::Subjects::of(entry.event()));
+        }
+        store_index::stored_subjects(self.nodes.tree(), seq)
     }
 
     /// The sled batch, the new head and where each entry landed.

@@ -20,7 +20,9 @@ use crate::entry::Entry;
 use crate::event::{EventKind, InvalidEvent};
 use crate::types::{EntryHash, PublicKey, Timestamp};
 
-/// An entry that passed every check in its place in the log.
+/// An entry that passed every check in its place in the log: in this
+/// verification pass, or when the stored prefix it was read back from was
+/// verified in full ([`VerifiedEntry::reread`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VerifiedEntry {
     entry: Entry,
@@ -48,6 +50,23 @@ impl VerifiedEntry {
     /// Gives up the verified wrapper.
     pub fn into_parts(self) -> (Entry, EntryHash, Vec<u8>) {
         (self.entry, self.hash, self.bytes)
+    }
+
+    /// An entry read back from the prefix of a stored log that this library
+    /// has verified in full and recorded as verified (`store_select.rs`):
+    /// decoded again, and its seq and stored Merkle leaf checked by the
+    /// caller, so damage since is caught; its signature and authorization
+    /// were checked when the prefix was verified.
+    pub(crate) fn reread(bytes: Vec<u8>, seq: u64) -> Result<VerifiedEntry, VerifyError> {
+        let fail = |problem| VerifyError { seq, problem };
+        let entry = encoding::decode_entry(&bytes).map_err(|e| fail(Problem::Undecodable(e)))?;
+        if entry.unsigned.seq != seq {
+            return Err(fail(Problem::WrongSeq {
+                found: entry.unsigned.seq,
+            }));
+        }
+        let hash = encoding::entry_hash(&bytes);
+        Ok(VerifiedEntry { entry, hash, bytes })
     }
 }
 
@@ -85,6 +104,9 @@ pub enum Problem {
     InvalidEvent(InvalidEvent),
     /// The signer was not allowed to sign it there.
     Unauthorized(Rejection),
+    /// A stored entry read back from the verified prefix no longer hashes to
+    /// the Merkle leaf written with it: it changed after it was verified.
+    ChangedSinceVerified,
 }
 
 impl fmt::Display for Problem {
@@ -105,6 +127,9 @@ impl fmt::Display for Problem {
             }
             Problem::InvalidEvent(e) => write!(f, "invalid event: {e}"),
             Problem::Unauthorized(r) => write!(f, "not allowed: {r}"),
+            Problem::ChangedSinceVerified => f.write_str(
+                "stored entry changed after the log was verified (it no longer matches its Merkle leaf)",
+            ),
         }
     }
 }
@@ -178,6 +203,9 @@ pub struct ResumePoint {
 /// Checks entries in log order, carrying what later entries are checked against.
 #[derive(Default)]
 pub struct Verifier {
+    /// Set by [`crate::Log::verify_with`] when the query indexes did not
+    /// match the verified entries and were rebuilt from them.
+    indexes_rebuilt: bool,
     next_seq: u64,
     prev_hash: EntryHash,
     prev_time: Option<Timestamp>,
@@ -269,6 +297,7 @@ impl Verifier {
     /// `point`: the store does so by tying a snapshot to its entry's hash.
     pub fn resume(point: ResumePoint, earlier: Box<dyn History + Send + Sync>) -> Verifier {
         Verifier {
+            indexes_rebuilt: false,
             next_seq: point.next_seq,
             prev_hash: point.prev_hash,
             prev_time: point.prev_time,
@@ -279,6 +308,16 @@ impl Verifier {
                 ..SeenEntries::default()
             },
         }
+    }
+
+    /// Whether the verification that made this verifier found the log's
+    /// query indexes out of step with its entries, and rebuilt them.
+    pub fn indexes_rebuilt(&self) -> bool {
+        self.indexes_rebuilt
+    }
+
+    pub(crate) fn note_indexes_rebuilt(&mut self) {
+        self.indexes_rebuilt = true;
     }
 
     /// How many entries have been verified.

@@ -98,6 +98,12 @@ pub struct State {
     pub records: BTreeMap<u64, Record>,
     /// For each corrected seq, the seqs of the corrections that point at it, in log order.
     pub corrections: BTreeMap<u64, Vec<u64>>,
+    /// Whether this is the fold of a selection of entries (some
+    /// recommendations' and the key registry's, [`State::apply_selected`])
+    /// rather than of a whole prefix; such a state answers only about what
+    /// was selected, and cannot be folded forward entry by entry.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub selection: bool,
 }
 
 impl State {
@@ -118,12 +124,36 @@ impl State {
     /// and leaves the state unchanged.
     pub fn apply(&mut self, entry: &VerifiedEntry) -> Result<(), OutOfOrder> {
         let expected = self.next_seq();
-        if entry.seq() != expected {
+        if entry.seq() != expected || self.selection {
             return Err(OutOfOrder {
                 expected,
                 found: entry.seq(),
             });
         }
+        self.fold(entry);
+        Ok(())
+    }
+
+    /// Folds a verified entry chosen by a query: every entry that concerns
+    /// the recommendations asked about, and every key and succession entry
+    /// (which decide who signed for whom). Seqs may be skipped but must rise.
+    /// The state is then a selection ([`State::selection`]): its view is
+    /// complete for those recommendations only.
+    pub fn apply_selected(&mut self, entry: &VerifiedEntry) -> Result<(), OutOfOrder> {
+        let expected = self.next_seq();
+        if entry.seq() < expected {
+            return Err(OutOfOrder {
+                expected,
+                found: entry.seq(),
+            });
+        }
+        self.selection = true;
+        self.fold(entry);
+        Ok(())
+    }
+
+    /// Folds one entry whose order the caller has checked.
+    fn fold(&mut self, entry: &VerifiedEntry) {
         let u = &entry.entry().unsigned;
         let seq = u.seq;
         match &u.event {
@@ -172,7 +202,6 @@ impl State {
         self.last_seq = Some(seq);
         self.last_hash = Some(entry.hash());
         self.last_recorded_at = Some(u.recorded_at);
-        Ok(())
     }
 
     /// Builds the record for a statement, classifying progress claims.

@@ -4,7 +4,7 @@
 //! Every value carries the seqs of the entries it rests on, so a reader can go
 //! from any cell of the table to the signed statements behind it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use bincode::{Decode, Encode};
 use serde::{Deserialize, Serialize};
@@ -464,6 +464,27 @@ pub struct View {
 }
 
 impl View {
+    /// Keeps only what concerns `recs`: their recommendations, their
+    /// reports (listing only them), the funding linked to them and the
+    /// sessions that discussed them. Actors and keys stay whole.
+    pub fn restrict(&mut self, recs: &[Id]) {
+        let keep: BTreeSet<&Id> = recs.iter().collect();
+        self.recs.retain(|id, _| keep.contains(id));
+        let reports: BTreeSet<Id> = self.recs.values().map(|r| r.report.clone()).collect();
+        self.reports.retain(|id, _| reports.contains(id));
+        for report in self.reports.values_mut() {
+            report.recs.retain(|r| keep.contains(r));
+        }
+        let linked: BTreeSet<Id> = self
+            .recs
+            .values()
+            .flat_map(|r| r.funding.iter().cloned())
+            .collect();
+        self.funding.retain(|id, _| linked.contains(id));
+        self.sessions
+            .retain(|s| s.recs.iter().any(|r| keep.contains(r)));
+    }
+
     /// Whether `actor` answers for `addressee` on `day`: it is the addressee,
     /// or its successor through successions in effect by then.
     pub fn answers_for_on(&self, actor: &Id, addressee: &Id, day: Day) -> bool {

@@ -1,0 +1,481 @@
+//! Query indexes: which entries concern a recommendation, a report, an
+//! actor, an event type or a funding decision.
+//!
+//! Each index row is a sled key with an empty value, written in the same
+//! batch as the entry it points at, so an acknowledged append is always
+//! indexed. Keys are `x:` + one letter + id + `0x00` + seq (u64 big-endian),
+//! or for event types `x:t` + kind code (u16 big-endian) + seq; ids never
+//! hold a zero byte, so one id's rows are exactly a prefix scan.
+//!
+//! The indexes are derived data: they choose which entries a query reads,
+//! and those entries are checked as they are read (`store_select.rs`). They
+//! can be rebuilt from the entries alone ([`Log::rebuild_indexes`]), and
+//! [`Log::indexes_match`] compares the maintained rows with what the entries
+//! imply, as an order-independent digest, so that no query trusts an index
+//! the chain does not back.
+//!
+//! What each index holds:
+//! - **rec**: every statement naming the recommendation (its issue, response,
+//!   claims, assessments, extensions, revisions, closure), every funding
+//!   decision and accountability session listing it, and every correction of
+//!   any of those;
+//! - **report**: its publication and corrections of it;
+//! - **report recs**: the issue of each of its recommendations, and
+//!   corrections of those;
+//! - **actor**: every entry signed by one of the actor's keys;
+//! - **type**: every entry of the event kind;
+//! - **funding**: every stage of the decision, every claim citing it, and
+//!   corrections of those.
+
+use std::collections::HashMap;
+
+use crate::entry::Entry;
+use crate::error::{Error, Result};
+use crate::event::{Event, EventKind};
+use crate::store::{ENTRY_PREFIX, Log, entry_key};
+use crate::types::{Id, PublicKey};
+
+/// Marks a store whose indexes are complete, in this layout.
+pub(crate) const INDEX_FORMAT_KEY: &[u8] = b"m:index";
+pub(crate) const INDEX_FORMAT_VALUE: &[u8] = b"trail index v1";
+/// Prefix of every index row.
+const INDEX_PREFIX: &[u8] = b"x:";
+
+/// One of the query indexes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Index {
+    /// Recommendation id to the entries that concern it.
+    Rec,
+    /// Report id to its publication (and corrections of it).
+    Report,
+    /// Report id to the issue of each of its recommendations.
+    ReportRecs,
+    /// Actor id to the entries its keys signed.
+    Actor,
+    /// Funding decision id to its stages and the claims citing it.
+    Funding,
+}
+
+impl Index {
+    fn prefix(self) -> &'static [u8] {
+        match self {
+            Index::Rec => b"x:r",
+            Index::Report => b"x:p",
+            Index::ReportRecs => b"x:q",
+            Index::Actor => b"x:a",
+            Index::Funding => b"x:f",
+        }
+    }
+}
+
+const KIND_PREFIX: &[u8] = b"x:t";
+
+fn id_prefix(index: Index, id: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(4 + id.len() + 9);
+    key.extend_from_slice(index.prefix());
+    key.extend_from_slice(id.as_bytes());
+    key.push(0);
+    key
+}
+
+fn id_key(index: Index, id: &Id, seq: u64) -> Vec<u8> {
+    let mut key = id_prefix(index, id.as_str());
+    key.extend_from_slice(&seq.to_be_bytes());
+    key
+}
+
+fn kind_prefix(kind: EventKind) -> Vec<u8> {
+    let mut key = KIND_PREFIX.to_vec();
+    key.extend_from_slice(&(kind as u16).to_be_bytes());
+    key
+}
+
+fn kind_key(kind: EventKind, seq: u64) -> Vec<u8> {
+    let mut key = kind_prefix(kind);
+    key.extend_from_slice(&seq.to_be_bytes());
+    key
+}
+
+/// The seq at the end of an index key.
+fn seq_of(key: &[u8]) -> Option<u64> {
+    let tail = key.len().checked_sub(8).and_then(|at| key.get(at..))?;
+    Some(u64::from_be_bytes(tail.try_into().ok()?))
+}
+
+/// What an event is about, for the indexes.
+#[derive(Default)]
+pub(crate) struct Subjects {
+    recs: Vec<Id>,
+    /// Reports published (or corrected) by the entry.
+    reports: Vec<Id>,
+    /// Reports the entry issues a recommendation under.
+    report_recs: Vec<Id>,
+    decisions: Vec<Id>,
+}
+
+impl Subjects {
+    /// What `event` itself names. A correction names nothing itself: it is
+    /// about what its target is about (and what its replacement names).
+    pub(crate) fn of(event: &Event) -> Subjects {
+        let mut s = Subjects::default();
+        match event {
+            Event::RecommendationIssued(r) => {
+                s.recs.push(r.rec.clone());
+                s.report_recs.push(r.report.clone());
+            }
+            Event::ReportPublished(r) => s.reports.push(r.report.clone()),
+            Event::FundingDecision(f) => {
+                s.recs.extend(f.recs.iter().cloned());
+                s.decisions.push(f.decision.clone());
+            }
+            Event::AccountabilitySession(a) => s.recs.extend(a.recs.iter().cloned()),
+            Event::ProgressClaim(c) => {
+                s.recs.push(c.rec.clone());
+                s.decisions
+                    .extend(c.funding.iter().map(|f| f.decision.clone()));
+            }
+            Event::Correction(c) => {
+                if let Some(r) = &c.replacement {
+                    s = Subjects::of(&r.0);
+                }
+            }
+            other => s.recs.extend(other.rec().cloned()),
+        }
+        s
+    }
+
+    fn add(&mut self, other: Subjects) {
+        self.recs.extend(other.recs);
+        self.reports.extend(other.reports);
+        self.report_recs.extend(other.report_recs);
+        self.decisions.extend(other.decisions);
+    }
+}
+
+/// The index rows of entry `seq`: `actor` is the signer's actor, and
+/// `target` what a correction's target is about (looked up by the caller,
+/// since the target may be in the batch being written).
+pub(crate) fn rows(
+    seq: u64,
+    event: &Event,
+    actor: Option<&Id>,
+    target: Option<Subjects>,
+) -> Vec<Vec<u8>> {
+    let mut subjects = Subjects::of(event);
+    if let Some(target) = target {
+        subjects.add(target);
+    }
+    let Subjects {
+        recs,
+        reports,
+        report_recs,
+        decisions,
+    } = subjects;
+    let mut out = vec![kind_key(event.kind(), seq)];
+    out.extend(actor.map(|a| id_key(Index::Actor, a, seq)));
+    for (index, mut ids) in [
+        (Index::Rec, recs),
+        (Index::Report, reports),
+        (Index::ReportRecs, report_recs),
+        (Index::Funding, decisions),
+    ] {
+        ids.sort();
+        ids.dedup();
+        out.extend(ids.iter().map(|id| id_key(index, id, seq)));
+    }
+    out
+}
+
+/// The actor each key signs for, folded from key events as they pass: a
+/// key's actor never changes once granted, and a rotated key's successor
+/// signs for the same actor.
+#[derive(Default)]
+pub(crate) struct Signers(HashMap<PublicKey, Id>);
+
+impl Signers {
+    /// The actor that `signer` signs `event` for; call before [`Signers::learn`].
+    pub(crate) fn actor(&self, signer: &PublicKey, event: &Event) -> Option<Id> {
+        match event {
+            Event::LogCreated(g) => Some(g.actor.clone()),
+            _ => self.0.get(signer).cloned(),
+        }
+    }
+
+    pub(crate) fn learn(&mut self, signer: &PublicKey, event: &Event) {
+        match event {
+            Event::LogCreated(g) => {
+                self.0.insert(g.public_key, g.actor.clone());
+            }
+            Event::KeyGranted(g) => {
+                self.0.insert(g.public_key, g.actor.clone());
+            }
+            Event::KeyRotated(r) => {
+                if let Some(actor) = self.0.get(signer).cloned() {
+                    self.0.insert(r.new_public_key, actor);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// An order-independent digest of a set of index rows: the wrapping sum of
+/// each row's BLAKE3 hash (first 16 bytes), and the count. Two sets with the
+/// same digest are equal but for a 2^-128 accident or a crafted collision,
+/// which someone able to write the store has no need for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct RowDigest {
+    sum: u128,
+    count: u64,
+}
+
+impl RowDigest {
+    pub(crate) fn add(&mut self, row: &[u8]) {
+        let hash = blake3::hash(row);
+        let mut first = [0u8; 16];
+        first.copy_from_slice(&hash.as_bytes()[..16]);
+        self.sum = self.sum.wrapping_add(u128::from_le_bytes(first));
+        self.count += 1;
+    }
+}
+
+/// Looks up what a correction's target is about in the stored entries.
+pub(crate) fn stored_subjects(tree: &sled::Tree, seq: u64) -> Option<Subjects> {
+    let bytes = tree.get(entry_key(seq)).ok()??;
+    let entry = Entry::from_bytes(&bytes).ok()?;
+    Some(Subjects::of(entry.event()))
+}
+
+/// Computes the rows of entries read in log order, as a rebuild or a check
+/// does; corrections look their targets up in the store.
+pub(crate) struct Indexer {
+    signers: Signers,
+}
+
+impl Indexer {
+    pub(crate) fn new() -> Indexer {
+        Indexer {
+            signers: Signers::default(),
+        }
+    }
+
+    /// The rows of `entry`, the next in log order. A correction's target is
+    /// looked up with `pending` first (entries not yet stored), then in `tree`.
+    pub(crate) fn rows_of(
+        &mut self,
+        tree: &sled::Tree,
+        entry: &Entry,
+        pending: impl Fn(u64) -> Option<Subjects>,
+    ) -> Vec<Vec<u8>> {
+        let u = &entry.unsigned;
+        let actor = self.signers.actor(&u.signer, &u.event);
+        self.signers.learn(&u.signer, &u.event);
+        let target = match &u.event {
+            Event::Correction(c) => {
+                pending(c.target_seq).or_else(|| stored_subjects(tree, c.target_seq))
+            }
+            _ => None,
+        };
+        rows(u.seq, &u.event, actor.as_ref(), target)
+    }
+}
+
+impl Log {
+    /// The seqs an index holds for `id`, in log order.
+    pub fn indexed(&self, index: Index, id: &str) -> Result<Vec<u64>> {
+        self.scan_seqs(id_prefix(index, id))
+    }
+
+    /// The seqs of every entry of event kind `kind`, in log order.
+    pub fn indexed_kind(&self, kind: EventKind) -> Result<Vec<u64>> {
+        self.scan_seqs(kind_prefix(kind))
+    }
+
+    fn scan_seqs(&self, prefix: Vec<u8>) -> Result<Vec<u64>> {
+        self.tree
+            .scan_prefix(&prefix)
+            .keys()
+            .map(|key| {
+                let key = key.map_err(|e| self.store_error(e))?;
+                seq_of(&key)
+                    .ok_or_else(|| Error::Corrupt("an index row of the wrong length".into()))
+            })
+            .collect()
+    }
+
+    /// The ids that index `index` holds rows for, in order (every
+    /// recommendation, say), without reading any entry.
+    pub fn indexed_ids(&self, index: Index) -> Result<Vec<String>> {
+        let mut out: Vec<String> = Vec::new();
+        for key in self.tree.scan_prefix(index.prefix()).keys() {
+            let key = key.map_err(|e| self.store_error(e))?;
+            let id = key
+                .get(index.prefix().len()..key.len().saturating_sub(9))
+                .and_then(|b| std::str::from_utf8(b).ok())
+                .ok_or_else(|| Error::Corrupt("an index row with a bad id".into()))?;
+            if out.last().map(String::as_str) != Some(id) {
+                out.push(id.to_owned());
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether the indexes are complete in the current layout; a log written
+    /// before they were kept has none until [`Log::rebuild_indexes`] runs
+    /// (open does it).
+    pub(crate) fn indexes_present(&self) -> Result<bool> {
+        Ok(self
+            .tree
+            .get(INDEX_FORMAT_KEY)
+            .map_err(|e| self.store_error(e))?
+            .as_deref()
+            == Some(INDEX_FORMAT_VALUE))
+    }
+
+    /// Deletes every index row and writes them again from the stored
+    /// entries, then flushes. A crash part way leaves the store marked as
+    /// having no indexes, so the next open rebuilds them.
+    pub fn rebuild_indexes(&self) -> Result<()> {
+        let sled_error = |e| self.store_error(e);
+        let mut clear = sled::Batch::default();
+        clear.remove(INDEX_FORMAT_KEY);
+        for key in self.tree.scan_prefix(INDEX_PREFIX).keys() {
+            clear.remove(key.map_err(sled_error)?);
+        }
+        self.tree.apply_batch(clear).map_err(sled_error)?;
+        let mut indexer = Indexer::new();
+        let mut batch = sled::Batch::default();
+        let mut in_batch = 0usize;
+        for item in self.tree.scan_prefix(ENTRY_PREFIX).values() {
+            let bytes = item.map_err(sled_error)?;
+            // An entry that does not decode has no rows; verification names it.
+            let Ok(entry) = Entry::from_bytes(&bytes) else {
+                continue;
+            };
+            for row in indexer.rows_of(&self.tree, &entry, |_| None) {
+                batch.insert(row, &[]);
+                in_batch += 1;
+            }
+            if in_batch >= 50_000 {
+                self.tree
+                    .apply_batch(std::mem::take(&mut batch))
+                    .map_err(sled_error)?;
+                in_batch = 0;
+            }
+        }
+        batch.insert(INDEX_FORMAT_KEY, INDEX_FORMAT_VALUE);
+        self.tree.apply_batch(batch).map_err(sled_error)?;
+        self.db.flush().map_err(sled_error)?;
+        Ok(())
+    }
+
+    /// Whether the stored index rows are exactly those the stored entries
+    /// imply (`expected`, computed while the entries were verified).
+    pub(crate) fn index_rows_match(&self, expected: RowDigest) -> Result<bool> {
+        if !self.indexes_present()? {
+            return Ok(false);
+        }
+        let mut stored = RowDigest::default();
+        for key in self.tree.scan_prefix(INDEX_PREFIX).keys() {
+            stored.add(&key.map_err(|e| self.store_error(e))?);
+        }
+        Ok(stored == expected)
+    }
+
+    /// Whether the indexes match the stored entries, computed from the
+    /// entries alone (without verifying them: [`Log::verify_with`] does both).
+    pub fn indexes_match(&self) -> Result<bool> {
+        let mut indexer = Indexer::new();
+        let mut expected = RowDigest::default();
+        for item in self.tree.scan_prefix(ENTRY_PREFIX).values() {
+            let bytes = item.map_err(|e| self.store_error(e))?;
+            let entry = Entry::from_bytes(&bytes)?;
+            for row in indexer.rows_of(&self.tree, &entry, |_| None) {
+                expected.add(&row);
+            }
+        }
+        self.index_rows_match(expected)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::SecretKey;
+
+    fn log_with_a_report(dir: &std::path::Path) -> Log {
+        let admin = SecretKey::from_seed(&[1; 32]);
+        let log = Log::create(dir, "a", &admin, Id::new("admin").unwrap(), "Admin").unwrap();
+        let grant = Event::from_json(&format!(
+            r#"{{"type":"key_granted","actor":"noo","body":"Office","public_key":"{}","roles":["issuer"],"date":"2021-01-01"}}"#,
+            SecretKey::from_seed(&[2; 32]).public_key()
+        ))
+        .unwrap();
+        log.append(&admin, grant).unwrap();
+        let events = [
+            r#"{"type":"report_published","report":"REP","title":"T","date":"2021-02-01"}"#,
+            r#"{"type":"recommendation_issued","rec":"R1","report":"REP","addressees":["noo"],"subject":"S","date":"2021-02-01"}"#,
+        ];
+        log.append_all(
+            &SecretKey::from_seed(&[2; 32]),
+            events
+                .iter()
+                .map(|j| Event::from_json(j).unwrap())
+                .collect(),
+        )
+        .unwrap();
+        log
+    }
+
+    #[test]
+    fn rows_name_each_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = log_with_a_report(dir.path());
+        assert_eq!(log.indexed(Index::Rec, "R1").unwrap(), [3]);
+        assert_eq!(log.indexed(Index::ReportRecs, "REP").unwrap(), [3]);
+        assert_eq!(log.indexed(Index::Report, "REP").unwrap(), [2]);
+        assert_eq!(log.indexed(Index::Actor, "noo").unwrap(), [2, 3]);
+        assert_eq!(log.indexed(Index::Actor, "admin").unwrap(), [0, 1]);
+        assert_eq!(log.indexed_kind(EventKind::KeyGranted).unwrap(), [1]);
+        // An id that is a prefix of another is not mixed with it.
+        assert!(log.indexed(Index::Rec, "R").unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_missing_or_invented_row_is_found_by_verification_and_rebuilt() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = log_with_a_report(dir.path());
+        let row = id_key(Index::Rec, &Id::new("R1").unwrap(), 3);
+        for damage in [true, false] {
+            if damage {
+                log.tree.remove(&row).unwrap();
+            } else {
+                log.tree
+                    .insert(id_key(Index::Rec, &Id::new("R1").unwrap(), 1), &[])
+                    .unwrap();
+            }
+            assert!(!log.indexes_match().unwrap());
+            let verifier = log.verify_with(|_| Ok(())).unwrap();
+            assert!(verifier.indexes_rebuilt());
+            assert!(log.indexes_match().unwrap());
+            assert_eq!(log.indexed(Index::Rec, "R1").unwrap(), [3]);
+        }
+    }
+
+    #[test]
+    fn a_log_without_indexes_gets_them_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = log_with_a_report(dir.path());
+        let mut clear = sled::Batch::default();
+        clear.remove(INDEX_FORMAT_KEY);
+        for key in log.tree.scan_prefix(INDEX_PREFIX).keys() {
+            clear.remove(key.unwrap());
+        }
+        log.tree.apply_batch(clear).unwrap();
+        log.db.flush().unwrap();
+        drop(log);
+        let log = Log::open(dir.path()).unwrap();
+        assert!(log.indexes_match().unwrap());
+        assert_eq!(log.indexed(Index::Rec, "R1").unwrap(), [3]);
+    }
+}
