@@ -5,7 +5,7 @@
 
 use clap::Args;
 use trail_core::state::{ClosureStatus, RecView};
-use trail_core::{Authority, Day, Entry, Finding, Rule, Severity};
+use trail_core::{Authority, Day, Entry, Finding, Id, RecSelection, Rule, Severity};
 
 use crate::Failure;
 
@@ -27,6 +27,24 @@ pub struct RecFilter {
 }
 
 impl RecFilter {
+    /// What a replay need fold to answer this filter, when it names
+    /// recommendations or reports: the named recommendations (the report
+    /// filter then narrows them), else the reports'. `None` means the whole
+    /// log. Ids that are not well formed name nothing.
+    pub fn selection(&self) -> Option<RecSelection> {
+        let ids = |v: &[String]| v.iter().filter_map(|s| Id::new(s).ok()).collect();
+        if !self.recs.is_empty() {
+            return Some(RecSelection {
+                recs: ids(&self.recs),
+                reports: Vec::new(),
+            });
+        }
+        (!self.reports.is_empty()).then(|| RecSelection {
+            recs: Vec::new(),
+            reports: ids(&self.reports),
+        })
+    }
+
     /// Whether `rec` is to be shown.
     pub fn keeps(&self, rec: &RecView) -> bool {
         any(&self.recs, rec.rec.as_str())

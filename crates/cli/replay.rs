@@ -9,7 +9,9 @@ use std::str::FromStr;
 
 use trail_core::snapshot::{Cut, SnapshotOptions};
 use trail_core::state::RecView;
-use trail_core::{CheckConfig, Day, Finding, Log, Severity, Timestamp, View, check};
+use trail_core::{
+    CheckConfig, Day, Finding, Id, Log, RecSelection, Severity, Timestamp, View, check,
+};
 
 use crate::Failure;
 use crate::output;
@@ -67,12 +69,25 @@ pub fn view_for(
     known_at: Option<When>,
     at_seq: Option<u64>,
 ) -> Result<View, Failure> {
-    view_of(&Log::open(dir)?, at, known_at, at_seq)
+    view_of(&Log::open(dir)?, None, at, known_at, at_seq)
+}
+
+/// [`view_for`] of some recommendations only, folded from their own entries
+/// (the query indexes choose them) instead of the whole log.
+pub fn selected_view_for(
+    dir: &Path,
+    selection: &RecSelection,
+    at: Option<When>,
+    known_at: Option<When>,
+    at_seq: Option<u64>,
+) -> Result<View, Failure> {
+    view_of(&Log::open(dir)?, Some(selection), at, known_at, at_seq)
 }
 
 /// [`view_for`] on a log that is already open.
 fn view_of(
     log: &Log,
+    selection: Option<&RecSelection>,
     at: Option<When>,
     known_at: Option<When>,
     at_seq: Option<u64>,
@@ -81,8 +96,10 @@ fn view_of(
     let at_day = at.map_or_else(|| Day::of_timestamp(now), When::day);
     let known = known_at.map_or(now, When::instant);
     let cut = at_seq.map_or(Cut::KnownAt(known), Cut::AtSeq);
-    let state = log.replay_state(cut, snapshot_options())?;
-    let mut view = state.view(at_day);
+    let mut view = match selection {
+        Some(selection) => log.selected_view(selection, cut, at_day)?,
+        None => log.replay_state(cut, snapshot_options())?.view(at_day),
+    };
     if at_seq.is_none() {
         view.known_at = Some(known);
     }
@@ -163,7 +180,10 @@ pub fn replay(
     filter: &crate::filters::RecFilter,
     json: bool,
 ) -> Outcome {
-    let mut view = view_for(dir, at, known_at, at_seq)?;
+    let mut view = match filter.selection() {
+        Some(selection) => selected_view_for(dir, &selection, at, known_at, at_seq)?,
+        None => view_for(dir, at, known_at, at_seq)?,
+    };
     view.recs.retain(|_, rec| filter.keeps(rec));
     if json {
         output::json_line("state", &view)?;
@@ -205,8 +225,14 @@ pub fn replay(
 }
 
 pub fn history(dir: &Path, rec: &str, json: bool) -> Outcome {
-    let view = view_for(
+    let unknown = || Failure::input(format!("unknown recommendation {}", output::safe(rec)));
+    let selection = RecSelection {
+        recs: vec![Id::new(rec).map_err(|_| unknown())?],
+        reports: Vec::new(),
+    };
+    let view = selected_view_for(
         dir,
+        &selection,
         Some(When::Day(
             Day::new(9999, 12, 31).unwrap_or(Day::of_timestamp(Timestamp::now())),
         )),
@@ -218,7 +244,7 @@ pub fn history(dir: &Path, rec: &str, json: bool) -> Outcome {
         .iter()
         .find(|(id, _)| id.as_str() == rec)
         .map(|(_, r)| r)
-        .ok_or_else(|| Failure::input(format!("unknown recommendation {}", output::safe(rec))))?;
+        .ok_or_else(unknown)?;
     if json {
         for s in &found.history {
             output::json_line("statement", s)?;
@@ -366,7 +392,7 @@ pub fn report(
     out: &Path,
 ) -> Outcome {
     let log = Log::open(dir)?;
-    let view = view_of(&log, at, known_at, None)?;
+    let view = view_of(&log, None, at, known_at, None)?;
     let findings = check(&view, config);
     let name = log
         .entries(0, Some(0))

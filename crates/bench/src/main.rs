@@ -7,8 +7,11 @@
 //! ratio against a limit (signing, batch verification, hashing, fdatasync)
 //! measured a moment before.
 
+mod child;
 mod limits;
 mod measure;
+mod queries;
+
 mod reads;
 mod report;
 mod served;
@@ -28,6 +31,7 @@ struct Options {
     replay_budget_s: f64,
     keep: bool,
     snapshot_every: Option<u64>,
+    only_queries: bool,
 }
 
 const USAGE: &str = "usage: trail-bench [--entries N] [--json FILE] [--dir DIR] [--singles N] [--replay-budget SECONDS] [--keep]
@@ -40,7 +44,8 @@ const USAGE: &str = "usage: trail-bench [--entries N] [--json FILE] [--dir DIR] 
   --replay-budget S  seconds allowed for the random-date replays (default 240)
   --snapshot-every N replay snapshot spacing (default: trail-core's 100000, or
                      a tenth of the entries if that is larger)
-  --keep             keep the log and bundle instead of deleting them";
+  --keep             keep the log and bundle instead of deleting them
+  --only-queries     build the log, then measure only the queries (section 10)";
 
 fn parse(args: &[String]) -> Result<Options, String> {
     let mut options = Options {
@@ -51,6 +56,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
         replay_budget_s: 240.0,
         keep: false,
         snapshot_every: None,
+        only_queries: false,
     };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -94,6 +100,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
                 );
             }
             "--keep" => options.keep = true,
+            "--only-queries" => options.only_queries = true,
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other:?}")),
         }
@@ -167,5 +174,6 @@ fn options_for_run(o: &Options) -> measure::RunOptions {
         snapshot_every: o
             .snapshot_every
             .unwrap_or_else(|| trail_core::snapshot::DEFAULT_EVERY.max(o.entries / 10)),
+        only_queries: o.only_queries,
     }
 }

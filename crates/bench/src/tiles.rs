@@ -6,7 +6,6 @@
 
 use std::ffi::OsStr;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
@@ -15,9 +14,10 @@ use trail_core::publish::{Published, publish};
 use trail_core::transparency::sign_checkpoint;
 use trail_core::{Log, SecretKey};
 
+use crate::child::{Peak, run};
 use crate::limits::{Fsync, Signed, percentile};
 use crate::measure::{
-    BoxError, apparent_bytes, around, disk_bytes, secs, verify_row, vmhwm_kib_of,
+    BoxError, apparent_bytes, around, disk_bytes, secs, verify_row,
 };
 use crate::report::{RatioKind, Row};
 
@@ -31,10 +31,6 @@ const FSYNC_SAMPLES: usize = 30;
 const NO_OPS: usize = 3;
 /// Bare starts of the binary timed before and after the no-op mirrors.
 const STARTS: usize = 5;
-/// GNU time, which reports a child's peak RSS from the kernel's own count.
-const GNU_TIME: &str = "/usr/bin/time";
-/// How often the peak RSS is polled when GNU time is missing.
-const POLL: Duration = Duration::from_millis(5);
 
 /// Publishes the log at `log` (the big log; `operator` holds the operator
 /// role in it) into `scratch`, then mirrors the result with the `trail`
@@ -323,98 +319,6 @@ impl Subtrees {
         }
         self.roots.pop().unwrap_or(EMPTY_ROOT)
     }
-}
-
-/// How a child's peak RSS is read.
-#[derive(Clone, Copy)]
-enum Peak {
-    /// Run under GNU time, which reports the kernel's count at exit.
-    GnuTime,
-    /// VmHWM polled while it runs; may miss a rise in its last moments.
-    Poll,
-    /// Not read.
-    None,
-}
-
-impl Peak {
-    fn available() -> Peak {
-        if Path::new(GNU_TIME).is_file() {
-            Peak::GnuTime
-        } else {
-            Peak::Poll
-        }
-    }
-
-    fn how(self) -> String {
-        match self {
-            Peak::GnuTime => format!("{GNU_TIME} -v"),
-            Peak::Poll => format!("VmHWM polled every {} ms", POLL.as_millis()),
-            Peak::None => "not read".into(),
-        }
-    }
-}
-
-/// A finished child: its output, wall time and peak RSS.
-struct Ran {
-    output: Output,
-    wall: Duration,
-    peak_kib: Option<u64>,
-}
-
-/// Runs `program args` to completion, its standard output piped.
-fn run(program: &Path, args: &[&OsStr], peak: Peak) -> Result<Ran, BoxError> {
-    let mut command = match peak {
-        Peak::GnuTime => {
-            let mut c = Command::new(GNU_TIME);
-            c.arg("-v").arg(program);
-            c
-        }
-        Peak::Poll | Peak::None => Command::new(program),
-    };
-    command
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let started = Instant::now();
-    let mut child = command.spawn()?;
-    let mut polled = 0;
-    if let Peak::Poll = peak {
-        let status = format!("/proc/{}/status", child.id());
-        while child.try_wait()?.is_none() {
-            polled = polled.max(vmhwm_kib_of(&status));
-            std::thread::sleep(POLL);
-        }
-    }
-    let output = child.wait_with_output()?;
-    let wall = started.elapsed();
-    if !output.status.success() {
-        return Err(format!(
-            "{} exited with {}: {}",
-            program.display(),
-            output.status,
-            String::from_utf8_lossy(&output.stderr).trim()
-        )
-        .into());
-    }
-    let peak_kib = match peak {
-        Peak::GnuTime => String::from_utf8_lossy(&output.stderr)
-            .lines()
-            .find_map(|l| {
-                l.trim()
-                    .strip_prefix("Maximum resident set size (kbytes):")?
-                    .trim()
-                    .parse()
-                    .ok()
-            }),
-        Peak::Poll => Some(polled).filter(|k| *k > 0),
-        Peak::None => None,
-    };
-    Ok(Ran {
-        output,
-        wall,
-        peak_kib,
-    })
 }
 
 /// What `trail mirror --json` says.

@@ -64,6 +64,8 @@ pub struct Built {
     pub batches: u64,
     /// Recommendations issued.
     pub recs: u64,
+    /// Recommendations issued per round (one report each).
+    pub per_round: u64,
 }
 
 /// Actor id of respondent `i`.
@@ -128,6 +130,16 @@ const WORDS: &[&str] = &[
     "partners",
 ];
 
+/// The id of recommendation `i` of round `round`.
+pub(crate) fn rec_id(round: u64, i: u64) -> String {
+    format!("R{round}-{i}")
+}
+
+/// The id of round `round`'s report.
+pub(crate) fn report_id(round: u64) -> String {
+    format!("REP-{round}")
+}
+
 /// Prose of about `len` bytes.
 fn text(rng: &mut SmallRng, len: usize) -> String {
     let mut out = String::with_capacity(len + 16);
@@ -140,7 +152,7 @@ fn text(rng: &mut SmallRng, len: usize) -> String {
     out
 }
 
-fn day(round: u64, back: u64) -> String {
+pub(crate) fn day(round: u64, back: u64) -> String {
     // Round 0 is 2022-01-03; each round is two days, and `back` reaches into
     // the past as a backfilled entry would.
     let base = 738_463u64; // 2022-01-03 counted from 0000-03-01, as civil() counts
@@ -182,19 +194,19 @@ struct Generator {
 
 impl Generator {
     fn rec(round: u64, i: u64) -> String {
-        format!("R{round}-{i}")
+        rec_id(round, i)
     }
 
     fn issue(&mut self, round: u64) -> Vec<Event> {
         let mut out = vec![event(json!({
-            "type": "report_published", "report": format!("REP-{round}"),
+            "type": "report_published", "report": report_id(round),
             "title": text(&mut self.rng, 120), "date": day(round, 0)
         }))];
         for i in 0..self.per_round {
             let subject_len = self.rng.random_range(250..520);
             out.push(event(json!({
                 "type": "recommendation_issued", "rec": Self::rec(round, i),
-                "report": format!("REP-{round}"),
+                "report": report_id(round),
                 "addressees": [respondent(i as usize % RESPONDENTS)],
                 "subject": text(&mut self.rng, subject_len), "date": day(round, 0)
             })));
@@ -383,8 +395,9 @@ pub fn build(dir: &Path, target: u64, mut progress: impl FnMut(u64)) -> trail_co
         append_time: Duration::ZERO,
         batches: 0,
         recs: 0,
+        per_round: (target / 500).clamp(12, 2000),
     };
-    let per_round = (target / 500).clamp(12, 2000);
+    let per_round = built.per_round;
     let mut generator = Generator {
         rng: SmallRng::seed_from_u64(0x7261_696c),
         per_round,

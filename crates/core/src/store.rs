@@ -70,6 +70,9 @@ const CHECKPOINT_KEY: &[u8] = b"m:checkpoint";
 /// head record): see `store_select.rs`.
 pub(crate) const VERIFIED_KEY: &[u8] = b"m:verified";
 pub(crate) const ENTRY_PREFIX: &[u8] = b"e:";
+/// sled's page cache. Its default (1 GiB) let a query on a large log grow
+/// past a gigabyte of memory; reads go through the OS page cache anyway.
+const CACHE_BYTES: u64 = 64 * 1024 * 1024;
 /// Entries read per verification chunk: enough for parallel batch checks,
 /// small enough to keep memory flat.
 const CHUNK: usize = 4096;
@@ -316,7 +319,11 @@ impl Log {
         let db = loop {
             // No background flusher: every append flushes itself, and without
             // the flusher thread the file lock is released as soon as the Log drops.
-            match sled::Config::new().path(dir).flush_every_ms(None).open() {
+            let config = sled::Config::new()
+                .path(dir)
+                .flush_every_ms(None)
+                .cache_capacity(CACHE_BYTES);
+            match config.open() {
                 Ok(db) => break db,
                 Err(e) if is_lock_error(&e) => {
                     let waited_enough = options.wait.is_none_or(|w| started.elapsed() >= w);

@@ -90,7 +90,7 @@ fn the_selective_view_equals_the_whole_fold_restricted_on_both_axes() {
                 let selected = f.log.selected_view(&selection, cut, at).unwrap();
                 assert_eq!(
                     selected,
-                    whole(&f.log, cut, at, &[rec.clone()]),
+                    whole(&f.log, cut, at, std::slice::from_ref(&rec)),
                     "{rec} at seq {seq} on {at}"
                 );
                 compared += 1;
