@@ -137,3 +137,30 @@ fn findings_and_recommendations_come_in_natural_order() {
         .collect();
     assert_eq!(rows, ["REC-1", "REC-2", "REC-10"], "{}", replay.stdout);
 }
+
+#[test]
+fn search_finds_entries_by_their_words_and_names_what_they_are_about() {
+    let site = Site::new();
+    let log = arg(&site.log);
+    let found = trail_run(&["search", "--log", log, "GUIDANCE"]);
+    let out = found.ok();
+    assert_eq!(lines_with(out, "recommendation_issued"), 1, "{out}");
+    assert!(out.contains("REC-2") && !out.contains("REC-1"), "{out}");
+    assert!(out.ends_with("1 entry matched about REC-2\n"), "{out}");
+    // Every term must match.
+    let none = trail_run(&["search", "--log", log, "guidance", "training"]);
+    assert_eq!(none.ok(), "0 entries matched\n");
+    let json = trail_run(&["search", "--log", log, "a report", "--json"]);
+    let lines: Vec<serde_json::Value> = json
+        .ok()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[0]["type"], "match");
+    assert_eq!(lines[0]["data"]["event"], "report_published");
+    assert_eq!(lines[0]["data"]["about"][0], "REP-1");
+    assert_eq!(lines.last().unwrap()["data"]["matched"], 1);
+    // Nothing to look for is a usage error, not an empty answer.
+    let usage = trail_run(&["search", "--log", log]);
+    assert_eq!(usage.code, Some(2), "{}", usage.stderr);
+}

@@ -335,6 +335,21 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Find entries whose titles, subjects, narratives, reasons or evidence names hold every word given.
+    Search {
+        #[command(flatten)]
+        log: LogArg,
+        /// What to look for, case-insensitively; an entry must hold every term
+        /// (quote a phrase to keep it together).
+        #[arg(required = true, value_name = "TEXT")]
+        terms: Vec<String>,
+        /// Show at most this many entries (all are counted).
+        #[arg(long, default_value_t = 50, value_name = "N")]
+        limit: usize,
+        /// Print JSON Lines.
+        #[arg(long)]
+        json: bool,
+    },
     /// Check the record against the rules auditors apply; exit 3 if a finding shown reaches --fail-on.
     Check {
         #[command(flatten)]

@@ -18,6 +18,7 @@ mod read;
 mod remote;
 mod replay;
 mod report;
+mod search;
 mod serve;
 mod witness;
 
@@ -245,6 +246,14 @@ fn main() -> ExitCode {
         Command::History { log, rec, json } => {
             log.dir().and_then(|dir| replay::history(&dir, &rec, json))
         }
+        Command::Search {
+            log,
+            terms,
+            limit,
+            json,
+        } => log
+            .dir()
+            .and_then(|dir| search::search(&dir, &terms, limit, json)),
         Command::Report {
             log,
             when,

@@ -120,4 +120,3 @@ pub(crate) fn run_allowing(
         peak_kib,
     })
 }
-

@@ -112,7 +112,12 @@ fn runs(
 }
 
 /// Measures section 10 on the log at `dir` (closed: the binary opens it).
-pub(crate) fn measure(dir: &Path, recs: u64, per_round: u64, rows: &mut Vec<Row>) -> Result<(), BoxError> {
+pub(crate) fn measure(
+    dir: &Path,
+    recs: u64,
+    per_round: u64,
+    rows: &mut Vec<Row>,
+) -> Result<(), BoxError> {
     let Some(trail) = trail_binary()? else {
         let why = "queries: skipped, no trail binary beside trail-bench (run `cargo build --release` first)";
         eprintln!("trail-bench: {why}");
@@ -165,11 +170,13 @@ pub(crate) fn measure(dir: &Path, recs: u64, per_round: u64, rows: &mut Vec<Row>
         if let Some(kib) = runs_of.peak_kib {
             let mib = kib as f64 / 1024.0;
             rows.push(
-                Row::plain(SECTION, format!("{name}: peak RSS ({})", peak.how()), mib, "MiB")
-                    .target(
-                        format!("< {RSS_LIMIT_MIB:.0} MiB"),
-                        mib < RSS_LIMIT_MIB,
-                    ),
+                Row::plain(
+                    SECTION,
+                    format!("{name}: peak RSS ({})", peak.how()),
+                    mib,
+                    "MiB",
+                )
+                .target(format!("< {RSS_LIMIT_MIB:.0} MiB"), mib < RSS_LIMIT_MIB),
             );
         }
     };
@@ -182,7 +189,11 @@ pub(crate) fn measure(dir: &Path, recs: u64, per_round: u64, rows: &mut Vec<Row>
 
     let mut rng = SmallRng::seed_from_u64(12);
     let rec_replay = runs(&trail, peak, RUNS, || {
-        let (rec, at, known) = (span.rec(&mut rng), span.date(&mut rng), span.known_at(&mut rng));
+        let (rec, at, known) = (
+            span.rec(&mut rng),
+            span.date(&mut rng),
+            span.known_at(&mut rng),
+        );
         base(&["replay", "--rec", &rec, "--at", &at, "--known-at", &known])
     })?;
     one(
@@ -200,7 +211,15 @@ pub(crate) fn measure(dir: &Path, recs: u64, per_round: u64, rows: &mut Vec<Row>
             span.date(&mut rng),
             span.known_at(&mut rng),
         );
-        base(&["replay", "--report", &report, "--at", &at, "--known-at", &known])
+        base(&[
+            "replay",
+            "--report",
+            &report,
+            "--at",
+            &at,
+            "--known-at",
+            &known,
+        ])
     })?;
     one(
         format!(
@@ -218,7 +237,13 @@ pub(crate) fn measure(dir: &Path, recs: u64, per_round: u64, rows: &mut Vec<Row>
         let at = span.date(&mut rng);
         base(&["replay", "--at", &at])
     })?;
-    one("trail replay --at D (everything)".into(), 1.0, 2, whole, rows);
+    one(
+        "trail replay --at D (everything)".into(),
+        1.0,
+        2,
+        whole,
+        rows,
+    );
 
     let check = runs(&trail, peak, 1, || base(&["check"]))?;
     one("trail check".into(), 3.0, 1, check, rows);

@@ -16,9 +16,7 @@ use trail_core::{Log, SecretKey};
 
 use crate::child::{Peak, run};
 use crate::limits::{Fsync, Signed, percentile};
-use crate::measure::{
-    BoxError, apparent_bytes, around, disk_bytes, secs, verify_row,
-};
+use crate::measure::{BoxError, apparent_bytes, around, disk_bytes, secs, verify_row};
 use crate::report::{RatioKind, Row};
 
 /// The section these rows belong to.

@@ -41,6 +41,8 @@ pub use error::{Error, Result};
 pub use event::{Event, EventKind, Role};
 pub use keys::{EncryptedKeyFile, KeyFile, Passphrase, SecretKey, WorkFactor};
 pub use state::{State, View, as_of, up_to_seq};
-pub use store::{Appended, Arrival, Head, Index, Log, NewLog, OpenOptions, RecSelection};
+pub use store::{
+    Appended, Arrival, Head, Index, Log, NewLog, OpenOptions, RecSelection, SearchHit,
+};
 pub use types::{Day, Digest, EntryHash, Id, PublicKey, Signature, Timestamp};
 pub use verify::{Problem, VerifiedEntry, Verifier, VerifyError};

@@ -41,6 +41,8 @@ use crate::verify::{Prepared, Problem, VerifiedEntry, Verifier, VerifyError};
 mod store_commit;
 #[path = "store_index.rs"]
 mod store_index;
+#[path = "store_search.rs"]
+mod store_search;
 #[path = "store_select.rs"]
 mod store_select;
 #[path = "store_submit.rs"]
@@ -50,6 +52,7 @@ mod store_tiles;
 #[path = "store_tree.rs"]
 mod store_tree;
 pub use store_index::Index;
+pub use store_search::SearchHit;
 pub use store_select::RecSelection;
 pub use store_submit::{Arrival, MAX_CLOCK_SKEW, SignedBatch};
 pub use store_tiles::TreeExtension;
@@ -488,7 +491,7 @@ impl Log {
             for event in events {
                 staged.sign_and_record(authority, key, event, now)?;
             }
-            Ok(staged.finish(authority))
+            staged.finish(authority)
         })
     }
 
@@ -860,6 +863,7 @@ impl Log {
         let mut nodes = PendingNodes::new(&self.tree, &self.path);
         let first = entries.first().map_or(0, VerifiedEntry::seq);
         let mut indexer = self.importing.lock().unwrap_or_else(|p| p.into_inner());
+        let mut postings = store_index::Postings::default();
         for v in entries {
             batch.insert(entry_key(v.seq()), v.bytes());
             nodes.append(&mut batch, v.seq(), encoding::merkle_leaf_hash(v.bytes()))?;
@@ -868,11 +872,14 @@ impl Log {
                 let at = usize::try_from(seq.checked_sub(first)?).ok()?;
                 Some(store_index::Subjects::of(entries.get(at)?.entry().event()))
             };
-            for row in indexer.rows_of(&self.tree, v.entry(), in_chunk) {
-                batch.insert(row, &[]);
+            for posting in indexer.rows_of(&self.tree, v.entry(), in_chunk) {
+                postings.add(posting);
             }
         }
         drop(indexer);
+        postings
+            .write(&self.tree, &mut batch)
+            .map_err(|e| self.store_error(e))?;
         if let Some(last) = entries.last() {
             let head = Head {
                 seq: last.seq(),
@@ -963,6 +970,8 @@ impl History for StoreHistory<'_> {
 /// entries signed elsewhere (`store_submit.rs`).
 struct Staged<'a> {
     batch: sled::Batch,
+    /// Index postings of the entries staged, added to the batch at the end.
+    postings: store_index::Postings,
     rows: Vec<Row>,
     pending: Vec<(PublicKey, EventKind)>,
     first_seq: u64,
@@ -979,6 +988,7 @@ impl<'a> Staged<'a> {
     fn new(log: &'a Log, head: Option<Head>, batch_len: usize) -> Staged<'a> {
         Staged {
             batch: sled::Batch::default(),
+            postings: store_index::Postings::default(),
             rows: Vec::new(),
             pending: Vec::new(),
             first_seq: head.map_or(0, |h| h.seq + 1),
@@ -1082,8 +1092,8 @@ impl<'a> Staged<'a> {
             Event::Correction(c) => self.subjects_of(c.target_seq),
             _ => None,
         };
-        for row in store_index::rows(seq, &u.event, actor.as_ref(), target) {
-            self.batch.insert(row, &[]);
+        for posting in store_index::rows(seq, &u.event, actor.as_ref(), target) {
+            self.postings.add(posting);
         }
         self.rows.extend(authority.apply(seq, &u.signer, &u.event));
         self.pending.push((u.signer, u.event.kind()));
@@ -1112,10 +1122,17 @@ impl<'a> Staged<'a> {
     }
 
     /// The sled batch, the new head and where each entry landed.
-    fn finish(mut self, authority: &Authority) -> (sled::Batch, Option<Head>, Vec<Appended>) {
+    fn finish(
+        mut self,
+        authority: &Authority,
+    ) -> Result<(sled::Batch, Option<Head>, Vec<Appended>)> {
         // An empty batch moves nothing: no new head.
         let new_head = self.head.filter(|_| !self.appended.is_empty());
         if let Some(new_head) = new_head {
+            let tree = self.nodes.tree();
+            std::mem::take(&mut self.postings)
+                .write(tree, &mut self.batch)
+                .map_err(|e| store_error(self.nodes.path(), e))?;
             self.rows.sort();
             self.rows.dedup();
             for row in &self.rows {
@@ -1123,7 +1140,7 @@ impl<'a> Staged<'a> {
             }
             self.batch.insert(HEAD_KEY, encode_head(&new_head));
         }
-        (self.batch, new_head, self.appended)
+        Ok((self.batch, new_head, self.appended))
     }
 }
 

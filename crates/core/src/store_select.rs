@@ -112,6 +112,13 @@ impl Log {
         Ok(())
     }
 
+    /// Entry `seq`, verified: read back from the verified prefix, which is
+    /// first brought up to the head if it does not reach it.
+    pub(crate) fn read_verified(&self, seq: u64) -> Result<VerifiedEntry> {
+        self.ensure_verified()?;
+        self.reread(seq)
+    }
+
     /// Reads entry `seq` back from the verified prefix.
     fn reread(&self, seq: u64) -> Result<VerifiedEntry> {
         let bytes = self

@@ -153,7 +153,7 @@ impl Log {
                 staged.admit(authority, &u.signer, &u.event).map_err(fail)?;
                 staged.record(authority, &entry, bytes)?;
             }
-            Ok(staged.finish(authority))
+            staged.finish(authority)
         })
     }
 

@@ -86,6 +86,11 @@ impl<'a> PendingNodes<'a> {
         self.stored.0
     }
 
+    /// The log directory, for errors.
+    pub(crate) fn path(&self) -> &'a Path {
+        self.path
+    }
+
     /// Computes the nodes that appending `leaf` at `size` completes, adds
     /// them to the overlay and to `batch`.
     pub(crate) fn append(

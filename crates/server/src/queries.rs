@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 use trail_core::snapshot::{Cut, SnapshotOptions};
-use trail_core::{CheckConfig, Day, Timestamp, View, check};
+use trail_core::{CheckConfig, Day, Id, RecSelection, Timestamp, View, check};
 
 use crate::routes::{Shared, blocking, plain};
 
@@ -40,6 +40,16 @@ fn parse_time(text: &str, what: &str) -> Result<Timestamp, Response> {
 }
 
 fn view(shared: &Shared, when: &When) -> Result<View, Response> {
+    view_of(shared, when, None)
+}
+
+/// The view on the requested dates, of `selection` only (folded from its
+/// own entries) when one is given.
+fn view_of(
+    shared: &Shared,
+    when: &When,
+    selection: Option<&RecSelection>,
+) -> Result<View, Response> {
     let now = Timestamp::now();
     let at = match &when.at {
         Some(text) => Day::of_timestamp(parse_time(text, "at")?),
@@ -49,11 +59,15 @@ fn view(shared: &Shared, when: &When) -> Result<View, Response> {
         Some(text) => parse_time(text, "known_at")?,
         None => now,
     };
-    let state = shared
-        .log()
-        .replay_state(Cut::KnownAt(known), SnapshotOptions::default())
-        .map_err(|e| plain(StatusCode::INTERNAL_SERVER_ERROR, e))?;
-    let mut view = state.view(at);
+    let log = shared.log();
+    let cut = Cut::KnownAt(known);
+    let view = match selection {
+        Some(selection) => log.selected_view(selection, cut, at),
+        None => log
+            .replay_state(cut, SnapshotOptions::default())
+            .map(|state| state.view(at)),
+    };
+    let mut view = view.map_err(|e| plain(StatusCode::INTERNAL_SERVER_ERROR, e))?;
     view.known_at = Some(known);
     Ok(view)
 }
@@ -111,7 +125,11 @@ pub(crate) async fn history(
                 at: Some("9999-12-31".into()),
                 known_at: None,
             };
-            let view = view(s, &when)?;
+            let selection = RecSelection {
+                recs: Id::new(&rec).into_iter().collect(),
+                reports: Vec::new(),
+            };
+            let view = view_of(s, &when, Some(&selection))?;
             let found = view
                 .recs
                 .iter()
