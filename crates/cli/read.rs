@@ -41,9 +41,18 @@ pub fn verify(source: &Source, json: bool) -> Outcome {
         Ok((verifier, checkpoint)) => {
             // The size of the checkpoint a bundle carries, checked by now.
             let checkpoint_size = checkpoint.map(|c| c.checkpoint.size().0);
+            if verifier.indexes_rebuilt() {
+                // Derived data only: the entries are intact, so this is a note, not a failure.
+                eprintln!(
+                    "trail: {what}: the query indexes did not match the entries and were rebuilt from them"
+                );
+            }
             if json {
                 let mut record =
                     json!({ "entries": verifier.len(), "head": verifier.head_hash().to_string() });
+                if verifier.indexes_rebuilt() {
+                    record["indexes_rebuilt"] = json!(true);
+                }
                 if let Some(size) = checkpoint_size {
                     record["checkpoint_size"] = json!(size);
                 }

@@ -187,6 +187,42 @@ pub(crate) fn measure(
     })?;
     one("trail history REC".into(), 0.1, RUNS, history, rows);
 
+    // The first search writes the text file (search.text); later ones read it.
+    let first_search = runs(&trail, peak, 1, || {
+        base(&["search", "specialist staff", "--limit", "20"])
+    })?;
+    rows.push(
+        Row::plain(
+            SECTION,
+            "first trail search (writes search.text from every entry)",
+            first_search.p50() * 1000.0,
+            "ms",
+        )
+        .vs(
+            format!("bare start p50: {:.1} ms", floor * 1000.0),
+            first_search.p50() / floor,
+            RatioKind::MultipleOfFloor,
+        ),
+    );
+    let phrases = [
+        "specialist staff",
+        "victims were contacted",
+        "budget approved for analysts",
+        "referral records",
+    ];
+    let mut next = 0;
+    let search = runs(&trail, peak, RUNS, || {
+        next += 1;
+        base(&["search", phrases[next % phrases.len()], "--limit", "20"])
+    })?;
+    one(
+        "trail search PHRASE --limit 20 (after the first)".into(),
+        0.3,
+        RUNS,
+        search,
+        rows,
+    );
+
     let mut rng = SmallRng::seed_from_u64(12);
     let rec_replay = runs(&trail, peak, RUNS, || {
         let (rec, at, known) = (

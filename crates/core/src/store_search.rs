@@ -55,12 +55,11 @@ const FIELDS: [&str; 11] = [
 pub struct SearchHit {
     /// The entry, read back from the verified log.
     pub entry: VerifiedEntry,
-    /// The searchable text of the entry, as stored (lowercased).
+    /// The searchable text of the entry, one field per line, as written.
     pub text: String,
 }
 
-/// The searchable text of an event: the [`FIELDS`] strings, lowercased,
-/// one per line.
+/// The searchable text of an event: the [`FIELDS`] strings, one per line.
 fn text_of(event: &Event) -> String {
     let mut out = String::new();
     let Ok(value) = serde_json::to_value(event) else {
@@ -76,7 +75,7 @@ fn collect(value: &serde_json::Value, key: Option<&str>, out: &mut String) {
             if !out.is_empty() {
                 out.push('\n');
             }
-            out.push_str(&s.to_lowercase());
+            out.push_str(s);
         }
         serde_json::Value::Array(items) => {
             for item in items {
@@ -156,7 +155,7 @@ impl Log {
                 .par_iter()
                 .map(|b| {
                     Entry::from_bytes(b)
-                        .map(|e| text_of(e.event()))
+                        .map(|e| text_of(e.event()).to_lowercase())
                         .unwrap_or_default()
                 })
                 .collect();
@@ -199,7 +198,7 @@ impl Log {
         let head = self.head().map_or(0, |h| h.seq + 1);
         let mut fixed = [0u8; 12];
         let mut text = Vec::new();
-        let mut matched: Vec<(u64, Vec<u8>)> = Vec::new();
+        let mut matched: Vec<u64> = Vec::new();
         let mut count = 0usize;
         while let Some((seq, _)) =
             read_record(&mut reader, &mut fixed, Some(&mut text)).map_err(io)?
@@ -210,17 +209,16 @@ impl Log {
             if finders.iter().all(|f| f.find(&text).is_some()) {
                 count += 1;
                 if matched.len() < limit {
-                    matched.push((seq, text.clone()));
+                    matched.push(seq);
                 }
             }
         }
         let hits = matched
             .into_iter()
-            .map(|(seq, text)| {
-                Ok(SearchHit {
-                    entry: self.read_verified(seq)?,
-                    text: String::from_utf8_lossy(&text).into_owned(),
-                })
+            .map(|seq| {
+                let entry = self.read_verified(seq)?;
+                let text = text_of(entry.entry().event());
+                Ok(SearchHit { entry, text })
             })
             .collect::<Result<Vec<_>>>()?;
         Ok((hits, count))
