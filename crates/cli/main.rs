@@ -15,6 +15,7 @@ mod progress;
 mod proofs;
 mod publish;
 mod read;
+mod record;
 mod remote;
 mod replay;
 mod report;

@@ -97,6 +97,24 @@ pub enum Prove {
         #[arg(long)]
         json: bool,
     },
+    /// Write one recommendation's record: its entries, the key entries they
+    /// rest on, and an inclusion proof of each against one signed checkpoint,
+    /// checkable with `trail verify-proof` and no log.
+    Recommendation {
+        #[command(flatten)]
+        log: LogArg,
+        /// The recommendation id, e.g. LINDEN-R1.
+        rec: String,
+        /// The signed checkpoint to prove against (default: the latest one kept with the log).
+        #[arg(long, value_name = "FILE")]
+        checkpoint: Option<PathBuf>,
+        /// Where to write the record.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Print the result as JSON Lines.
+        #[arg(long)]
+        json: bool,
+    },
     /// Write a proof that the tree of checkpoint OLD is a prefix of that of NEW.
     Consistency {
         #[command(flatten)]
@@ -119,7 +137,9 @@ pub enum Prove {
 /// `trail verify-proof`.
 #[derive(Args, Debug)]
 pub struct VerifyProofArgs {
-    /// The proof file (inclusion: c2sp.org/tlog-proof@v1; consistency: trail.consistency-proof@v1).
+    /// The proof file (inclusion: c2sp.org/tlog-proof@v1; consistency:
+    /// trail.consistency-proof@v1; a recommendation's record:
+    /// trail.recommendation-record@v1).
     #[arg(long, value_name = "FILE")]
     pub proof: PathBuf,
     /// The entry's canonical bytes (default: the copy inside the proof).
@@ -140,6 +160,9 @@ pub struct VerifyProofArgs {
     /// How many trusted witnesses must have cosigned the (newer) checkpoint.
     #[arg(long, value_name = "K", default_value_t = 0)]
     pub witnesses: usize,
+    /// For a recommendation record: the effective date its state is shown on (default: today).
+    #[arg(long, value_name = "DATE")]
+    pub at: Option<trail_core::Day>,
     /// Print the result as JSON Lines.
     #[arg(long)]
     pub json: bool,
@@ -261,6 +284,31 @@ pub fn prove(what: &Prove) -> Outcome {
             out,
             json,
         } => prove_consistency(&log.dir()?, from, to, out, *json),
+        Prove::Recommendation {
+            log,
+            rec,
+            checkpoint,
+            out,
+            json,
+        } => {
+            let dir = log.dir()?;
+            let log = Log::open(&dir)?;
+            let note = checkpoint_note(&log, checkpoint.as_deref())?;
+            crate::record::prove(&log, rec, &note, out, *json)
+        }
+    }
+}
+
+/// The signed checkpoint to prove against: the file given, else the latest
+/// one kept with the log.
+fn checkpoint_note(log: &Log, checkpoint: Option<&Path>) -> Result<Vec<u8>, Failure> {
+    match checkpoint {
+        Some(path) => read_file(path),
+        None => log.latest_checkpoint()?.ok_or_else(|| {
+            Failure::input(
+                "no checkpoint is kept with this log: run trail checkpoint, or give --checkpoint",
+            )
+        }),
     }
 }
 
@@ -272,14 +320,7 @@ fn prove_inclusion(
     json: bool,
 ) -> Outcome {
     let log = Log::open(dir)?;
-    let note_bytes = match checkpoint {
-        Some(path) => read_file(path)?,
-        None => log.latest_checkpoint()?.ok_or_else(|| {
-            Failure::input(
-                "no checkpoint is kept with this log: run trail checkpoint, or give --checkpoint",
-            )
-        })?,
-    };
+    let note_bytes = checkpoint_note(&log, checkpoint)?;
     let cp = check_against_log(&log, &note_bytes)?;
     let size = cp.size().0;
     let (note, _) = parse_checkpoint_note(&note_bytes)?;
@@ -359,6 +400,9 @@ pub fn verify_proof(args: &VerifyProofArgs) -> Outcome {
         args.witnesses,
     )?;
     let proof = read_file(&args.proof)?;
+    if proof.starts_with(transparency::RECORD_HEADER.as_bytes()) {
+        return crate::record::verify(&proof, &policy, args.at, args.json);
+    }
     if proof.starts_with(transparency::CONSISTENCY_HEADER.as_bytes()) {
         let (old, new) = transparency::verify_consistency_file(&proof, &policy)?;
         let (old, new) = (old.checkpoint, new.checkpoint);

@@ -136,7 +136,7 @@ pub fn name<T: serde::Serialize>(value: &T) -> String {
 }
 
 /// The row of the replay table for one recommendation.
-fn row(rec: &RecView) -> [String; 8] {
+pub fn row(rec: &RecView) -> [String; 8] {
     let claimed = rec.claimed.as_ref().map(|c| name(&c.status));
     let third = rec
         .claims

@@ -143,10 +143,32 @@ impl Log {
     /// inside `cut`. The state is a selection ([`State::selection`]): view it
     /// with [`Log::selected_view`], which keeps only what it answers for.
     pub fn selected_state(&self, selection: &RecSelection, cut: Cut) -> Result<(State, Vec<Id>)> {
-        self.ensure_verified()?;
         let Some(target) = self.cut_target(cut)? else {
             return Ok((State::new(), Vec::new()));
         };
+        let (entries, recs) = self.selected_entries(selection, target)?;
+        let mut state = State::new();
+        for entry in &entries {
+            state
+                .apply_selected(entry)
+                .map_err(|e| Error::Corrupt(e.to_string()))?;
+        }
+        // The state is as of the cut, whatever entry was folded last.
+        let last = self.reread(target)?;
+        state.last_seq = Some(target);
+        state.last_hash = Some(last.hash());
+        state.last_recorded_at = Some(last.entry().unsigned.recorded_at);
+        Ok((state, recs))
+    }
+
+    /// The verified entries up to seq `target` that a selective replay of
+    /// `selection` folds, in log order, and the recommendations it covers.
+    pub(crate) fn selected_entries(
+        &self,
+        selection: &RecSelection,
+        target: u64,
+    ) -> Result<(Vec<VerifiedEntry>, Vec<Id>)> {
+        self.ensure_verified()?;
         let mut seqs: BTreeSet<u64> = BTreeSet::new();
         for kind in REGISTRY_KINDS {
             seqs.extend(self.indexed_kind(kind)?);
@@ -197,22 +219,14 @@ impl Log {
         seqs.extend(more);
         let mut by_seq: std::collections::BTreeMap<u64, VerifiedEntry> =
             chosen.into_iter().map(|e| (e.seq(), e)).collect();
-        let mut state = State::new();
+        let mut entries = Vec::with_capacity(seqs.len());
         for seq in seqs.into_iter().filter(|s| *s <= target) {
-            let entry = match by_seq.remove(&seq) {
+            entries.push(match by_seq.remove(&seq) {
                 Some(entry) => entry,
                 None => self.reread(seq)?,
-            };
-            state
-                .apply_selected(&entry)
-                .map_err(|e| Error::Corrupt(e.to_string()))?;
+            });
         }
-        // The state is as of the cut, whatever entry was folded last.
-        let last = self.reread(target)?;
-        state.last_seq = Some(target);
-        state.last_hash = Some(last.hash());
-        state.last_recorded_at = Some(last.entry().unsigned.recorded_at);
-        Ok((state, recs.into_iter().collect()))
+        Ok((entries, recs.into_iter().collect()))
     }
 
     /// The view on `at` of the recommendations in `selection`, as known at

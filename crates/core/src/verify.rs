@@ -52,6 +52,15 @@ impl VerifiedEntry {
         (self.entry, self.hash, self.bytes)
     }
 
+    /// An entry of a log that a trusted checkpoint includes (its inclusion
+    /// path checked against the signed root) and whose signature verified,
+    /// read from a recommendation record (`transparency/record.rs`): the
+    /// checkpoint's signer vouches for the log's verification, which no
+    /// selection of entries can repeat.
+    pub(crate) fn proven(entry: Entry, hash: EntryHash, bytes: Vec<u8>) -> VerifiedEntry {
+        VerifiedEntry { entry, hash, bytes }
+    }
+
     /// An entry read back from the prefix of a stored log that this library
     /// has verified in full and recorded as verified (`store_select.rs`):
     /// decoded again, and its seq and stored Merkle leaf checked by the

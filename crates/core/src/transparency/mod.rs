@@ -18,6 +18,7 @@
 
 mod files;
 mod log;
+mod record;
 pub(crate) use log::RootTracker;
 #[cfg(test)]
 mod tests;
@@ -32,6 +33,9 @@ pub use log::{
     check_against_bundle, check_against_log, cosign_with_log, current_operators,
     inclusion_proof_file, log_operators, log_origin, log_witnesses, operator_signer,
     origin_of_genesis, sign_checkpoint, sign_checkpoint_at, witness_signer,
+};
+pub use record::{
+    RECORD_HEADER, RecordEntry, RecordFile, RecordVerified, record_file, verify_record,
 };
 
 use crate::merkle::note::SignatureVerifier;
