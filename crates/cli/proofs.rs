@@ -238,7 +238,7 @@ pub fn cosign(args: &CosignArgs) -> Outcome {
         .map_or(0, |d| d.as_secs());
     let note = cosign_with_log(&log, &key, &checkpoint, since.as_deref(), now)?;
     output::write_file(&args.checkpoint, &note.to_bytes())?;
-    let authority = log.authority();
+    let authority = log.authority()?;
     let actor = authority
         .actor_of(&key.public_key())
         .ok_or_else(|| Failure::input("the witness key is not registered"))?;

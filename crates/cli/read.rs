@@ -159,7 +159,7 @@ pub fn show(
     json: bool,
 ) -> Outcome {
     let log = Log::open(dir)?;
-    let authority = log.authority();
+    let authority = log.authority()?;
     // The table streams (a log may hold millions of entries), so its widths
     // come from what can be known first: the registry's actor ids and the
     // longest event type.

@@ -132,7 +132,10 @@ pub struct OpenOptions {
 
 struct WriterState {
     head: Option<Head>,
-    authority: Authority,
+    /// The registry as of the head, read from its rows when first needed:
+    /// a read-only command never needs it, and on a large log reading it
+    /// costs more than the query (docs/PERFORMANCE.md, section 10).
+    authority: Option<Authority>,
     /// Whether the whole log up to `head` is known verified (the store's
     /// verification record names the head); appends then extend the record.
     verified: bool,
@@ -292,7 +295,6 @@ impl Log {
             Some(bytes) => Some(decode_head(&bytes)?),
             None => None,
         };
-        let authority = log.load_authority()?;
         if let Some(head) = head {
             store_tree::rebuild_if_missing(&log.tree, &log.db, &log.path, head.seq)?;
         }
@@ -310,7 +312,7 @@ impl Log {
         };
         *log.state.lock().unwrap_or_else(|p| p.into_inner()) = WriterState {
             head,
-            authority,
+            authority: None,
             verified,
         };
         Ok(log)
@@ -354,7 +356,7 @@ impl Log {
             tree,
             state: Mutex::new(WriterState {
                 head: None,
-                authority: Authority::default(),
+                authority: Some(Authority::default()),
                 verified: true,
             }),
             flush_failed: std::sync::atomic::AtomicBool::new(false),
@@ -423,12 +425,17 @@ impl Log {
     }
 
     /// The registry of keys and recommendations as of the head.
-    pub fn authority(&self) -> Authority {
-        self.state
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .authority
-            .clone()
+    pub fn authority(&self) -> Result<Authority> {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(self.authority_in(&mut state)?.clone())
+    }
+
+    /// The registry in `state`, read from the store's rows the first time.
+    fn authority_in<'a>(&self, state: &'a mut WriterState) -> Result<&'a mut Authority> {
+        if state.authority.is_none() {
+            state.authority = Some(self.load_authority()?);
+        }
+        Ok(state.authority.get_or_insert_with(Authority::default))
     }
 
     /// Sets the time the next appends on this handle record: `Some` for a
@@ -448,12 +455,9 @@ impl Log {
     }
 
     /// Looks something up in the registry as of the head, without copying it.
-    pub fn with_authority<R>(&self, f: impl FnOnce(&Authority) -> R) -> R {
-        f(&self
-            .state
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .authority)
+    pub fn with_authority<R>(&self, f: impl FnOnce(&Authority) -> R) -> Result<R> {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(f(self.authority_in(&mut state)?))
     }
 
     /// Appends one event signed by `key`; returns once it is on disk.
@@ -506,7 +510,7 @@ impl Log {
         recorded_at: Timestamp,
         options: AppendOptions,
     ) -> Result<Vec<Vec<u8>>> {
-        let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(head) = state.head
             && recorded_at < head.recorded_at
         {
@@ -517,7 +521,7 @@ impl Log {
         }
         crate::clock::check_dates(&events, recorded_at, options)?;
         // A scratch copy: nothing of this is kept.
-        let mut authority = state.authority.clone();
+        let mut authority = self.authority_in(&mut state)?.clone();
         let mut staged = Staged::new(self, state.head, events.len());
         for event in events {
             staged.sign_and_record(&mut authority, key, event, recorded_at)?;
@@ -548,7 +552,10 @@ impl Log {
         // The registry is changed in place, not cloned: a clone costs
         // O(recommendations) on every append. A refused batch reloads it from
         // the store, which still holds the registry as of the head.
-        let mut authority = std::mem::take(&mut state.authority);
+        let mut authority = match state.authority.take() {
+            Some(authority) => authority,
+            None => self.load_authority()?,
+        };
         let written = build(&mut authority, state.head, now).and_then(|(batch, head, appended)| {
             // The new head and the ticket of the batch that wrote it.
             let Some(head) = head else {
@@ -569,7 +576,7 @@ impl Log {
             Ok(written) => written,
             Err(e) => {
                 match self.load_authority() {
-                    Ok(authority) => state.authority = authority,
+                    Ok(authority) => state.authority = Some(authority),
                     Err(reload) => {
                         // Without its registry this handle cannot judge appends.
                         self.flush_failed
@@ -580,7 +587,7 @@ impl Log {
                 return Err(e);
             }
         };
-        state.authority = authority;
+        state.authority = Some(authority);
         let Some((new_head, ticket)) = written else {
             // Nothing new was written, but what was asked about may have been
             // applied by another thread and not flushed yet.
@@ -751,7 +758,7 @@ impl Log {
         step(Vec::new(), &mut previous, &mut verifier, &mut frontier)?;
         store_tree::check_root(&self.tree, &self.path, &frontier)?;
         self.settle()?;
-        let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let head_seq = state.head.map(|h| h.seq);
         let verified_last = verifier.len().checked_sub(1);
         if head_seq != verified_last {
@@ -768,7 +775,7 @@ impl Log {
                 "the head record's hash does not match the last entry".into(),
             ));
         }
-        if state.authority != *verifier.authority() {
+        if self.authority_in(&mut state)? != verifier.authority() {
             return Err(Error::Corrupt(
                 "the stored key and recommendation registry differs from what the entries imply"
                     .into(),
@@ -786,7 +793,6 @@ impl Log {
                 .insert(VERIFIED_KEY, encode_head(&head))
                 .map_err(|e| self.store_error(e))?;
         }
-        let mut state = state;
         state.verified = true;
         Ok(verifier)
     }
@@ -889,7 +895,7 @@ impl Log {
             batch.insert(HEAD_KEY, encode_head(&head));
             let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
             state.head = Some(head);
-            state.authority = authority.clone();
+            state.authority = Some(authority.clone());
         }
         self.tree
             .apply_batch(batch)
@@ -898,7 +904,8 @@ impl Log {
 
     /// Writes the registry rows and flushes; the last step of an import.
     pub(crate) fn finish_import(&self) -> Result<()> {
-        let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let a = self.authority_in(&mut state)?.clone();
         let mut batch = sled::Batch::default();
         batch.insert(FORMAT_KEY, FORMAT_VALUE);
         // Every entry was verified on its way in, and indexed (write_verified).
@@ -909,7 +916,6 @@ impl Log {
         if let Some(head) = state.head {
             batch.insert(VERIFIED_KEY, encode_head(&head));
         }
-        let a = &state.authority;
         let rows = a
             .keys
             .keys()
@@ -919,7 +925,7 @@ impl Log {
             .chain(a.recs.keys().map(|k| Row::Rec(k.clone())))
             .chain(a.successions.keys().map(|k| Row::Succession(k.clone())));
         for row in rows {
-            batch.insert(row_key(&row), row_value(a, &row));
+            batch.insert(row_key(&row), row_value(&a, &row));
         }
         self.tree
             .apply_batch(batch)

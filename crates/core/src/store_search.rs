@@ -31,6 +31,8 @@ use crate::verify::VerifiedEntry;
 
 const FILE: &str = "search.text";
 const HEADER: &[u8] = b"trail search text v1\n";
+/// Bytes of the text file read at a time by a search.
+const SCAN_BYTES: usize = 8 << 20;
 /// Entries decoded at a time while the file is brought up to date.
 const CHUNK: u64 = 8192;
 
@@ -192,27 +194,9 @@ impl Log {
             path: path.clone(),
             source,
         };
-        let mut reader = BufReader::with_capacity(1 << 20, File::open(&path).map_err(io)?);
-        let mut header = vec![0u8; HEADER.len()];
-        reader.read_exact(&mut header).map_err(io)?;
+        let file = File::open(&path).map_err(io)?;
         let head = self.head().map_or(0, |h| h.seq + 1);
-        let mut fixed = [0u8; 12];
-        let mut text = Vec::new();
-        let mut matched: Vec<u64> = Vec::new();
-        let mut count = 0usize;
-        while let Some((seq, _)) =
-            read_record(&mut reader, &mut fixed, Some(&mut text)).map_err(io)?
-        {
-            if seq >= head {
-                break;
-            }
-            if finders.iter().all(|f| f.find(&text).is_some()) {
-                count += 1;
-                if matched.len() < limit {
-                    matched.push(seq);
-                }
-            }
-        }
+        let (matched, count) = scan(file, &finders, head, limit, SCAN_BYTES).map_err(io)?;
         let hits = matched
             .into_iter()
             .map(|seq| {
@@ -223,6 +207,75 @@ impl Log {
             .collect::<Result<Vec<_>>>()?;
         Ok((hits, count))
     }
+}
+
+/// Streams the text file `file` (header first) through `finders`: the seqs
+/// below `head` whose text every finder finds, at most `limit` of them, and
+/// how many matched in all. Reads `chunk` bytes at a time.
+fn scan(
+    mut file: File,
+    finders: &[Finder<'_>],
+    head: u64,
+    limit: usize,
+    chunk: usize,
+) -> std::io::Result<(Vec<u64>, usize)> {
+    let mut header = vec![0u8; HEADER.len()];
+    file.read_exact(&mut header)?;
+    let mut matched: Vec<u64> = Vec::new();
+    let mut count = 0usize;
+    // Records are matched where they lie in a large buffer, not copied
+    // out one by one: the scan is a sequential read and SIMD finds.
+    let mut buffer: Vec<u8> = Vec::with_capacity(chunk);
+    let mut start = 0;
+    loop {
+        buffer.drain(..start.min(buffer.len()));
+        start = 0;
+        let filled = buffer.len();
+        buffer.resize(filled + chunk, 0);
+        let read = read_full(&mut file, &mut buffer[filled..])?;
+        buffer.truncate(filled + read);
+        while let Some((seq, text, next)) = record_at(&buffer, start) {
+            if seq >= head {
+                return Ok((matched, count));
+            }
+            if finders.iter().all(|f| f.find(text).is_some()) {
+                count += 1;
+                if matched.len() < limit {
+                    matched.push(seq);
+                }
+            }
+            start = next;
+        }
+        // A record cut by the end of the buffer is completed by the next
+        // read, which adds `chunk` bytes to what is left of it.
+        if read == 0 {
+            return Ok((matched, count));
+        }
+    }
+}
+
+/// The record starting at byte `at` of `buffer`, its text and where the
+/// next begins; `None` if the buffer ends inside it.
+fn record_at(buffer: &[u8], at: usize) -> Option<(u64, &[u8], usize)> {
+    let fixed = buffer.get(at..at.checked_add(12)?)?;
+    let seq = u64::from_le_bytes(fixed[..8].try_into().ok()?);
+    let len = u32::from_le_bytes(fixed[8..].try_into().ok()?) as usize;
+    let end = at.checked_add(12)?.checked_add(len)?;
+    Some((seq, buffer.get(at + 12..end)?, end))
+}
+
+/// Fills `buf` from `file` as far as the file goes; returns the bytes read.
+fn read_full(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match file.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
 }
 
 /// Reads one record: `Ok(None)` at a clean end of file, `Err` on a torn
@@ -305,6 +358,22 @@ mod tests {
         assert!(seqs(&log, &["custody", "nowhere"]).is_empty());
         // Ids and dates are not text.
         assert!(seqs(&log, &["2021-02-01"]).is_empty());
+    }
+
+    #[test]
+    fn records_cut_by_the_end_of_a_read_are_completed() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = log_of(dir.path());
+        assert_eq!(seqs(&log, &["custody"]), [2, 3]);
+        let finders = [Finder::new(b"custody")];
+        for chunk in [1, 7, 12, 13, 64, 1 << 20] {
+            let file = File::open(log.search_file()).unwrap();
+            assert_eq!(
+                scan(file, &finders, 4, 10, chunk).unwrap(),
+                (vec![2, 3], 2),
+                "{chunk}"
+            );
+        }
     }
 
     #[test]

@@ -154,7 +154,7 @@ fn a_copy_filled_in_two_chunks_matches_its_origin() {
         copy.tree_root(size).unwrap(),
         origin.tree_root(size).unwrap()
     );
-    assert_eq!(copy.authority(), origin.authority());
+    assert_eq!(copy.authority().unwrap(), origin.authority().unwrap());
     assert_eq!(all_bytes(&copy), bytes);
 
     // What was copied is on disk: the copy reopens as a log like any other.
@@ -406,6 +406,7 @@ fn refused_submissions_write_nothing() {
     assert!(
         origin
             .authority()
+            .unwrap()
             .actor_of(&newcomer.public_key())
             .is_none()
     );

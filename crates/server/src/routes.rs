@@ -593,7 +593,8 @@ fn signers(log: &Log, batch: &[Vec<u8>]) -> Result<HashMap<PublicKey, u64>, Resp
         })?;
         *counts.entry(entry.unsigned.signer).or_insert(0) += 1;
     }
-    log.with_authority(|a| counts.retain(|key, _| a.keys.contains_key(key)));
+    log.with_authority(|a| counts.retain(|key, _| a.keys.contains_key(key)))
+        .map_err(|e| plain(crate::status::of_append_error(&e), e))?;
     Ok(counts)
 }
 

@@ -42,7 +42,7 @@ pub fn origin_of_genesis(genesis: &crate::entry::Entry) -> String {
 }
 
 /// The actor of `key` if it holds `role` in the log and is not revoked.
-fn actor_with_role(log: &Log, key: &PublicKey, role: Role) -> Option<Id> {
+fn actor_with_role(log: &Log, key: &PublicKey, role: Role) -> Result<Option<Id>> {
     log.with_authority(|authority| {
         let record = authority.keys.get(key)?;
         (record.revoked_seq.is_none() && record.roles.contains(&role)).then(|| record.actor.clone())
@@ -65,7 +65,7 @@ pub fn witness_signer(name: &Id, key: &SecretKey) -> Result<CosignatureSigner> {
 /// log: a checkpoint signed before a key was revoked stays valid evidence.
 pub fn log_operators(log: &Log) -> Result<Vec<NoteVerifier>> {
     let origin = log_origin(log)?;
-    log.with_authority(|a| operators_of(a, &origin))
+    log.with_authority(|a| operators_of(a, &origin))?
         .map(|all| all.into_iter().map(|o| o.verifier).collect())
 }
 
@@ -74,12 +74,13 @@ pub fn log_operators(log: &Log) -> Result<Vec<NoteVerifier>> {
 pub fn current_operators(log: &Log) -> Result<Vec<NoteVerifier>> {
     let origin = log_origin(log)?;
     let size = log.tree_size();
-    log.with_authority(|a| operators_of(a, &origin)).map(|all| {
-        all.into_iter()
-            .filter(|o| o.held_at(size))
-            .map(|o| o.verifier)
-            .collect()
-    })
+    log.with_authority(|a| operators_of(a, &origin))?
+        .map(|all| {
+            all.into_iter()
+                .filter(|o| o.held_at(size))
+                .map(|o| o.verifier)
+                .collect()
+        })
 }
 
 /// Cosignature verifiers for every unrevoked key holding the witness role
@@ -101,7 +102,7 @@ pub fn log_witnesses(log: &Log) -> Result<Vec<crate::merkle::CosignatureVerifier
             );
         }
         Ok(out)
-    })
+    })?
 }
 
 /// A key that holds or held the operator role, and when.
@@ -151,7 +152,7 @@ pub fn sign_checkpoint(log: &Log, key: &SecretKey) -> Result<Note> {
 /// same bytes (Ed25519 signatures are deterministic), so a server can sign
 /// again what it signed before instead of storing it.
 pub fn sign_checkpoint_at(log: &Log, key: &SecretKey, size: u64) -> Result<Note> {
-    if actor_with_role(log, &key.public_key(), Role::Operator).is_none() {
+    if actor_with_role(log, &key.public_key(), Role::Operator)?.is_none() {
         return Err(TransparencyError::NotOperator {
             key: key.public_key().short(),
         }
@@ -201,7 +202,7 @@ pub fn check_against_log(log: &Log, bytes: &[u8]) -> Result<Checkpoint> {
     let origin = log_origin(log)?;
     let root_at = |size| log.tree_root(size);
     let known = Known {
-        operators: operators_of(&log.authority(), &origin)?,
+        operators: operators_of(&log.authority()?, &origin)?,
         origin,
         size: log.tree_size(),
         root_at: &root_at,
@@ -344,7 +345,7 @@ pub fn cosign_with_log(
     previous: Option<&[u8]>,
     timestamp: u64,
 ) -> Result<Note> {
-    let Some(actor) = actor_with_role(log, &key.public_key(), Role::Witness) else {
+    let Some(actor) = actor_with_role(log, &key.public_key(), Role::Witness)? else {
         return Err(TransparencyError::NotWitness {
             key: key.public_key().short(),
         }
