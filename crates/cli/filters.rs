@@ -4,8 +4,12 @@
 //! (all must match).
 
 use clap::Args;
+use std::collections::BTreeSet;
 use trail_core::state::{ClosureStatus, RecView};
-use trail_core::{Authority, Day, Entry, Finding, Id, RecSelection, Rule, Severity};
+
+use trail_core::{
+    Authority, Day, Entry, EventKind, Finding, Id, Index, Log, RecSelection, Rule, Severity,
+};
 
 use crate::Failure;
 
@@ -98,6 +102,40 @@ impl EntryFilter {
     }
 
     /// Whether `entry` is to be shown.
+    /// The seqs that can pass the --rec, --actor and --type flags, from the
+    /// log's indexes (a superset: [`EntryFilter::keeps`] still decides), or
+    /// `None` when none of those flags is given and every entry is a candidate.
+    pub fn candidates(&self, log: &Log) -> Result<Option<Vec<u64>>, Failure> {
+        let mut groups: Vec<BTreeSet<u64>> = Vec::new();
+        let union =
+            |lists: Vec<Vec<u64>>| -> BTreeSet<u64> { lists.into_iter().flatten().collect() };
+        if !self.recs.is_empty() {
+            let lists = self.recs.iter().map(|r| log.indexed(Index::Rec, r));
+            groups.push(union(lists.collect::<Result<_, _>>()?));
+        }
+        if !self.actors.is_empty() {
+            let lists = self.actors.iter().map(|a| log.indexed(Index::Actor, a));
+            groups.push(union(lists.collect::<Result<_, _>>()?));
+        }
+        if !self.types.is_empty() {
+            let kinds = EventKind::ALL
+                .iter()
+                .filter(|k| self.types.iter().any(|t| t == k.name()));
+            groups.push(union(
+                kinds
+                    .map(|k| log.indexed_kind(*k))
+                    .collect::<Result<_, _>>()?,
+            ));
+        }
+        let Some(mut seqs) = groups.pop() else {
+            return Ok(None);
+        };
+        for group in groups {
+            seqs.retain(|s| group.contains(s));
+        }
+        Ok(Some(seqs.into_iter().collect()))
+    }
+
     pub fn keeps(&self, entry: &Entry, authority: &Authority) -> bool {
         let u = &entry.unsigned;
         let date = u.event.date();

@@ -185,7 +185,17 @@ pub fn show(
     if !json {
         output::line(output::row(&header.map(str::to_owned), &widths))?;
     }
-    for entry in log.entries(from, to) {
+    // With --rec, --actor or --type, the indexes say which entries to read.
+    let entries: Box<dyn Iterator<Item = trail_core::Result<Entry>>> =
+        match filter.candidates(&log)? {
+            Some(seqs) => Box::new(
+                seqs.into_iter()
+                    .filter(move |s| *s >= from && to.is_none_or(|to| *s <= to))
+                    .flat_map(|s| log.entries(s, Some(s)).collect::<Vec<_>>()),
+            ),
+            None => Box::new(log.entries(from, to)),
+        };
+    for entry in entries {
         let entry = entry?;
         if !filter.keeps(&entry, &authority) {
             continue;
