@@ -30,6 +30,9 @@ impl From<TransparencyError> for Failure {
 
 /// Largest proof, checkpoint or entry file read (they are a few KiB).
 const MAX_FILE: u64 = 4 << 20;
+/// Largest recommendation record read: it carries every key entry of the
+/// log and each of the recommendation's entries, each with its path.
+const MAX_RECORD: u64 = 256 << 20;
 
 /// `trail checkpoint`.
 #[derive(Args, Debug)]
@@ -169,18 +172,20 @@ pub struct VerifyProofArgs {
 }
 
 fn read_file(path: &Path) -> Result<Vec<u8>, Failure> {
+    read_file_up_to(path, MAX_FILE)
+}
+
+fn read_file_up_to(path: &Path, max: u64) -> Result<Vec<u8>, Failure> {
     let fail = |e: std::io::Error| Failure::input(format!("{}: {e}", path.display()));
     let file: Box<dyn Read> = match output::is_dash(path) {
         true => Box::new(std::io::stdin()),
         false => Box::new(std::fs::File::open(path).map_err(fail)?),
     };
     let mut bytes = Vec::new();
-    file.take(MAX_FILE + 1)
-        .read_to_end(&mut bytes)
-        .map_err(fail)?;
-    if bytes.len() as u64 > MAX_FILE {
+    file.take(max + 1).read_to_end(&mut bytes).map_err(fail)?;
+    if bytes.len() as u64 > max {
         return Err(Failure::input(format!(
-            "{}: file is larger than {MAX_FILE} bytes",
+            "{}: file is larger than {max} bytes",
             path.display()
         )));
     }
@@ -399,7 +404,13 @@ pub fn verify_proof(args: &VerifyProofArgs) -> Outcome {
         &vkeys(&args.witness_keys)?,
         args.witnesses,
     )?;
-    let proof = read_file(&args.proof)?;
+    let proof = read_file_up_to(&args.proof, MAX_RECORD)?;
+    if !proof.starts_with(transparency::RECORD_HEADER.as_bytes()) && proof.len() as u64 > MAX_FILE {
+        return Err(Failure::input(format!(
+            "{}: file is larger than {MAX_FILE} bytes",
+            args.proof.display()
+        )));
+    }
     if proof.starts_with(transparency::RECORD_HEADER.as_bytes()) {
         return crate::record::verify(&proof, &policy, args.at, args.json);
     }

@@ -34,10 +34,16 @@ fn about(event: &Event) -> Vec<String> {
 fn excerpt(text: &str, term: &str) -> String {
     let line = text
         .lines()
-        .find(|l| l.contains(term))
+        .find(|l| l.to_lowercase().contains(term))
         .unwrap_or_else(|| text.lines().next().unwrap_or_default());
     let chars: Vec<char> = line.chars().collect();
-    let at = line.find(term).map_or(0, |b| line[..b].chars().count());
+    // Where the term starts, in characters; lowercasing can change the
+    // length of a few characters, and then the excerpt starts at the line.
+    let lower = line.to_lowercase();
+    let at = match lower.find(term) {
+        Some(b) if lower.chars().count() == chars.len() => lower[..b].chars().count(),
+        _ => 0,
+    };
     let start = at.saturating_sub(EXCERPT / 3);
     let end = (start + EXCERPT).min(chars.len());
     let mut out: String = chars[start..end].iter().collect();

@@ -155,6 +155,9 @@ pub struct Log {
     clock: Mutex<Option<Timestamp>>,
     /// The index rows' signer lookup while verified entries are imported.
     importing: Mutex<store_index::Indexer>,
+    /// Held while a query verifies the whole log for want of a verification
+    /// record, so that concurrent queries wait for one verification.
+    verifying: Mutex<()>,
 }
 
 pub(crate) fn entry_key(seq: u64) -> Vec<u8> {
@@ -295,12 +298,20 @@ impl Log {
             Some(bytes) => Some(decode_head(&bytes)?),
             None => None,
         };
+        let mut tree_rebuilt = false;
         if let Some(head) = head {
-            store_tree::rebuild_if_missing(&log.tree, &log.db, &log.path, head.seq)?;
+            tree_rebuilt = store_tree::rebuild_if_missing(&log.tree, &log.db, &log.path, head.seq)?;
         }
         // A log written before the indexes were kept gets them now.
         if !log.indexes_present()? {
             log.rebuild_indexes()?;
+        }
+        // A tree just rebuilt from the stored entries would vouch for them
+        // whatever they now hold: only a full verification may say so.
+        if tree_rebuilt {
+            log.tree
+                .remove(VERIFIED_KEY)
+                .map_err(|e| log.store_error(e))?;
         }
         let verified = match (
             head,
@@ -363,6 +374,7 @@ impl Log {
             group_commit: store_commit::GroupCommit::default(),
             clock: Mutex::new(None),
             importing: Mutex::new(store_index::Indexer::new()),
+            verifying: Mutex::new(()),
         })
     }
 
@@ -679,8 +691,20 @@ impl Log {
     /// the entries imply, so a truncated or doctored store is caught.
     pub fn verify_with(
         &self,
-        mut sink: impl FnMut(&[VerifiedEntry]) -> Result<()>,
+        sink: impl FnMut(&[VerifiedEntry]) -> Result<()>,
     ) -> Result<Verifier> {
+        let verified = self.verify_all(sink);
+        if verified.is_err() {
+            // Whatever the record said, the log did not verify now: queries
+            // that rely on it must verify again rather than trust it.
+            let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            state.verified = false;
+            let _ = self.tree.remove(VERIFIED_KEY);
+        }
+        verified
+    }
+
+    fn verify_all(&self, mut sink: impl FnMut(&[VerifiedEntry]) -> Result<()>) -> Result<Verifier> {
         let mut verifier = Verifier::new();
         let mut frontier = Frontier::default();
         let mut chunk = Vec::with_capacity(CHUNK);

@@ -109,19 +109,22 @@ fn kind_key(kind: EventKind, seq: u64) -> Posting {
     posting(kind_prefix(kind), seq)
 }
 
-/// The seqs of one posting list: its key's block and its value's offsets.
-fn seqs_of(key: &[u8], value: &[u8]) -> Option<impl Iterator<Item = u64>> {
+/// The seqs of one posting list: its key's block and its value's offsets,
+/// which must rise; `None` for a list that is not well formed.
+fn seqs_of(key: &[u8], value: &[u8]) -> Option<Vec<u64>> {
     let tail = key.len().checked_sub(4).and_then(|at| key.get(at..))?;
     let base = u64::from(u32::from_be_bytes(tail.try_into().ok()?)) << BLOCK_BITS;
     if value.len() % 2 != 0 {
         return None;
     }
-    let offsets = value.to_vec();
-    Some(
-        (0..offsets.len() / 2).map(move |i| {
-            base + u64::from(u16::from_be_bytes([offsets[2 * i], offsets[2 * i + 1]]))
-        }),
-    )
+    let offsets: Vec<u16> = value
+        .chunks_exact(2)
+        .map(|o| u16::from_be_bytes([o[0], o[1]]))
+        .collect();
+    if offsets.windows(2).any(|w| w[0] >= w[1]) {
+        return None;
+    }
+    Some(offsets.into_iter().map(|o| base + u64::from(o)).collect())
 }
 
 /// Postings being added in one sled batch, grouped by list.

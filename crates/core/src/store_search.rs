@@ -9,15 +9,15 @@
 //! the text, a fraction of the log, with memory flat in the log's size.
 //!
 //! The file is brought up to date by the search itself: records for entries
-//! appended since are added first (an append never waits for it). It is
-//! derived data: a file that does not end exactly at a record boundary, or
-//! names a seq past the head (a store restored from an older copy), is
+//! appended since are added (an append never waits for it), and a torn last
+//! record is cut off first. It is derived data: a file that is not ours, or
+//! holds a record past the head (a store restored from an older copy), is
 //! rebuilt from the entries. Matches are read back from the store as
-//! verified entries (`store_select.rs`), so a hit is never shown from the
-//! text file alone.
+//! verified entries (`store_select.rs`) and matched again against their own
+//! text, so a hit is never shown from the text file alone.
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
 
 use memchr::memmem::Finder;
@@ -98,33 +98,10 @@ impl Log {
         self.path().join(FILE)
     }
 
-    /// Reads the file's records up to the first damaged one: the seq after
-    /// the last good record, and the byte offset where it ends.
-    fn search_file_end(&self) -> Option<(u64, u64)> {
-        let file = File::open(self.search_file()).ok()?;
-        let mut reader = BufReader::with_capacity(1 << 20, file);
-        let mut header = vec![0u8; HEADER.len()];
-        reader.read_exact(&mut header).ok()?;
-        if header != HEADER {
-            return None;
-        }
-        let (mut next, mut offset) = (0u64, HEADER.len() as u64);
-        let mut fixed = [0u8; 12];
-        loop {
-            match read_record(&mut reader, &mut fixed, None) {
-                Ok(Some((seq, len))) if seq == next => {
-                    next += 1;
-                    offset += 12 + len as u64;
-                }
-                Ok(None) => return Some((next, offset)),
-                // Out of order or torn: keep what came before.
-                _ => return Some((next, offset)),
-            }
-        }
-    }
-
-    /// Brings the search file up to the head, rebuilding it if it is not ours.
-    fn update_search_file(&self) -> Result<()> {
+    /// Writes the records of entries `next..=head` at byte `end` of the
+    /// file, cutting off whatever follows there (a torn record); `end` 0
+    /// starts a new file.
+    fn extend_search_file(&self, next: u64, end: u64) -> Result<()> {
         let Some(head) = self.head() else {
             return Ok(());
         };
@@ -133,22 +110,18 @@ impl Log {
             path: path.clone(),
             source,
         };
-        let (next, end) = match self.search_file_end() {
-            Some((next, end)) if next <= head.seq + 1 => (next, end),
-            _ => {
-                let mut file = File::create(&path).map_err(io)?;
-                file.write_all(HEADER).map_err(io)?;
-                (0, HEADER.len() as u64)
-            }
-        };
-        if next > head.seq {
-            return Ok(());
-        }
-        let mut file = OpenOptions::new().write(true).open(&path).map_err(io)?;
-        // Cut off a torn record before appending after it.
+        let mut file = OpenOptions::new()
+            .create(true)
+            .write(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(io)?;
         file.set_len(end).map_err(io)?;
         file.seek(SeekFrom::Start(end)).map_err(io)?;
         let mut out = BufWriter::with_capacity(1 << 20, file);
+        if end == 0 {
+            out.write_all(HEADER).map_err(io)?;
+        }
         let mut from = next;
         while from <= head.seq {
             let to = head.seq.min(from + CHUNK - 1);
@@ -184,45 +157,84 @@ impl Log {
             .map(|t| t.trim().to_lowercase())
             .filter(|t| !t.is_empty())
             .collect();
-        if terms.is_empty() {
+        let Some(head) = self.head().filter(|_| !terms.is_empty()) else {
             return Ok((Vec::new(), 0));
-        }
-        self.update_search_file()?;
+        };
         let finders: Vec<Finder<'_>> = terms.iter().map(|t| Finder::new(t.as_bytes())).collect();
         let path = self.search_file();
         let io = |source| Error::Io {
             path: path.clone(),
             source,
         };
-        let file = File::open(&path).map_err(io)?;
-        let head = self.head().map_or(0, |h| h.seq + 1);
-        let (matched, count) = scan(file, &finders, head, limit, SCAN_BYTES).map_err(io)?;
-        let hits = matched
-            .into_iter()
-            .map(|seq| {
-                let entry = self.read_verified(seq)?;
-                let text = text_of(entry.entry().event());
-                Ok(SearchHit { entry, text })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        Ok((hits, count))
+        // One pass when the file is up to date; else it is completed (or
+        // rebuilt, if it is not ours) where the good records end, and read again.
+        let mut scanned = None;
+        for _ in 0..2 {
+            let found = match File::open(&path) {
+                Ok(file) => scan(file, &finders, head.seq + 1, limit, SCAN_BYTES).map_err(io)?,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Scanned::default(),
+                Err(e) => return Err(io(e)),
+            };
+            if found.next == head.seq + 1 {
+                scanned = Some(found);
+                break;
+            }
+            self.extend_search_file(found.next, found.end)?;
+        }
+        let scanned = scanned.ok_or_else(|| {
+            Error::Corrupt(format!(
+                "{} could not be brought up to date",
+                path.display()
+            ))
+        })?;
+        let mut hits = Vec::with_capacity(scanned.matched.len());
+        for seq in scanned.matched {
+            let entry = self.read_verified(seq)?;
+            let text = text_of(entry.entry().event());
+            // The text file is only a list of candidates: the entry decides.
+            let lower = text.to_lowercase();
+            if terms.iter().all(|t| lower.contains(t.as_str())) {
+                hits.push(SearchHit { entry, text });
+            }
+        }
+        Ok((hits, scanned.count))
     }
 }
 
-/// Streams the text file `file` (header first) through `finders`: the seqs
-/// below `head` whose text every finder finds, at most `limit` of them, and
-/// how many matched in all. Reads `chunk` bytes at a time.
+/// What a scan of the text file found.
+#[derive(Default, Debug, PartialEq, Eq)]
+struct Scanned {
+    /// Seqs whose text every finder found, at most the limit.
+    matched: Vec<u64>,
+    /// How many matched in all.
+    count: usize,
+    /// The seq after the last good record (0 for a file that is not ours).
+    next: u64,
+    /// The byte offset where the good records end (0 likewise).
+    end: u64,
+}
+
+/// Streams the text file `file` through `finders`, up to the first record
+/// that is out of order or torn: the matches (at most `limit` seqs kept)
+/// and where the good records end. A file that is not ours, or holds a
+/// record for seq `head` or later, gives the empty scan (rebuild it). Reads `chunk` bytes at
+/// a time.
 fn scan(
     mut file: File,
     finders: &[Finder<'_>],
     head: u64,
     limit: usize,
     chunk: usize,
-) -> std::io::Result<(Vec<u64>, usize)> {
+) -> std::io::Result<Scanned> {
     let mut header = vec![0u8; HEADER.len()];
-    file.read_exact(&mut header)?;
-    let mut matched: Vec<u64> = Vec::new();
-    let mut count = 0usize;
+    if read_full(&mut file, &mut header)? < HEADER.len() || header != HEADER {
+        return Ok(Scanned::default());
+    }
+    let mut out = Scanned {
+        next: 0,
+        end: HEADER.len() as u64,
+        ..Scanned::default()
+    };
     // Records are matched where they lie in a large buffer, not copied
     // out one by one: the scan is a sequential read and SIMD finds.
     let mut buffer: Vec<u8> = Vec::with_capacity(chunk);
@@ -235,21 +247,28 @@ fn scan(
         let read = read_full(&mut file, &mut buffer[filled..])?;
         buffer.truncate(filled + read);
         while let Some((seq, text, next)) = record_at(&buffer, start) {
-            if seq >= head {
-                return Ok((matched, count));
+            if seq >= head && seq == out.next {
+                // Records past the head: left by a longer history (a store
+                // restored from an older copy), so none of it can be trusted.
+                return Ok(Scanned::default());
+            }
+            if seq != out.next {
+                return Ok(out);
             }
             if finders.iter().all(|f| f.find(text).is_some()) {
-                count += 1;
-                if matched.len() < limit {
-                    matched.push(seq);
+                out.count += 1;
+                if out.matched.len() < limit {
+                    out.matched.push(seq);
                 }
             }
+            out.next += 1;
+            out.end += (next - start) as u64;
             start = next;
         }
         // A record cut by the end of the buffer is completed by the next
         // read, which adds `chunk` bytes to what is left of it.
         if read == 0 {
-            return Ok((matched, count));
+            return Ok(out);
         }
     }
 }
@@ -276,39 +295,6 @@ fn read_full(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
         }
     }
     Ok(filled)
-}
-
-/// Reads one record: `Ok(None)` at a clean end of file, `Err` on a torn
-/// record. Fills `text` with its bytes when given, else skips them.
-fn read_record(
-    reader: &mut BufReader<File>,
-    fixed: &mut [u8; 12],
-    text: Option<&mut Vec<u8>>,
-) -> std::io::Result<Option<(u64, u32)>> {
-    match reader.read_exact(&mut fixed[..1]) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
-        Err(e) => return Err(e),
-    }
-    reader.read_exact(&mut fixed[1..])?;
-    let seq = u64::from_le_bytes(fixed[..8].try_into().unwrap_or_default());
-    let len = u32::from_le_bytes(fixed[8..].try_into().unwrap_or_default());
-    match text {
-        Some(text) => {
-            text.resize(len as usize, 0);
-            reader.read_exact(text)?;
-        }
-        None => {
-            let skipped = std::io::copy(
-                &mut reader.by_ref().take(u64::from(len)),
-                &mut std::io::sink(),
-            )?;
-            if skipped != u64::from(len) {
-                return Err(std::io::ErrorKind::UnexpectedEof.into());
-            }
-        }
-    }
-    Ok(Some((seq, len)))
 }
 
 #[cfg(test)]
@@ -368,9 +354,16 @@ mod tests {
         let finders = [Finder::new(b"custody")];
         for chunk in [1, 7, 12, 13, 64, 1 << 20] {
             let file = File::open(log.search_file()).unwrap();
+            let scanned = scan(file, &finders, 4, 10, chunk).unwrap();
+            let whole = std::fs::metadata(log.search_file()).unwrap().len();
             assert_eq!(
-                scan(file, &finders, 4, 10, chunk).unwrap(),
-                (vec![2, 3], 2),
+                scanned,
+                Scanned {
+                    matched: vec![2, 3],
+                    count: 2,
+                    next: 4,
+                    end: whole
+                },
                 "{chunk}"
             );
         }
@@ -398,5 +391,20 @@ mod tests {
         std::fs::write(&path, b"something else").unwrap();
         assert_eq!(seqs(&log, &["first aid"]), [3, 4]);
         assert_eq!(std::fs::read(&path).unwrap(), whole);
+        // A record past the head (a longer history): rebuilt.
+        let mut longer = whole.clone();
+        longer.extend(5u64.to_le_bytes());
+        longer.extend(9u32.to_le_bytes());
+        longer.extend(b"first aid");
+        std::fs::write(&path, &longer).unwrap();
+        assert_eq!(seqs(&log, &["first aid"]), [3, 4]);
+        assert_eq!(std::fs::read(&path).unwrap(), whole);
+        // A record whose text says what its entry does not: not a hit.
+        let forged = String::from_utf8_lossy(&whole)
+            .replace("custody deaths review", "first aid deaths revi");
+        std::fs::write(&path, forged.as_bytes()).unwrap();
+        let (hits, count) = log.search(&["first aid".to_string()], 10).unwrap();
+        let hits: Vec<u64> = hits.iter().map(|h| h.entry.seq()).collect();
+        assert_eq!((hits, count), (vec![3, 4], 3));
     }
 }

@@ -99,14 +99,21 @@ impl Log {
     }
 
     /// Makes sure the verification record reaches the head, verifying the
-    /// whole log once if it does not.
-    fn ensure_verified(&self) -> Result<()> {
-        let verified = self
-            .state
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .verified;
-        if !verified {
+    /// whole log once if it does not (a log written by an older trail, or
+    /// one whose last verification failed). A server calls it before
+    /// serving, so that no request waits for that.
+    pub fn ensure_verified(&self) -> Result<()> {
+        let is_verified = || {
+            self.state
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .verified
+        };
+        if is_verified() {
+            return Ok(());
+        }
+        let _one_at_a_time = self.verifying.lock().unwrap_or_else(|p| p.into_inner());
+        if !is_verified() {
             self.verify_with(|_| Ok(()))?;
         }
         Ok(())

@@ -192,16 +192,17 @@ pub(crate) fn check_root(tree: &sled::Tree, path: &Path, frontier: &Frontier) ->
 }
 
 /// Builds the Merkle tree of a log written before the tree was kept (or
-/// whose tree stops short of the head), so that proofs can be made from it.
-/// The result is checked like any stored tree by verification.
+/// whose tree stops short of the head), so that proofs can be made from it;
+/// says whether it did. The result is checked like any stored tree by
+/// verification.
 pub(crate) fn rebuild_if_missing(
     tree: &sled::Tree,
     db: &sled::Db,
     path: &Path,
     head_seq: u64,
-) -> Result<(), Error> {
+) -> Result<bool, Error> {
     if SledNodes(tree).get(0, head_seq).map_err(corrupt)?.is_some() {
-        return Ok(());
+        return Ok(false);
     }
     let sled_error = |e| super::store_error(path, e);
     let mut clear = sled::Batch::default();
@@ -222,7 +223,7 @@ pub(crate) fn rebuild_if_missing(
         tree.apply_batch(batch).map_err(sled_error)?;
     }
     db.flush().map_err(sled_error)?;
-    Ok(())
+    Ok(true)
 }
 
 fn corrupt(e: NodeReadError) -> Error {

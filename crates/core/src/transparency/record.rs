@@ -216,7 +216,8 @@ pub fn verify_record(
     let trusted = verify_checkpoint(&file.checkpoint, policy)?;
     let (size, root) = (trusted.checkpoint.size(), *trusted.checkpoint.root());
     let mut chunk = Vec::with_capacity(file.entries.len());
-    for e in &file.entries {
+    let mut seqs = Vec::with_capacity(file.entries.len());
+    for e in file.entries {
         if e.seq >= size.0 {
             return Err(TransparencyError::SeqBeyondSize {
                 seq: e.seq,
@@ -230,23 +231,22 @@ pub fn verify_record(
                 e.seq
             ))
         })?;
-        chunk.push(e.bytes.clone());
+        seqs.push(e.seq);
+        chunk.push(e.bytes);
     }
     // Decoded and signatures checked in one batch, as verification does.
     let mut entries = Vec::with_capacity(chunk.len());
-    for ((bytes, decoded, signature_ok), e) in Prepared::new(chunk).into_items().zip(&file.entries)
-    {
-        let (entry, hash) = decoded.map_err(|d| malformed(format!("entry {}: {d}", e.seq)))?;
-        if entry.unsigned.seq != e.seq {
+    for ((bytes, decoded, signature_ok), seq) in Prepared::new(chunk).into_items().zip(seqs) {
+        let (entry, hash) = decoded.map_err(|d| malformed(format!("entry {seq}: {d}")))?;
+        if entry.unsigned.seq != seq {
             return Err(TransparencyError::EntryMismatch {
-                expected: e.seq,
+                expected: seq,
                 found: entry.unsigned.seq,
             });
         }
         if !signature_ok {
             return Err(TransparencyError::BadProof(format!(
-                "the signature of entry {} does not verify",
-                e.seq
+                "the signature of entry {seq} does not verify"
             )));
         }
         entries.push(VerifiedEntry::proven(entry, hash, bytes));
