@@ -900,7 +900,7 @@ impl Log {
             // A correction's target is stored already, or earlier in this chunk.
             let in_chunk = |seq: u64| {
                 let at = usize::try_from(seq.checked_sub(first)?).ok()?;
-                Some(store_index::Subjects::of(entries.get(at)?.entry().event()))
+                Some(entries.get(at)?.entry().event().clone())
             };
             for posting in indexer.rows_of(&self.tree, v.entry(), in_chunk) {
                 postings.add(posting);
@@ -994,6 +994,26 @@ impl History for StoreHistory<'_> {
     }
 }
 
+/// What the index postings of a staged entry look up: entries staged
+/// before it in this batch, else the store.
+impl store_index::Lookup for Staged<'_> {
+    fn event(&self, seq: u64) -> Option<Event> {
+        if seq >= self.first_seq {
+            let bytes = self
+                .entries
+                .get(usize::try_from(seq - self.first_seq).ok()?)?;
+            return Entry::from_bytes(bytes).ok().map(|e| e.unsigned.event);
+        }
+        store_index::stored_event(self.nodes.tree(), seq)
+    }
+
+    fn corrections_of(&self, target: u64) -> Vec<u64> {
+        let mut seqs = store_index::stored_corrections(self.nodes.tree(), target);
+        seqs.extend(self.corrections.get(&target).into_iter().flatten());
+        seqs
+    }
+}
+
 /// One batch being staged: the entries admitted so far, the sled writes
 /// that store them and the registry rows they change. Both ways into the log
 /// go through it: events signed here ([`Staged::sign_and_record`]) and
@@ -1002,6 +1022,8 @@ struct Staged<'a> {
     batch: sled::Batch,
     /// Index postings of the entries staged, added to the batch at the end.
     postings: store_index::Postings,
+    /// Corrections staged in this batch, by the seq they correct.
+    corrections: std::collections::HashMap<u64, Vec<u64>>,
     rows: Vec<Row>,
     pending: Vec<(PublicKey, EventKind)>,
     first_seq: u64,
@@ -1019,6 +1041,7 @@ impl<'a> Staged<'a> {
         Staged {
             batch: sled::Batch::default(),
             postings: store_index::Postings::default(),
+            corrections: std::collections::HashMap::new(),
             rows: Vec::new(),
             pending: Vec::new(),
             first_seq: head.map_or(0, |h| h.seq + 1),
@@ -1118,12 +1141,12 @@ impl<'a> Staged<'a> {
             Event::LogCreated(g) => Some(g.actor.clone()),
             _ => authority.actor_of(&u.signer).cloned(),
         };
-        let target = match &u.event {
-            Event::Correction(c) => self.subjects_of(c.target_seq),
-            _ => None,
-        };
-        for posting in store_index::rows(seq, &u.event, actor.as_ref(), target) {
+        let postings = store_index::postings(seq, &u.event, actor.as_ref(), &*self);
+        for posting in postings {
             self.postings.add(posting);
+        }
+        if let Event::Correction(c) = &u.event {
+            self.corrections.entry(c.target_seq).or_default().push(seq);
         }
         self.rows.extend(authority.apply(seq, &u.signer, &u.event));
         self.pending.push((u.signer, u.event.kind()));
@@ -1136,19 +1159,6 @@ impl<'a> Staged<'a> {
         });
         self.appended.push(Appended { seq, hash });
         Ok(())
-    }
-
-    /// What entry `seq` (a correction's target) is about, for the indexes:
-    /// from this batch if it is staged here, else from the store.
-    fn subjects_of(&self, seq: u64) -> Option<store_index::Subjects> {
-        if seq >= self.first_seq {
-            let bytes = self
-                .entries
-                .get(usize::try_from(seq - self.first_seq).ok()?)?;
-            let entry = Entry::from_bytes(bytes).ok()?;
-            return Some(store_index::Subjects::of(entry.event()));
-        }
-        store_index::stored_subjects(self.nodes.tree(), seq)
     }
 
     /// The sled batch, the new head and where each entry landed.

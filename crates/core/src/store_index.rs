@@ -32,7 +32,7 @@
 //! - **funding**: every stage of the decision, every claim citing it, and
 //!   corrections of those.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use crate::entry::Entry;
 use crate::error::{Error, Result};
@@ -47,7 +47,7 @@ pub(crate) const INDEX_FORMAT_VALUE: &[u8] = b"trail index v1";
 const INDEX_PREFIX: &[u8] = b"x:";
 
 /// One of the query indexes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Index {
     /// Recommendation id to the entries that concern it.
     Rec,
@@ -74,6 +74,8 @@ impl Index {
 }
 
 const KIND_PREFIX: &[u8] = b"x:t";
+/// Prefix of the lists of an entry's corrections (by the corrected seq).
+const CORRECTIONS_PREFIX: &[u8] = b"x:c";
 
 fn id_prefix(index: Index, id: &str) -> Vec<u8> {
     let mut key = Vec::with_capacity(4 + id.len() + 9);
@@ -139,101 +141,141 @@ impl Postings {
     /// Adds the batch's postings to the stored lists, in `batch`.
     pub(crate) fn write(self, tree: &sled::Tree, batch: &mut sled::Batch) -> sled::Result<()> {
         for (key, mut offsets) in self.0 {
-            let mut list: Vec<u8> = tree.get(&key)?.map(|v| v.to_vec()).unwrap_or_default();
+            // Usually the new offsets follow the stored ones; a correction
+            // can add an earlier member of its family, so merge in order.
+            if let Some(stored) = tree.get(&key)? {
+                offsets.extend(
+                    stored
+                        .chunks_exact(2)
+                        .map(|o| u16::from_be_bytes([o[0], o[1]])),
+                );
+            }
             offsets.sort_unstable();
             offsets.dedup();
-            list.reserve(offsets.len() * 2);
-            for o in offsets {
-                list.extend_from_slice(&o.to_be_bytes());
-            }
+            let list: Vec<u8> = offsets.iter().flat_map(|o| o.to_be_bytes()).collect();
             batch.insert(key, list);
         }
         Ok(())
     }
 }
 
-/// What an event is about, for the indexes.
-#[derive(Default)]
-pub(crate) struct Subjects {
-    recs: Vec<Id>,
-    /// Reports published (or corrected) by the entry.
-    reports: Vec<Id>,
-    /// Reports the entry issues a recommendation under.
-    report_recs: Vec<Id>,
-    decisions: Vec<Id>,
-}
+/// One thing an entry is about, for the indexes other than actor and type.
+pub(crate) type Subject = (Index, Id);
 
-impl Subjects {
-    /// What `event` itself names. A correction names nothing itself: it is
-    /// about what its target is about (and what its replacement names).
-    pub(crate) fn of(event: &Event) -> Subjects {
-        let mut s = Subjects::default();
-        match event {
-            Event::RecommendationIssued(r) => {
-                s.recs.push(r.rec.clone());
-                s.report_recs.push(r.report.clone());
-            }
-            Event::ReportPublished(r) => s.reports.push(r.report.clone()),
-            Event::FundingDecision(f) => {
-                s.recs.extend(f.recs.iter().cloned());
-                s.decisions.push(f.decision.clone());
-            }
-            Event::AccountabilitySession(a) => s.recs.extend(a.recs.iter().cloned()),
-            Event::ProgressClaim(c) => {
-                s.recs.push(c.rec.clone());
-                s.decisions
-                    .extend(c.funding.iter().map(|f| f.decision.clone()));
-            }
-            Event::Correction(c) => {
-                if let Some(r) = &c.replacement {
-                    s = Subjects::of(&r.0);
-                }
-            }
-            other => s.recs.extend(other.rec().cloned()),
+/// What `event` itself names: a correction, what its replacement names.
+pub(crate) fn subjects_of(event: &Event) -> BTreeSet<Subject> {
+    let mut s = BTreeSet::new();
+    let mut add = |index: Index, id: &Id| {
+        s.insert((index, id.clone()));
+    };
+    match event {
+        Event::RecommendationIssued(r) => {
+            add(Index::Rec, &r.rec);
+            add(Index::ReportRecs, &r.report);
         }
-        s
+        Event::ReportPublished(r) => add(Index::Report, &r.report),
+        Event::FundingDecision(f) => {
+            f.recs.iter().for_each(|r| add(Index::Rec, r));
+            add(Index::Funding, &f.decision);
+        }
+        Event::AccountabilitySession(a) => a.recs.iter().for_each(|r| add(Index::Rec, r)),
+        Event::ProgressClaim(c) => {
+            add(Index::Rec, &c.rec);
+            c.funding
+                .iter()
+                .for_each(|f| add(Index::Funding, &f.decision));
+        }
+        Event::Correction(c) => {
+            if let Some(r) = &c.replacement {
+                return subjects_of(&r.0);
+            }
+        }
+        other => {
+            if let Some(rec) = other.rec() {
+                add(Index::Rec, rec);
+            }
+        }
     }
-
-    fn add(&mut self, other: Subjects) {
-        self.recs.extend(other.recs);
-        self.reports.extend(other.reports);
-        self.report_recs.extend(other.report_recs);
-        self.decisions.extend(other.decisions);
-    }
+    s
 }
 
-/// The postings of entry `seq`: `actor` is the signer's actor, and
-/// `target` what a correction's target is about (looked up by the caller,
-/// since the target may be in the batch being written).
-pub(crate) fn rows(
+/// What the postings of an entry need to look up: earlier entries' events
+/// and the corrections of an entry, stored or staged before it.
+pub(crate) trait Lookup {
+    /// The event of entry `seq`.
+    fn event(&self, seq: u64) -> Option<Event>;
+    /// The seqs of the corrections of entry `target` so far, in order.
+    fn corrections_of(&self, target: u64) -> Vec<u64>;
+}
+
+/// The postings of entry `seq`, signed for `actor`.
+///
+/// An entry and its corrections form a family, and every member is posted
+/// under everything any member is about: a correction can move a statement
+/// to another recommendation (or decision, or report), and a replay of
+/// either must then fold the statement and all its corrections. So a new
+/// correction is posted under the family's subjects and its own, and the
+/// earlier members under what it adds.
+pub(crate) fn postings(
     seq: u64,
     event: &Event,
     actor: Option<&Id>,
-    target: Option<Subjects>,
+    lookup: &dyn Lookup,
 ) -> Vec<Posting> {
-    let mut subjects = Subjects::of(event);
-    if let Some(target) = target {
-        subjects.add(target);
-    }
-    let Subjects {
-        recs,
-        reports,
-        report_recs,
-        decisions,
-    } = subjects;
     let mut out = vec![kind_key(event.kind(), seq)];
     out.extend(actor.map(|a| id_key(Index::Actor, a, seq)));
-    for (index, mut ids) in [
-        (Index::Rec, recs),
-        (Index::Report, reports),
-        (Index::ReportRecs, report_recs),
-        (Index::Funding, decisions),
-    ] {
-        ids.sort();
-        ids.dedup();
-        out.extend(ids.iter().map(|id| id_key(index, id, seq)));
+    let Event::Correction(c) = event else {
+        out.extend(
+            subjects_of(event)
+                .iter()
+                .map(|(index, id)| id_key(*index, id, seq)),
+        );
+        return out;
+    };
+    let mut members = vec![c.target_seq];
+    members.extend(lookup.corrections_of(c.target_seq));
+    let before: BTreeSet<Subject> = members
+        .iter()
+        .filter_map(|m| lookup.event(*m))
+        .flat_map(|e| subjects_of(&e))
+        .collect();
+    let mut after = before.clone();
+    after.extend(subjects_of(event));
+    out.extend(after.iter().map(|(index, id)| id_key(*index, id, seq)));
+    for (index, id) in after.difference(&before) {
+        out.extend(members.iter().map(|m| id_key(*index, id, *m)));
+    }
+    out.push(correction_key(c.target_seq, seq));
+    out
+}
+
+/// The key prefix of the list of corrections of entry `target`.
+fn corrections_prefix(target: u64) -> Vec<u8> {
+    let mut key = CORRECTIONS_PREFIX.to_vec();
+    key.extend_from_slice(&target.to_be_bytes());
+    key
+}
+
+fn correction_key(target: u64, seq: u64) -> Posting {
+    posting(corrections_prefix(target), seq)
+}
+
+/// The corrections of `target` in the store's own lists.
+pub(crate) fn stored_corrections(tree: &sled::Tree, target: u64) -> Vec<u64> {
+    let prefix = corrections_prefix(target);
+    let mut out = Vec::new();
+    for (key, value) in tree.scan_prefix(&prefix).flatten() {
+        if key.len() == prefix.len() + 4 {
+            out.extend(seqs_of(&key, &value).unwrap_or_default());
+        }
     }
     out
+}
+
+/// The event of a stored entry, if it decodes.
+pub(crate) fn stored_event(tree: &sled::Tree, seq: u64) -> Option<Event> {
+    let bytes = tree.get(entry_key(seq)).ok()??;
+    Entry::from_bytes(&bytes).ok().map(|e| e.unsigned.event)
 }
 
 /// The actor each key signs for, folded from key events as they pass: a
@@ -293,44 +335,63 @@ impl RowDigest {
     }
 }
 
-/// Looks up what a correction's target is about in the stored entries.
-pub(crate) fn stored_subjects(tree: &sled::Tree, seq: u64) -> Option<Subjects> {
-    let bytes = tree.get(entry_key(seq)).ok()??;
-    let entry = Entry::from_bytes(&bytes).ok()?;
-    Some(Subjects::of(entry.event()))
-}
-
-/// Computes the rows of entries read in log order, as a rebuild or a check
-/// does; corrections look their targets up in the store.
+/// Computes the postings of entries read in log order, as a rebuild, a
+/// check or an import does: it keeps the signers and every correction seen,
+/// so it never reads the store's own lists, which it may be rebuilding.
 pub(crate) struct Indexer {
     signers: Signers,
+    corrections: HashMap<u64, Vec<u64>>,
+}
+
+/// Lookups for an [`Indexer`]: events from entries not yet stored first.
+struct IndexerLookup<'a, F> {
+    tree: &'a sled::Tree,
+    pending: F,
+    corrections: &'a HashMap<u64, Vec<u64>>,
+}
+
+impl<F: Fn(u64) -> Option<Event>> Lookup for IndexerLookup<'_, F> {
+    fn event(&self, seq: u64) -> Option<Event> {
+        (self.pending)(seq).or_else(|| stored_event(self.tree, seq))
+    }
+
+    fn corrections_of(&self, target: u64) -> Vec<u64> {
+        self.corrections.get(&target).cloned().unwrap_or_default()
+    }
 }
 
 impl Indexer {
     pub(crate) fn new() -> Indexer {
         Indexer {
             signers: Signers::default(),
+            corrections: HashMap::new(),
         }
     }
 
-    /// The rows of `entry`, the next in log order. A correction's target is
+    /// The postings of `entry`, the next in log order. Earlier events are
     /// looked up with `pending` first (entries not yet stored), then in `tree`.
     pub(crate) fn rows_of(
         &mut self,
         tree: &sled::Tree,
         entry: &Entry,
-        pending: impl Fn(u64) -> Option<Subjects>,
+        pending: impl Fn(u64) -> Option<Event>,
     ) -> Vec<Posting> {
         let u = &entry.unsigned;
         let actor = self.signers.actor(&u.signer, &u.event);
         self.signers.learn(&u.signer, &u.event);
-        let target = match &u.event {
-            Event::Correction(c) => {
-                pending(c.target_seq).or_else(|| stored_subjects(tree, c.target_seq))
-            }
-            _ => None,
+        let lookup = IndexerLookup {
+            tree,
+            pending,
+            corrections: &self.corrections,
         };
-        rows(u.seq, &u.event, actor.as_ref(), target)
+        let out = postings(u.seq, &u.event, actor.as_ref(), &lookup);
+        if let Event::Correction(c) = &u.event {
+            self.corrections
+                .entry(c.target_seq)
+                .or_default()
+                .push(u.seq);
+        }
+        out
     }
 }
 

@@ -22,11 +22,11 @@ use std::collections::BTreeSet;
 
 use crate::encoding;
 use crate::error::{Error, Result};
-use crate::event::{Event, EventKind};
+use crate::event::EventKind;
 use crate::merkle::tree::NodeStore;
 use crate::snapshot::Cut;
 use crate::state::{State, View};
-use crate::store::store_index::Index;
+use crate::store::store_index::{Index, subjects_of};
 use crate::store::store_tree::SledNodes;
 use crate::store::{Log, entry_key};
 use crate::types::{Day, Id, Timestamp};
@@ -188,8 +188,13 @@ impl Log {
                 if seq > target {
                     continue;
                 }
-                if let Event::RecommendationIssued(r) = self.reread(seq)?.entry().event() {
-                    recs.insert(r.rec.clone());
+                // An issue under the report, or a correction moving one to
+                // or from it: either way its recommendation is a candidate;
+                // the view decides which report it is under.
+                for (index, id) in subjects_of(self.reread(seq)?.entry().event()) {
+                    if index == Index::Rec {
+                        recs.insert(id);
+                    }
                 }
             }
         }
@@ -201,14 +206,18 @@ impl Log {
                     continue;
                 }
                 let entry = self.reread(seq)?;
-                match entry.entry().event() {
-                    Event::RecommendationIssued(r) => {
-                        reports.insert(r.report.clone());
+                // Its report and any money it names, whether the entry says
+                // so itself or as a correction's replacement.
+                for (index, id) in subjects_of(entry.entry().event()) {
+                    match index {
+                        Index::ReportRecs => {
+                            reports.insert(id);
+                        }
+                        Index::Funding => {
+                            decisions.insert(id);
+                        }
+                        _ => {}
                     }
-                    Event::FundingDecision(f) => {
-                        decisions.insert(f.decision.clone());
-                    }
-                    _ => {}
                 }
                 seqs.insert(seq);
                 chosen.push(entry);
@@ -242,7 +251,20 @@ impl Log {
     pub fn selected_view(&self, selection: &RecSelection, cut: Cut, at: Day) -> Result<View> {
         let (state, recs) = self.selected_state(selection, cut)?;
         let mut view = state.view(at);
-        view.restrict(&recs);
+        // A report's candidates include recommendations a correction moved
+        // to another report: keep those named, and those under the reports
+        // named.
+        let keep: Vec<Id> = recs
+            .into_iter()
+            .filter(|r| {
+                selection.recs.contains(r)
+                    || view
+                        .recs
+                        .get(r)
+                        .is_some_and(|v| selection.reports.contains(&v.report))
+            })
+            .collect();
+        view.restrict(&keep);
         Ok(view)
     }
 }

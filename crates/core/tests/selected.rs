@@ -60,6 +60,47 @@ fn log() -> Fixture {
             .into(),
     );
     f.one(7, claim("R3", "in_progress", "nsp", "", "", "2023-05-01"));
+    // Corrections that move things between recommendations, decisions and
+    // reports: a claim on R2 moved to R4 and then retracted; R10 added to
+    // the decision of R2 and R9; R8's issue moved to the other report.
+    f.next_second();
+    let moved = f.one(NSP, claim("R2", "in_progress", "nsp", "", "", "2023-06-01"));
+    f.next_second();
+    f.one(
+        NSP,
+        format!(
+            r#"{{"type":"correction","target_seq":{moved},"reason":"wrong recommendation","replacement":{},"date":"2023-06-02"}}"#,
+            claim("R4", "in_progress", "nsp", "", "", "2023-06-01")
+        ),
+    );
+    f.next_second();
+    f.one(
+        NSP,
+        format!(
+            r#"{{"type":"correction","target_seq":{moved},"reason":"not a claim after all","date":"2023-07-01"}}"#
+        ),
+    );
+    let decision = *f
+        .log
+        .indexed(Index::Funding, "23-9")
+        .unwrap()
+        .first()
+        .unwrap();
+    f.one(
+        PCC,
+        format!(
+            r#"{{"type":"correction","target_seq":{decision},"reason":"R10 too","replacement":{},"date":"2023-08-01"}}"#,
+            fund("23-9", "approved", r#""R2","R9","R10""#, "2024-03-31", "2023-03-01")
+        ),
+    );
+    let r8 = *f.log.indexed(Index::Rec, "R8").unwrap().first().unwrap();
+    f.one(
+        ISSUER,
+        format!(
+            r#"{{"type":"correction","target_seq":{r8},"reason":"filed under the wrong report","replacement":{},"date":"2023-08-02"}}"#,
+            issue("R8", "NS-2022", "nsp", "2021-11-23")
+        ),
+    );
     f
 }
 
@@ -148,6 +189,22 @@ fn the_selective_view_equals_the_whole_fold_restricted_on_both_axes() {
             .any(|s| s.replaces.is_some())
     );
     assert_eq!(head_view("R9").funding.len(), 1);
+    // The moves: R4 holds the moved (and then retracted) claim, R10 the
+    // decision, and R8 is under NS-2022.
+    let r4 = head_view("R4");
+    assert!(
+        r4.recs[&Id::new("R4").unwrap()]
+            .history
+            .iter()
+            .any(|s| s.replaces.is_some() && !s.in_force())
+    );
+    assert_eq!(head_view("R10").funding.len(), 1);
+    assert_eq!(
+        head_view("R8").recs[&Id::new("R8").unwrap()]
+            .report
+            .as_str(),
+        "NS-2022"
+    );
 }
 
 #[test]
