@@ -281,6 +281,7 @@ fn missing(seq: u64) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::Event;
     use crate::keys::SecretKey;
     use crate::store::VERIFIED_KEY;
 
