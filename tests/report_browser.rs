@@ -183,16 +183,6 @@ fn run_chromium(chromium: &Path, profile: &Path, page: &Path, extra: &[String]) 
 
 #[test]
 fn html_report_renders_in_headless_chromium() {
-    let help = common::trail()
-        .args(["report", "--help"])
-        .output()
-        .expect("run trail");
-    if !help.status.success() {
-        eprintln!(
-            "SKIPPED html_report_renders_in_headless_chromium: `trail report` is not wired into the binary yet"
-        );
-        return;
-    }
     let Some(chromium) = chromium() else {
         assert!(
             std::env::var_os("CI").is_none(),
