@@ -48,11 +48,7 @@ impl From<trail_core::Error> for Failure {
                 path.display()
             ));
         }
-        let code = match e {
-            E::Verify(_) | E::Bundle(_) | E::Corrupt(_) | E::Decode(_) => 1,
-            E::Transparency(ref t) if t.is_verification_failure() => 1,
-            _ => 2,
-        };
+        let code = if e.is_verification_failure() { 1 } else { 2 };
         Failure {
             broken_pipe: false,
             code,

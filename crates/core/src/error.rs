@@ -184,5 +184,185 @@ pub enum Error {
     },
 }
 
+impl Error {
+    /// Whether this says the log, bundle or proof at hand failed
+    /// verification (the CLI's exit 1), as against a problem with the
+    /// request or the machine (exit 2). No wildcard: a new variant must be
+    /// classified here.
+    pub fn is_verification_failure(&self) -> bool {
+        match self {
+            Error::Verify(_) | Error::Bundle(_) | Error::Corrupt(_) | Error::Decode(_) => true,
+            Error::Transparency(t) => t.is_verification_failure(),
+            Error::Io { .. }
+            | Error::KeyFileTooOpen { .. }
+            | Error::BadKeyFile { .. }
+            | Error::KeyFileEncrypted { .. }
+            | Error::WrongPassphrase { .. }
+            | Error::BadEncryptedKeyFile { .. }
+            | Error::NotALog { .. }
+            | Error::LogExists { .. }
+            | Error::Busy { .. }
+            | Error::Store { .. }
+            | Error::InvalidEvent(_)
+            | Error::Rejected(_)
+            | Error::NotABundle { .. }
+            | Error::BundleRead(_)
+            | Error::Input(_)
+            | Error::InBatch { .. }
+            | Error::FutureDate { .. }
+            | Error::NoCheckpoint
+            | Error::EntryTooLarge { .. }
+            | Error::HeadMoved { .. }
+            | Error::ClockSkew { .. }
+            | Error::ClockBehind { .. } => false,
+        }
+    }
+}
+
 /// Shorthand for results in this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::{Day, Id};
+    use crate::verify::Problem;
+
+    /// One of each variant. `name` has no wildcard, so a new variant does
+    /// not compile until it is added here too.
+    fn every_variant() -> Vec<Error> {
+        let path = || PathBuf::from("/tmp/log");
+        let io = || std::io::Error::other("disk on fire");
+        let day = Day::new(2022, 1, 10).unwrap();
+        let time = Timestamp::from_micros(1_700_000_000_000_000).unwrap();
+        vec![
+            Error::Io {
+                path: path(),
+                source: io(),
+            },
+            Error::KeyFileTooOpen {
+                path: path(),
+                mode: 0o644,
+            },
+            Error::BadKeyFile { path: path() },
+            Error::KeyFileEncrypted { path: path() },
+            Error::WrongPassphrase { path: path() },
+            Error::BadEncryptedKeyFile {
+                path: path(),
+                reason: "bad header".into(),
+            },
+            Error::NotALog { path: path() },
+            Error::LogExists { path: path() },
+            Error::Busy { path: path() },
+            Error::Store {
+                path: path(),
+                message: "flush failed".into(),
+            },
+            Error::Corrupt("entry 4 is missing".into()),
+            Error::InvalidEvent(InvalidEvent {
+                field: "narrative",
+                problem: "is empty".into(),
+            }),
+            Error::Rejected(Rejection::UnknownRec(Id::new("R9").unwrap())),
+            Error::Verify(VerifyError {
+                seq: 4,
+                problem: Problem::ChangedSinceVerified,
+            }),
+            Error::Bundle("entry 3 is cut short".into()),
+            Error::NotABundle {
+                reason: "x: not a trail bundle".into(),
+            },
+            Error::BundleRead(io()),
+            Error::Decode(DecodeFailure("trailing bytes".into())),
+            Error::Transparency(crate::transparency::TransparencyError::MissingEntry),
+            Error::Input("empty passphrase".into()),
+            Error::InBatch {
+                index: 2,
+                source: Box::new(Error::NoCheckpoint),
+            },
+            Error::FutureDate {
+                date: day,
+                recorded: day,
+                max_days: 366,
+            },
+            Error::NoCheckpoint,
+            Error::EntryTooLarge {
+                size: 70_000,
+                limit: 65_535,
+            },
+            Error::HeadMoved {
+                size: 9,
+                head: EntryHash::default(),
+            },
+            Error::ClockSkew {
+                seq: 3,
+                recorded: time,
+                now: time,
+                max_seconds: 300,
+            },
+            Error::ClockBehind {
+                head: time.to_string(),
+                requested: time.to_string(),
+            },
+        ]
+    }
+
+    fn name(e: &Error) -> &'static str {
+        match e {
+            Error::Io { .. } => "Io",
+            Error::KeyFileTooOpen { .. } => "KeyFileTooOpen",
+            Error::BadKeyFile { .. } => "BadKeyFile",
+            Error::KeyFileEncrypted { .. } => "KeyFileEncrypted",
+            Error::WrongPassphrase { .. } => "WrongPassphrase",
+            Error::BadEncryptedKeyFile { .. } => "BadEncryptedKeyFile",
+            Error::NotALog { .. } => "NotALog",
+            Error::LogExists { .. } => "LogExists",
+            Error::Busy { .. } => "Busy",
+            Error::Store { .. } => "Store",
+            Error::Corrupt(_) => "Corrupt",
+            Error::InvalidEvent(_) => "InvalidEvent",
+            Error::Rejected(_) => "Rejected",
+            Error::Verify(_) => "Verify",
+            Error::Bundle(_) => "Bundle",
+            Error::NotABundle { .. } => "NotABundle",
+            Error::BundleRead(_) => "BundleRead",
+            Error::Decode(_) => "Decode",
+            Error::Transparency(_) => "Transparency",
+            Error::Input(_) => "Input",
+            Error::InBatch { .. } => "InBatch",
+            Error::FutureDate { .. } => "FutureDate",
+            Error::NoCheckpoint => "NoCheckpoint",
+            Error::EntryTooLarge { .. } => "EntryTooLarge",
+            Error::HeadMoved { .. } => "HeadMoved",
+            Error::ClockSkew { .. } => "ClockSkew",
+            Error::ClockBehind { .. } => "ClockBehind",
+        }
+    }
+
+    #[test]
+    fn every_error_displays_as_one_plain_line() {
+        let all = every_variant();
+        let mut names: Vec<&str> = all.iter().map(name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), all.len(), "each variant once: {names:?}");
+        for e in &all {
+            let text = e.to_string();
+            assert!(
+                !text.is_empty() && !text.contains('\n'),
+                "{}: {text:?}",
+                name(e)
+            );
+            // No Debug output leaking through: struct or enum syntax, Option
+            // wrappers, escaped paths.
+            for debug in ["{", "}", "Some(", "None", "Id(", "\\\""] {
+                assert!(
+                    !text.contains(debug),
+                    "{}: {text:?} shows {debug:?}",
+                    name(e)
+                );
+            }
+            assert_eq!(text.trim(), text, "{}: {text:?}", name(e));
+        }
+    }
+}

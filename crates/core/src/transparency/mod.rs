@@ -237,16 +237,28 @@ impl TransparencyError {
     /// Whether this is a verification failure (a bad proof, signature or
     /// fork: exit 1) rather than a usage or input problem (exit 2).
     pub fn is_verification_failure(&self) -> bool {
-        !matches!(
-            self,
+        // No wildcard: a new variant must be classified here, not default
+        // to one exit code.
+        match self {
             TransparencyError::SizeBeyondLog { .. }
-                | TransparencyError::SeqBeyondSize { .. }
-                | TransparencyError::SizeOrder { .. }
-                | TransparencyError::NotOperator { .. }
-                | TransparencyError::NotWitness { .. }
-                | TransparencyError::Policy(_)
-                | TransparencyError::MissingEntry
-        )
+            | TransparencyError::SeqBeyondSize { .. }
+            | TransparencyError::SizeOrder { .. }
+            | TransparencyError::NotOperator { .. }
+            | TransparencyError::NotWitness { .. }
+            | TransparencyError::Policy(_)
+            | TransparencyError::MissingEntry => false,
+            TransparencyError::Malformed { .. }
+            | TransparencyError::WrongLog { .. }
+            | TransparencyError::ForgedSignature { .. }
+            | TransparencyError::NoOperatorSignature { .. }
+            | TransparencyError::QuorumShort { .. }
+            | TransparencyError::NotPreviouslyCosigned { .. }
+            | TransparencyError::RolledBack { .. }
+            | TransparencyError::BadProof(_)
+            | TransparencyError::EntryMismatch { .. }
+            | TransparencyError::AlteredEntryCopy { .. }
+            | TransparencyError::Fork(_) => true,
+        }
     }
 
     fn malformed(what: &'static str, reason: impl fmt::Display) -> Self {
