@@ -20,6 +20,7 @@ use super::tree::TreeSize;
 
 /// Why a checkpoint was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum CheckpointError {
     /// The body is larger than a note may be.
     #[error("checkpoint is larger than {MAX_NOTE_SIZE} bytes")]

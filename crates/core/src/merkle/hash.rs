@@ -31,6 +31,7 @@ pub struct Hash(pub [u8; HASH_LEN]);
 
 /// Why bytes or text could not be turned into a [`Hash`](struct@Hash).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum HashError {
     /// The input decoded to the wrong number of bytes.
     #[error("hash must be {HASH_LEN} bytes, got {0}")]

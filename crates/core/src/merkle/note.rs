@@ -34,6 +34,7 @@ pub const SIGNATURE_PREFIX: &str = "\u{2014} ";
 
 /// Why a note, key or signature was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum NoteError {
     /// The note is larger than [`MAX_NOTE_SIZE`].
     #[error("note is {size} bytes, more than the {max} allowed")]

@@ -32,6 +32,7 @@ pub const MAX_EXTRA_LEN: usize = 64 * 1024;
 
 /// Why a tlog-proof was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum TlogProofError {
     /// The input is larger than any valid proof.
     #[error("tlog-proof is too large")]

@@ -73,6 +73,7 @@ pub trait NodeStore {
 
 /// Why a tree operation failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum TreeError<E: std::error::Error + 'static> {
     /// The underlying store failed.
     #[error("node store failed")]
@@ -362,6 +363,7 @@ pub fn consistency_proof<S: NodeStore + ?Sized>(
 
 /// Why [`MemoryStore`] refused a write.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum MemoryStoreError {
     /// Nodes of a level must be written left to right without gaps.
     #[error("node (level {level}, index {index}) written out of order")]

@@ -11,6 +11,7 @@ use super::tree::{LeafIndex, TreeSize};
 
 /// What is wrong with a proof.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ProofError {
     /// The leaf index is not inside the tree (RFC 9162 §2.1.3.2 step 1).
     #[error("leaf index {index} is not below tree size {size}")]
