@@ -478,14 +478,19 @@ pub fn verify_proof(args: &VerifyProofArgs) -> Outcome {
             cp.size(),
             cp.origin(),
             cp.root().to_base64(),
-            if witnesses.is_empty() {
-                String::new()
-            } else {
-                format!(", cosigned by {}", output::safe(&witnesses.join(", ")))
-            }
+            cosigned_by(witnesses)
         ))?;
     }
     Ok(())
+}
+
+/// ", cosigned by w1, w2" for the witnesses whose cosignatures verified, or nothing.
+pub fn cosigned_by(witnesses: &[String]) -> String {
+    if witnesses.is_empty() {
+        String::new()
+    } else {
+        format!(", cosigned by {}", output::safe(&witnesses.join(", ")))
+    }
 }
 
 /// The canonical bytes of the entry a proof is about, from a verified

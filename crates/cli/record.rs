@@ -70,11 +70,7 @@ pub fn verify(bytes: &[u8], policy: &Policy, at: Option<Day>, json: bool) -> Res
         cp.size(),
         cp.origin(),
         cp.root().to_base64(),
-        if witnesses.is_empty() {
-            String::new()
-        } else {
-            format!(", cosigned by {}", output::safe(&witnesses.join(", ")))
-        }
+        crate::proofs::cosigned_by(witnesses)
     ))?;
     let [
         _,

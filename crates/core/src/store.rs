@@ -47,6 +47,9 @@ mod store_search;
 mod store_select;
 #[path = "store_submit.rs"]
 mod store_submit;
+#[cfg(test)]
+#[path = "store_testlog.rs"]
+mod store_testlog;
 #[path = "store_tiles.rs"]
 mod store_tiles;
 #[path = "store_tree.rs"]

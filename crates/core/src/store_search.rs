@@ -300,31 +300,15 @@ fn read_full(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keys::SecretKey;
-    use crate::types::Id;
+    use crate::store::store_testlog::{issuer, log_with_a_report};
 
     fn log_of(dir: &std::path::Path) -> Log {
-        let admin = SecretKey::from_seed(&[1; 32]);
-        let log = Log::create(dir, "a", &admin, Id::new("admin").unwrap(), "Admin").unwrap();
-        let grant = Event::from_json(&format!(
-            r#"{{"type":"key_granted","actor":"noo","body":"Oversight Office","public_key":"{}","roles":["issuer"],"date":"2021-01-01"}}"#,
-            SecretKey::from_seed(&[2; 32]).public_key()
-        ))
-        .unwrap();
-        log.append(&admin, grant).unwrap();
-        let events = [
-            r#"{"type":"report_published","report":"REP","title":"Custody Deaths Review","date":"2021-02-01"}"#,
-            r#"{"type":"recommendation_issued","rec":"R1","report":"REP","addressees":["noo"],"subject":"Train custody staff in first aid","date":"2021-02-01"}"#,
-        ];
-        log.append_all(
-            &SecretKey::from_seed(&[2; 32]),
-            events
-                .iter()
-                .map(|j| Event::from_json(j).unwrap())
-                .collect(),
+        log_with_a_report(
+            dir,
+            "Oversight Office",
+            "Custody Deaths Review",
+            "Train custody staff in first aid",
         )
-        .unwrap();
-        log
     }
 
     fn seqs(log: &Log, terms: &[&str]) -> Vec<u64> {
@@ -375,11 +359,8 @@ mod tests {
         let log = log_of(dir.path());
         assert_eq!(seqs(&log, &["first aid"]), [3]);
         let claim = r#"{"type":"report_published","report":"REP2","title":"First aid, again","date":"2021-03-01"}"#;
-        log.append(
-            &SecretKey::from_seed(&[2; 32]),
-            Event::from_json(claim).unwrap(),
-        )
-        .unwrap();
+        log.append(&issuer(), Event::from_json(claim).unwrap())
+            .unwrap();
         assert_eq!(seqs(&log, &["first aid"]), [3, 4]);
         let path = log.search_file();
         let whole = std::fs::read(&path).unwrap();

@@ -281,32 +281,10 @@ fn missing(seq: u64) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::Event;
-    use crate::keys::SecretKey;
-    use crate::store::VERIFIED_KEY;
+    use crate::store::{VERIFIED_KEY, store_testlog};
 
     fn log_of(dir: &std::path::Path) -> Log {
-        let admin = SecretKey::from_seed(&[1; 32]);
-        let log = Log::create(dir, "a", &admin, Id::new("admin").unwrap(), "Admin").unwrap();
-        let grant = Event::from_json(&format!(
-            r#"{{"type":"key_granted","actor":"noo","body":"Office","public_key":"{}","roles":["issuer"],"date":"2021-01-01"}}"#,
-            SecretKey::from_seed(&[2; 32]).public_key()
-        ))
-        .unwrap();
-        log.append(&admin, grant).unwrap();
-        let events = [
-            r#"{"type":"report_published","report":"REP","title":"T","date":"2021-02-01"}"#,
-            r#"{"type":"recommendation_issued","rec":"R1","report":"REP","addressees":["noo"],"subject":"S","date":"2021-02-01"}"#,
-        ];
-        log.append_all(
-            &SecretKey::from_seed(&[2; 32]),
-            events
-                .iter()
-                .map(|j| Event::from_json(j).unwrap())
-                .collect(),
-        )
-        .unwrap();
-        log
+        store_testlog::log_with_a_report(dir, "Office", "T", "S")
     }
 
     fn r1() -> RecSelection {
