@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{Site, arg, printed_key, trail_run};
+use common::{Site, arg, trail_run};
 
 /// A site whose REC-1 has a response and a claim, and a signed checkpoint
 /// `cp` over it; returns the site and the operator's verifier key.
@@ -26,17 +26,7 @@ fn proven_site() -> (Site, String) {
             "subject": "syp", "narrative": "All trained", "date": "2022-06-01"}),
     )
     .ok();
-    let cp = site.path("cp");
-    let printed = trail_run(&[
-        "checkpoint",
-        "--log",
-        arg(&log),
-        "--key",
-        arg(&operator),
-        "--out",
-        arg(&cp),
-    ]);
-    let vkey = printed_key(printed.ok(), "operator key");
+    let vkey = site.checkpoint(&log, &operator, &site.path("cp"));
     (site, vkey)
 }
 
@@ -173,16 +163,7 @@ fn an_altered_record_or_the_wrong_key_is_refused() {
     // Signed by the log's operator, but checked against another operator
     // key of the same log: refused.
     let second = site.grant_key(&site.log, "operator-2", 78, "operator");
-    let printed = trail_run(&[
-        "checkpoint",
-        "--log",
-        arg(&site.log),
-        "--key",
-        arg(&second),
-        "--out",
-        arg(&site.path("cp2")),
-    ]);
-    let other_vkey = printed_key(printed.ok(), "operator key");
+    let other_vkey = site.checkpoint(&site.log, &second, &site.path("cp2"));
     let refused = verify_alone(text.as_bytes(), &other_vkey, &[]);
     assert_eq!(refused.code, Some(1), "{}", refused.stderr);
     common::assert_clean_error(&refused.stderr);

@@ -51,16 +51,7 @@ fn grow(site: &Site, from: usize, n: usize) {
 
 /// Signs a checkpoint of the whole log and returns the operator's verifier key.
 fn checkpoint(site: &Site, operator: &Path, out: &Path) -> String {
-    let signed = trail_run(&[
-        "checkpoint",
-        "--log",
-        arg(&site.log),
-        "--key",
-        arg(operator),
-        "--out",
-        arg(out),
-    ]);
-    common::printed_key(signed.ok(), "operator key")
+    site.checkpoint(&site.log, operator, out)
 }
 
 fn files_under(dir: &Path) -> Vec<PathBuf> {
@@ -242,16 +233,7 @@ fn a_log_with_a_url_origin_is_read_by_go_under_that_origin() {
     ])
     .ok();
     let operator = site.grant_key(&log, "operator", common::served::OPERATOR_SEED, "operator");
-    let signed = trail_run(&[
-        "checkpoint",
-        "--log",
-        arg(&log),
-        "--key",
-        arg(&operator),
-        "--out",
-        arg(&site.path("cp")),
-    ]);
-    let vkey = common::printed_key(signed.ok(), "operator key");
+    let vkey = site.checkpoint(&log, &operator, &site.path("cp"));
     assert!(vkey.starts_with(&format!("{origin}+")), "{vkey}");
     let note = std::fs::read_to_string(site.path("cp")).unwrap();
     assert_eq!(note.lines().next(), Some(origin));

@@ -344,6 +344,21 @@ impl Site {
         key
     }
 
+    /// Signs a checkpoint of `log` with the operator key file `key` into
+    /// `out`; returns the operator's verifier key that `trail checkpoint` prints.
+    pub fn checkpoint(&self, log: &Path, key: &Path, out: &Path) -> String {
+        let signed = trail_run(&[
+            "checkpoint",
+            "--log",
+            arg(log),
+            "--key",
+            arg(key),
+            "--out",
+            arg(out),
+        ]);
+        printed_key(signed.ok(), "operator key")
+    }
+
     /// The key file of `actor`.
     pub fn key(&self, actor: &str) -> PathBuf {
         self.path(&format!("{actor}.key"))
