@@ -23,6 +23,19 @@ use crate::types::{EntryHash, PublicKey, Timestamp};
 /// An entry that passed every check in its place in the log: in this
 /// verification pass, or when the stored prefix it was read back from was
 /// verified in full ([`VerifiedEntry::reread`]).
+///
+/// Nothing outside this crate can make one but [`Verifier`] from seq 0; it
+/// cannot be built by hand:
+///
+/// ```compile_fail
+/// let forged = trail_core::VerifiedEntry { entry: todo!(), hash: todo!(), bytes: Vec::new() };
+/// ```
+///
+/// nor obtained by resuming a verifier from an invented point:
+///
+/// ```compile_fail
+/// let verifier = trail_core::Verifier::resume(todo!(), todo!());
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VerifiedEntry {
     entry: Entry,
@@ -188,25 +201,21 @@ impl History for SeenEntries {
 
 /// Where a verifier stands after some entries: enough to go on verifying the
 /// entries after them without reading the earlier ones again.
-#[derive(
-    Clone,
-    Debug,
-    PartialEq,
-    Eq,
-    bincode::Encode,
-    bincode::Decode,
-    serde::Serialize,
-    serde::Deserialize,
-)]
-pub struct ResumePoint {
+///
+/// Crate-private, like [`Verifier::resume`]: a point anyone could write
+/// would let them verify a forged tail against an invented registry. The
+/// store keeps the points it made in its snapshots, each tied to the hash
+/// of the stored entry it follows.
+#[derive(Clone, Debug, PartialEq, Eq, bincode::Encode, bincode::Decode)]
+pub(crate) struct ResumePoint {
     /// The seq the next entry must have.
-    pub next_seq: u64,
+    pub(crate) next_seq: u64,
     /// Hash of the last entry verified.
-    pub prev_hash: EntryHash,
+    pub(crate) prev_hash: EntryHash,
     /// When the last entry verified was recorded.
-    pub prev_time: Option<Timestamp>,
+    pub(crate) prev_time: Option<Timestamp>,
     /// The registry as of the last entry verified.
-    pub authority: Authority,
+    pub(crate) authority: Authority,
 }
 
 /// Checks entries in log order, carrying what later entries are checked against.
@@ -291,7 +300,7 @@ impl Verifier {
     }
 
     /// Where this verifier stands, to resume from later.
-    pub fn resume_point(&self) -> ResumePoint {
+    pub(crate) fn resume_point(&self) -> ResumePoint {
         ResumePoint {
             next_seq: self.next_seq,
             prev_hash: self.prev_hash,
@@ -304,7 +313,7 @@ impl Verifier {
     /// entry before it; `earlier` answers questions about those entries (a
     /// correction's target). Whoever resumes vouches for the entries before
     /// `point`: the store does so by tying a snapshot to its entry's hash.
-    pub fn resume(point: ResumePoint, earlier: Box<dyn History + Send + Sync>) -> Verifier {
+    pub(crate) fn resume(point: ResumePoint, earlier: Box<dyn History + Send + Sync>) -> Verifier {
         Verifier {
             indexes_rebuilt: false,
             next_seq: point.next_seq,

@@ -50,12 +50,23 @@ pub use view::{
 
 /// An entry handed to [`State::apply`] out of log order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("replay expected seq {expected} next but was given seq {found}")]
-pub struct OutOfOrder {
-    /// The seq the fold needed next.
-    pub expected: u64,
-    /// The seq it was given.
-    pub found: u64,
+#[non_exhaustive]
+pub enum OutOfOrder {
+    /// Not the seq the fold needs next.
+    #[error("replay expected seq {expected} next but was given seq {found}")]
+    Seq {
+        /// The seq the fold needed next.
+        expected: u64,
+        /// The seq it was given.
+        found: u64,
+    },
+    /// The right seq, but its previous-hash field is not the hash of the
+    /// entry folded before it: an entry of another chain.
+    #[error("replay was given seq {seq}, which does not link to the entry folded before it")]
+    Link {
+        /// The seq it was given.
+        seq: u64,
+    },
 }
 
 /// One statement entry as folded: what it says, who signed it and when it was recorded.
@@ -125,10 +136,19 @@ impl State {
     pub fn apply(&mut self, entry: &VerifiedEntry) -> Result<(), OutOfOrder> {
         let expected = self.next_seq();
         if entry.seq() != expected || self.selection {
-            return Err(OutOfOrder {
+            return Err(OutOfOrder::Seq {
                 expected,
                 found: entry.seq(),
             });
+        }
+        // Each entry was verified in its own chain; this keeps two chains
+        // from being folded as one.
+        let links = match self.last_hash {
+            Some(last) => entry.entry().unsigned.prev_hash == last,
+            None => entry.seq() == 0,
+        };
+        if !links {
+            return Err(OutOfOrder::Link { seq: entry.seq() });
         }
         self.fold(entry);
         Ok(())
@@ -142,7 +162,7 @@ impl State {
     pub fn apply_selected(&mut self, entry: &VerifiedEntry) -> Result<(), OutOfOrder> {
         let expected = self.next_seq();
         if entry.seq() < expected {
-            return Err(OutOfOrder {
+            return Err(OutOfOrder::Seq {
                 expected,
                 found: entry.seq(),
             });

@@ -222,7 +222,7 @@ fn out_of_order_entries_are_refused() {
     let mut state = State::new();
     assert_eq!(
         state.apply(&log.entries[1]),
-        Err(OutOfOrder {
+        Err(OutOfOrder::Seq {
             expected: 0,
             found: 1
         })
@@ -230,6 +230,23 @@ fn out_of_order_entries_are_refused() {
     assert_eq!(state, State::new());
     state.apply(&log.entries[0]).expect("genesis");
     assert_eq!(state.next_seq(), 1);
+}
+
+#[test]
+fn an_entry_of_another_chain_is_refused_even_at_the_right_seq() {
+    let ours = issued_log();
+    let mut theirs = TestLog::new(&[(9, "other", r#""issuer""#, "2021-01-01")]);
+    theirs.add(9, REPORT);
+    assert_ne!(ours.entries[1].hash(), theirs.entries[1].hash());
+    let mut state = State::new();
+    state.apply(&ours.entries[0]).expect("genesis");
+    state.apply(&theirs.entries[1]).expect("links to the same genesis");
+    // Seq 2 of our chain does not follow their seq 1.
+    assert_eq!(
+        state.apply(&ours.entries[2]),
+        Err(OutOfOrder::Link { seq: 2 })
+    );
+    assert_eq!(state.next_seq(), 2);
 }
 
 #[test]
