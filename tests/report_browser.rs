@@ -10,9 +10,9 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+
+use common::browser::{chromium, run_chromium};
 
 use serde_json::{Value, json};
 use trail_core::state::State;
@@ -129,58 +129,6 @@ fn build_log(dir: &Path) -> (View, Vec<Finding>) {
     (view, findings)
 }
 
-/// The Chromium binary, if installed.
-fn chromium() -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join("chromium"))
-        .find(|p| p.is_file())
-}
-
-/// Runs headless Chromium on `page` with `extra` flags and a fresh profile,
-/// killing it after two minutes; returns its standard output.
-fn run_chromium(chromium: &Path, profile: &Path, page: &Path, extra: &[String]) -> String {
-    let mut child = Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--hide-scrollbars",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .args(extra)
-        .arg(format!("file://{}", page.display()))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("chromium starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let stderr = child.stderr.take().expect("stderr");
-    let out = std::thread::spawn(move || std::io::read_to_string(stdout).unwrap_or_default());
-    let err = std::thread::spawn(move || std::io::read_to_string(stderr).unwrap_or_default());
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for chromium") {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("chromium did not finish within 120 s");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    let out = out.join().unwrap_or_default();
-    let err = err.join().unwrap_or_default();
-    assert!(status.success(), "chromium failed ({status}): {err}");
-    out
-}
-
 #[test]
 fn html_report_renders_in_headless_chromium() {
     let Some(chromium) = chromium() else {
@@ -218,7 +166,7 @@ fn html_report_renders_in_headless_chromium() {
     let dom = run_chromium(
         &chromium,
         &tmp.path().join("profile-dom"),
-        &page,
+        &format!("file://{}", page.display()),
         &["--dump-dom".to_string()],
     );
     assert!(dom.contains("<body"), "chromium dumped no DOM: {dom}");
@@ -266,7 +214,7 @@ fn html_report_renders_in_headless_chromium() {
     run_chromium(
         &chromium,
         &tmp.path().join("profile-shot"),
-        &page,
+        &format!("file://{}", page.display()),
         &[
             format!("--screenshot={}", shot.display()),
             "--window-size=1280,2000".to_string(),

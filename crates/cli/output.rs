@@ -20,25 +20,7 @@ pub fn line(text: impl std::fmt::Display) -> std::io::Result<()> {
 
 /// Sorts ids the way people number them: R2 before R10.
 pub fn natural_key(id: &str) -> Vec<(String, u64)> {
-    let mut parts = Vec::new();
-    let mut text = String::new();
-    let mut digits = String::new();
-    for c in id.chars() {
-        if c.is_ascii_digit() {
-            digits.push(c);
-        } else {
-            if !digits.is_empty() {
-                parts.push((
-                    std::mem::take(&mut text),
-                    digits.parse().unwrap_or(u64::MAX),
-                ));
-                digits.clear();
-            }
-            text.push(c);
-        }
-    }
-    parts.push((text, digits.parse().unwrap_or(0)));
-    parts
+    trail_core::Id::natural_key(id)
 }
 
 /// Longest text a table cell shows before it is cut, with "…".

@@ -111,38 +111,7 @@ pub fn in_bundle(name: &str) -> impl Fn(trail_core::Error) -> Failure + '_ {
 
 /// A one-line summary of an event for the table view.
 pub fn summary(event: &Event) -> String {
-    let v = serde_json::to_value(event).unwrap_or_default();
-    let get = |k: &str| {
-        v.get(k)
-            .and_then(|x| x.as_str())
-            .unwrap_or_default()
-            .to_owned()
-    };
-    let main = [
-        "rec",
-        "report",
-        "decision",
-        "actor",
-        "forum",
-        "old_actor",
-        "name",
-    ]
-    .iter()
-    .map(|k| get(k))
-    .find(|s| !s.is_empty())
-    .unwrap_or_default();
-    let detail = [
-        "position", "status", "verdict", "stage", "outcome", "title", "subject", "reason",
-    ]
-    .iter()
-    .map(|k| get(k))
-    .find(|s| !s.is_empty())
-    .unwrap_or_default();
-    let mut detail: String = detail.chars().take(60).collect();
-    if let Event::Correction(c) = event {
-        detail = format!("corrects seq {}", c.target_seq);
-    }
-    format!("{main} {detail}").trim().to_owned()
+    event.summary()
 }
 
 fn signer_name(authority: &Authority, entry: &Entry) -> String {

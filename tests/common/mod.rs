@@ -14,6 +14,7 @@ use assert_cmd::Command;
 use tempfile::TempDir;
 use trail_core::{Event, PublicKey, SecretKey};
 
+pub mod browser;
 pub mod served;
 
 /// The `trail` binary built from this package, with a clean environment for

@@ -733,6 +733,45 @@ impl Event {
         }
     }
 
+    /// A one-line summary for tables: what the event is about (its
+    /// recommendation, report, decision, actor, forum or name) and its gist
+    /// (a position, status, verdict, stage, outcome, title, subject or
+    /// reason, cut at 60 characters); for a correction, the seq it corrects.
+    pub fn summary(&self) -> String {
+        let v = serde_json::to_value(self).unwrap_or_default();
+        let get = |k: &str| {
+            v.get(k)
+                .and_then(|x| x.as_str())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let main = [
+            "rec",
+            "report",
+            "decision",
+            "actor",
+            "forum",
+            "old_actor",
+            "name",
+        ]
+        .iter()
+        .map(|k| get(k))
+        .find(|s| !s.is_empty())
+        .unwrap_or_default();
+        let detail = [
+            "position", "status", "verdict", "stage", "outcome", "title", "subject", "reason",
+        ]
+        .iter()
+        .map(|k| get(k))
+        .find(|s| !s.is_empty())
+        .unwrap_or_default();
+        let mut detail: String = detail.chars().take(60).collect();
+        if let Event::Correction(c) = self {
+            detail = format!("corrects seq {}", c.target_seq);
+        }
+        format!("{main} {detail}").trim().to_owned()
+    }
+
     /// The recommendation the event is about, for kinds that name exactly one.
     pub fn rec(&self) -> Option<&Id> {
         match self {

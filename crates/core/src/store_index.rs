@@ -42,7 +42,7 @@ use crate::types::{Id, PublicKey};
 
 /// Marks a store whose indexes are complete, in this layout.
 pub(crate) const INDEX_FORMAT_KEY: &[u8] = b"m:index";
-pub(crate) const INDEX_FORMAT_VALUE: &[u8] = b"trail index v1";
+pub(crate) const INDEX_FORMAT_VALUE: &[u8] = b"trail index v2";
 /// Prefix of every index row.
 const INDEX_PREFIX: &[u8] = b"x:";
 

@@ -259,6 +259,30 @@ impl Serialize for Signature {
 pub struct Id(String);
 
 impl Id {
+    /// A sort key that orders ids the way people number them: R2 before
+    /// R10 (runs of digits compare as numbers).
+    pub fn natural_key(id: &str) -> Vec<(String, u64)> {
+        let mut parts = Vec::new();
+        let mut text = String::new();
+        let mut digits = String::new();
+        for c in id.chars() {
+            if c.is_ascii_digit() {
+                digits.push(c);
+            } else {
+                if !digits.is_empty() {
+                    parts.push((
+                        std::mem::take(&mut text),
+                        digits.parse().unwrap_or(u64::MAX),
+                    ));
+                    digits.clear();
+                }
+                text.push(c);
+            }
+        }
+        parts.push((text, digits.parse().unwrap_or(0)));
+        parts
+    }
+
     /// The id as text.
     pub fn as_str(&self) -> &str {
         &self.0

@@ -20,6 +20,7 @@
 mod access;
 mod cosigner;
 mod listen;
+mod pages;
 mod queries;
 mod routes;
 mod status;

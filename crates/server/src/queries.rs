@@ -22,8 +22,8 @@ use crate::routes::{Shared, blocking, plain};
 /// The two time axes, as the CLI's `--at` and `--known-at` take them.
 #[derive(Deserialize, Default)]
 pub(crate) struct When {
-    at: Option<String>,
-    known_at: Option<String>,
+    pub(crate) at: Option<String>,
+    pub(crate) known_at: Option<String>,
 }
 
 /// A day, or the end of the day for `known_at`; or an exact instant.
@@ -45,7 +45,7 @@ fn view(shared: &Shared, when: &When) -> Result<View, Response> {
 
 /// The view on the requested dates, of `selection` only (folded from its
 /// own entries) when one is given.
-fn view_of(
+pub(crate) fn view_of(
     shared: &Shared,
     when: &When,
     selection: Option<&RecSelection>,

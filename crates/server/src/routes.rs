@@ -119,7 +119,7 @@ impl Shared {
 
     /// The checkpoint to publish for `size`: the witnesses' cosigned one if
     /// they have cosigned this size, else the operator's alone.
-    fn published_checkpoint(&self, size: u64) -> Result<Arc<[u8]>, trail_core::Error> {
+    pub(crate) fn published_checkpoint(&self, size: u64) -> Result<Arc<[u8]>, trail_core::Error> {
         let cosigned = self.cosigned();
         match cosigned {
             Some((cosigned_size, note)) if cosigned_size == size => Ok(note),
@@ -161,6 +161,7 @@ pub(crate) fn router(shared: Arc<Shared>, limits: Limits) -> Router {
         .route("/api/state", get(crate::queries::state))
         .route("/api/history/{rec}", get(crate::queries::history))
         .route("/api/check", get(crate::queries::findings))
+        .merge(crate::pages::routes())
         .fallback(|| async {
             plain(
                 StatusCode::NOT_FOUND,
@@ -212,7 +213,7 @@ pub(crate) async fn blocking<T: Send + 'static>(
         })
 }
 
-fn internal(e: trail_core::Error) -> Response {
+pub(crate) fn internal(e: trail_core::Error) -> Response {
     tracing::error!(error = %e, "store read failed");
     plain(StatusCode::INTERNAL_SERVER_ERROR, e)
 }

@@ -240,7 +240,9 @@ fn an_entry_of_another_chain_is_refused_even_at_the_right_seq() {
     assert_ne!(ours.entries[1].hash(), theirs.entries[1].hash());
     let mut state = State::new();
     state.apply(&ours.entries[0]).expect("genesis");
-    state.apply(&theirs.entries[1]).expect("links to the same genesis");
+    state
+        .apply(&theirs.entries[1])
+        .expect("links to the same genesis");
     // Seq 2 of our chain does not follow their seq 1.
     assert_eq!(
         state.apply(&ours.entries[2]),

@@ -1,0 +1,28 @@
+//! Pages for people who will never run a CLI (issue 14, first part): the
+//! overview, one recommendation's record, and search, rendered on the
+//! server. maud escapes every value by construction; the pages need no
+//! script and load nothing from anywhere else (the style is inline).
+//!
+//! Each page is computed from verified entries only, as the JSON answers
+//! are (`queries.rs`), and says which checkpoint it stands on.
+
+mod layout;
+mod overview;
+mod rec;
+mod search;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::get;
+
+use crate::routes::Shared;
+
+/// The page routes, merged into the server's router.
+pub(crate) fn routes() -> Router<Arc<Shared>> {
+    Router::new()
+        .route("/", get(overview::handler))
+        .route("/rec/{rec}", get(rec::handler))
+        .route("/rec/{rec}/record", get(rec::record))
+        .route("/search", get(search::handler))
+}

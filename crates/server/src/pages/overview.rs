@@ -1,0 +1,196 @@
+//! `GET /`: every report and its recommendations, with the six status
+//! dimensions kept apart, the findings by severity, filters and both time
+//! axes, a page of recommendations at a time.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
+use axum::response::Response;
+use maud::{Markup, html};
+use serde::Deserialize;
+use trail_core::check::Severity;
+use trail_core::state::{ClosureStatus, RecView};
+use trail_core::{CheckConfig, Finding, Id, View, check};
+
+use super::layout::{body_name, page, when_form, words};
+use crate::queries::{When, view_of};
+use crate::routes::{Shared, blocking};
+
+/// Recommendations per page: a million-entry log's overview must render
+/// quickly, and a reader scrolls one screenful at a time.
+const PER_PAGE: usize = 100;
+
+/// What the overview's form sends.
+#[derive(Deserialize, Default)]
+pub(super) struct Params {
+    at: Option<String>,
+    known_at: Option<String>,
+    /// "1" keeps only recommendations not yet closed.
+    open: Option<String>,
+    /// Only recommendations addressed to this actor.
+    addressee: Option<String>,
+    /// Only recommendations with a finding of at least this severity.
+    severity: Option<String>,
+    /// Which page, from 1.
+    page: Option<usize>,
+}
+
+pub(super) async fn handler(
+    State(shared): State<Arc<Shared>>,
+    params: Result<Query<Params>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let params = params.map(|q| q.0).unwrap_or_default();
+    blocking(&shared, move |s| {
+        let when = When {
+            at: params.at.clone().filter(|v| !v.is_empty()),
+            known_at: params.known_at.clone().filter(|v| !v.is_empty()),
+        };
+        let view = view_of(s, &when, None)?;
+        let findings = check(&view, &CheckConfig::default());
+        Ok(page(s, "Overview", overview(&view, &findings, &params)))
+    })
+    .await
+    .unwrap_or_else(|e| e)
+}
+
+fn overview(view: &View, findings: &[Finding], params: &Params) -> Markup {
+    let severity: Option<Severity> = params.severity.as_deref().and_then(|s| s.parse().ok());
+    let mut by_rec: BTreeMap<&Id, Vec<&Finding>> = BTreeMap::new();
+    for f in findings {
+        if let Some(rec) = &f.rec {
+            by_rec.entry(rec).or_default().push(f);
+        }
+    }
+    let worst = |rec: &Id| {
+        by_rec
+            .get(rec)
+            .and_then(|fs| fs.iter().map(|f| f.severity).max())
+    };
+    let open = params.open.as_deref() == Some("1");
+    let mut recs: Vec<&RecView> = view
+        .recs
+        .values()
+        .filter(|r| !open || r.closure.status == ClosureStatus::Open)
+        .filter(|r| {
+            params
+                .addressee
+                .as_deref()
+                .filter(|a| !a.is_empty())
+                .is_none_or(|a| r.addressees.iter().any(|x| x.as_str() == a))
+        })
+        .filter(|r| severity.is_none_or(|s| worst(&r.rec).is_some_and(|w| w >= s)))
+        .collect();
+    recs.sort_by_cached_key(|r| {
+        (
+            Id::natural_key(r.report.as_str()),
+            Id::natural_key(r.rec.as_str()),
+        )
+    });
+    let pages = recs.len().div_ceil(PER_PAGE).max(1);
+    let current = params.page.unwrap_or(1).clamp(1, pages);
+    let shown = &recs[(current - 1) * PER_PAGE..(current * PER_PAGE).min(recs.len())];
+    // The page's recommendations under their reports, in order.
+    let mut groups: Vec<(&Id, Vec<&RecView>)> = Vec::new();
+    for r in shown {
+        match groups.last_mut() {
+            Some((report, list)) if *report == &r.report => list.push(r),
+            _ => groups.push((&r.report, vec![r])),
+        }
+    }
+    let none: Vec<&Finding> = Vec::new();
+    let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
+    let at = view.at.to_string();
+    let known = params.known_at.clone().unwrap_or_default();
+    let addressees: Vec<&Id> = {
+        let mut all: Vec<&Id> = view
+            .recs
+            .values()
+            .flat_map(|r| r.addressees.iter())
+            .collect();
+        all.sort();
+        all.dedup();
+        all
+    };
+    let link = |page: usize| {
+        let mut q = format!("/?at={at}&page={page}");
+        for (k, v) in [
+            ("known_at", params.known_at.as_deref()),
+            ("open", params.open.as_deref()),
+            ("addressee", params.addressee.as_deref()),
+            ("severity", params.severity.as_deref()),
+        ] {
+            if let Some(v) = v.filter(|v| !v.is_empty()) {
+                q.push_str(&format!("&{k}={v}"));
+            }
+        }
+        q
+    };
+    html! {
+        h1 { "Recommendations and what became of them" }
+        p {
+            "As on " strong { (at) }
+            @if known.is_empty() { ", as known now" } @else { ", as known at " strong { (known) } }
+            ". Findings: "
+            span.error { (count(Severity::Error)) " errors" } ", "
+            span.warning { (count(Severity::Warning)) " warnings" } ", "
+            span.info { (count(Severity::Info)) " for information" } "."
+        }
+        (when_form("/", &at, &known, html! {
+            label { "Addressed to"
+                select name="addressee" {
+                    option value="" { "anyone" }
+                    @for a in &addressees {
+                        option value=(a.as_str()) selected[params.addressee.as_deref() == Some(a.as_str())] {
+                            (body_name(view, Some(a)))
+                        }
+                    }
+                }
+            }
+            label { "With a finding of"
+                select name="severity" {
+                    option value="" { "any kind, or none" }
+                    @for s in [Severity::Info, Severity::Warning, Severity::Error] {
+                        option value=(s.name()) selected[severity == Some(s)] { "at least " (s.name()) }
+                    }
+                }
+            }
+            label { "Open only" input type="checkbox" name="open" value="1" checked[open]; }
+        }))
+        p { (recs.len()) " recommendations" @if pages > 1 { ", page " (current) " of " (pages) } "." }
+        table {
+            thead { tr {
+                th { "Recommendation" } th { "Addressed to" } th { "Response" }
+                th { "Claimed" } th { "Assessed" } th { "Schedule" } th { "Closure" } th { "Findings" }
+            } }
+            tbody {
+                @for (report, list) in &groups {
+                    tr { th colspan="8" {
+                        "Report " (report)
+                        @if let Some(rv) = view.reports.get(*report) { ": " (rv.title) }
+                    } }
+                    @for r in list {
+                    tr {
+                        td { a href=(format!("/rec/{}?at={at}", r.rec)) { (r.rec) } br; small { (r.subject.chars().take(90).collect::<String>()) } }
+                        td { (r.addressees.iter().map(|a| body_name(view, Some(a))).collect::<Vec<_>>().join(", ")) }
+                        td { (r.position.as_ref().map_or("none yet".into(), |p| words(&p.position))) }
+                        td { (r.claimed.as_ref().map_or("-".into(), |c| words(&c.status))) }
+                        td { (r.verified.as_ref().map_or("-".into(), |v| words(&v.verdict))) }
+                        td { (words(&r.schedule.status)) }
+                        td { (words(&r.closure.status)) }
+                        td {
+                            @for f in by_rec.get(&r.rec).unwrap_or(&none) { span class=(f.severity.name()) { (f.rule.id()) } br; }
+                        }
+                    }
+                    }
+                }
+            }
+        }
+        @if pages > 1 {
+            nav.pages {
+                @if current > 1 { a href=(link(current - 1)) { "Previous page" } }
+                @if current < pages { a href=(link(current + 1)) { "Next page" } }
+            }
+        }
+    }
+}

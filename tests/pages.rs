@@ -1,0 +1,206 @@
+//! The pages `trail serve` renders for readers (issue 14, first part), on a
+//! live server over loopback: the overview lists every recommendation and
+//! links to each one's page, which shows where a claim and a later
+//! assessment part ways and offers the recommendation's record, which
+//! `trail verify-proof` then checks with no log; search finds entries; text
+//! from the log stays text; nothing is loaded from elsewhere; and headless
+//! Chromium builds the same page from what the server sends.
+
+mod common;
+
+use common::browser::{chromium, run_chromium};
+use common::served::{Served, grant_operator};
+use common::{Site, arg, copy_tree, trail_run};
+
+const HOSTILE: &str = "<script>alert(1)</script><img src=x onerror=alert(2)>";
+
+/// A served log: REC-1 claimed implemented by syp and assessed not
+/// implemented, with hostile text in the claim; REC-2 untouched. Returns
+/// the site, the server and the operator's verifier key.
+fn served() -> (Site, Served, String) {
+    let site = Site::new();
+    let operator = grant_operator(&site);
+    site.append(
+        "syp",
+        &serde_json::json!({"type": "response_recorded", "rec": "REC-1", "position": "accepted",
+            "actions": "Train every officer", "target": "2022-12-31", "date": "2022-01-10"}),
+    )
+    .ok();
+    site.append(
+        "syp",
+        &serde_json::json!({"type": "progress_claim", "rec": "REC-1", "status": "implemented",
+            "subject": "syp", "narrative": HOSTILE, "date": "2022-06-01"}),
+    )
+    .ok();
+    let assessor = site.grant_key(&site.log, "inspectorate", 41, "assessor");
+    let assessment = site.path("assessment.json");
+    std::fs::write(
+        &assessment,
+        serde_json::json!({"type": "assessment", "rec": "REC-1", "verdict": "not_implemented",
+            "coverage": "full", "narrative": "No training records", "date": "2022-09-01"})
+        .to_string(),
+    )
+    .unwrap();
+    trail_run(&[
+        "append",
+        "--log",
+        arg(&site.log),
+        "--key",
+        arg(&assessor),
+        "--event",
+        arg(&assessment),
+    ])
+    .ok();
+    // The operator's verifier key, from a copy (the served log is busy).
+    let copy = site.path("copy");
+    copy_tree(&site.log, &copy);
+    let vkey = site.checkpoint(&copy, &operator, &site.path("cp"));
+    let server = Served::start(&site.log, &operator, &[]);
+    (site, server, vkey)
+}
+
+fn page(server: &Served, path: &str) -> String {
+    let (status, body) = server.get(path);
+    assert_eq!(
+        status,
+        200,
+        "GET {path}: {}",
+        String::from_utf8_lossy(&body)
+    );
+    String::from_utf8(body).expect("a page is UTF-8")
+}
+
+/// The `href`s of a page, in order.
+fn links(html: &str) -> Vec<String> {
+    html.split("href=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .map(|l| l.replace("&amp;", "&"))
+        .collect()
+}
+
+#[test]
+fn a_reader_goes_from_the_overview_to_a_recommendation_and_checks_its_record() {
+    let (site, server, vkey) = served();
+    let overview = page(&server, "/?at=2023-06-30");
+    assert!(overview.contains("Verified log of "), "the banner is shown");
+    let recs: Vec<String> = links(&overview)
+        .into_iter()
+        .filter(|l| l.starts_with("/rec/"))
+        .collect();
+    assert_eq!(recs.len(), 2, "one link per recommendation: {recs:?}");
+    assert!(recs[0].starts_with("/rec/REC-1?") && recs[1].starts_with("/rec/REC-2?"));
+    // Body names, not actor ids; findings named by rule.
+    assert!(overview.contains("<td>Body of syp</td>"), "{overview}");
+    assert!(overview.contains("claim_contradicted"), "{overview}");
+
+    let rec = page(&server, &recs[0]);
+    assert!(rec.contains("Where the record parts ways"), "{rec}");
+    assert!(rec.contains("claim contradicted"));
+    for kind in [
+        "recommendation issued",
+        "response recorded",
+        "progress claim",
+        "assessment",
+    ] {
+        assert!(rec.contains(kind), "{kind} missing from the page");
+    }
+    // Hostile text from the log stays text.
+    assert!(!rec.contains("<script>") && !rec.contains("<img"));
+    assert!(rec.contains("&lt;script&gt;"), "shown escaped");
+    // Every statement links to its canonical bytes.
+    let entry_links: Vec<String> = links(&rec)
+        .into_iter()
+        .filter(|l| l.starts_with("/entries?start="))
+        .collect();
+    assert_eq!(entry_links.len(), 4, "{entry_links:?}");
+    let (status, bytes) = server.get(&entry_links[0]);
+    assert_eq!(status, 200);
+    assert!(!bytes.is_empty());
+
+    // The record offered for download checks with no log at hand.
+    let download = links(&rec)
+        .into_iter()
+        .find(|l| l.ends_with("/record"))
+        .expect("a download link");
+    let (status, record) = server.get(&download);
+    assert_eq!(status, 200);
+    let file = site.path("REC-1.record");
+    std::fs::write(&file, &record).unwrap();
+    let checked = trail_run(&[
+        "verify-proof",
+        "--proof",
+        arg(&file),
+        "--operator-key",
+        &vkey,
+        "--at",
+        "2023-06-30",
+    ]);
+    let out = checked.ok();
+    assert!(out.starts_with("ok: the record of REC-1"), "{out}");
+    assert!(
+        out.contains("claimed implemented; assessed not_implemented"),
+        "{out}"
+    );
+}
+
+#[test]
+fn search_finds_entries_and_links_their_recommendations() {
+    let (_site, server, _) = served();
+    let found = page(&server, "/search?q=training+records");
+    assert!(found.contains("1 entries match"), "{found}");
+    assert!(links(&found).iter().any(|l| l == "/rec/REC-1"));
+    let none = page(&server, "/search?q=nowhere+at+all");
+    assert!(none.contains("0 entries match"));
+    let (status, _) = server.get("/rec/NOPE");
+    assert_eq!(status, 404);
+}
+
+#[test]
+fn pages_need_nothing_from_elsewhere_and_no_script() {
+    let (_site, server, _) = served();
+    for path in ["/", "/rec/REC-1", "/search?q=training"] {
+        let html = page(&server, path);
+        assert!(!html.contains("<script"), "{path} has a script");
+        for attr in ["src=\"", "href=\"http", "url("] {
+            assert!(!html.contains(attr), "{path} loads {attr} from elsewhere");
+        }
+    }
+}
+
+#[test]
+fn chromium_builds_the_overview_the_server_sent() {
+    let Some(chromium) = chromium() else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "chromium is not installed, and CI is set: .ci/run should have installed it"
+        );
+        eprintln!("SKIPPED: chromium is not installed (apt-get install chromium)");
+        return;
+    };
+    let (site, server, _) = served();
+    let dom = run_chromium(
+        &chromium,
+        &site.path("profile"),
+        &format!("{}/?at=2023-06-30", server.url),
+        &["--dump-dom".to_string()],
+    );
+    assert!(dom.contains("<table"), "no table in the DOM: {dom}");
+    for rec in ["REC-1", "REC-2"] {
+        assert!(
+            dom.contains(&format!("href=\"/rec/{rec}?")),
+            "{rec} is not linked"
+        );
+    }
+    let rec = run_chromium(
+        &chromium,
+        &site.path("profile-rec"),
+        &format!("{}/rec/REC-1", server.url),
+        &["--dump-dom".to_string()],
+    );
+    assert!(
+        rec.contains("class=\"parts\""),
+        "the parting of ways is drawn"
+    );
+    assert!(!rec.contains("<script>alert") && rec.contains("&lt;script&gt;"));
+}
