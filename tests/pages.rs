@@ -90,8 +90,11 @@ fn a_reader_goes_from_the_overview_to_a_recommendation_and_checks_its_record() {
         .collect();
     assert_eq!(recs.len(), 2, "one link per recommendation: {recs:?}");
     assert!(recs[0].starts_with("/rec/REC-1?") && recs[1].starts_with("/rec/REC-2?"));
-    // Body names, not actor ids; findings named by rule.
-    assert!(overview.contains("<td>Body of syp</td>"), "{overview}");
+    // Body names, not actor ids, each linked to its page; findings named by rule.
+    assert!(
+        overview.contains(r#"<a href="/body/syp">Body of syp</a>"#),
+        "{overview}"
+    );
     assert!(overview.contains("claim_contradicted"), "{overview}");
 
     let rec = page(&server, &recs[0]);
@@ -145,6 +148,26 @@ fn a_reader_goes_from_the_overview_to_a_recommendation_and_checks_its_record() {
 }
 
 #[test]
+fn a_body_page_shows_what_it_was_asked_and_how_its_claims_fared() {
+    let (_site, server, _) = served();
+    let syp = page(&server, "/body/syp?at=2023-06-30");
+    assert!(syp.contains("<h1>Body of syp</h1>"), "{syp}");
+    assert!(
+        syp.contains("Asked 1 recommendations; answered 1; made 1 progress claims, of which 1"),
+        "{syp}"
+    );
+    assert!(
+        syp.contains("class=\"parts\""),
+        "the contradicted claim is marked"
+    );
+    assert!(links(&syp).iter().any(|l| l.starts_with("/rec/REC-1")));
+    let college = page(&server, "/body/college?at=2023-06-30");
+    assert!(college.contains("Asked 1 recommendations; answered 0; made 0 progress claims"));
+    let (status, _) = server.get("/body/nobody");
+    assert_eq!(status, 404);
+}
+
+#[test]
 fn search_finds_entries_and_links_their_recommendations() {
     let (_site, server, _) = served();
     let found = page(&server, "/search?q=training+records");
@@ -159,7 +182,7 @@ fn search_finds_entries_and_links_their_recommendations() {
 #[test]
 fn pages_need_nothing_from_elsewhere_and_no_script() {
     let (_site, server, _) = served();
-    for path in ["/", "/rec/REC-1", "/search?q=training"] {
+    for path in ["/", "/rec/REC-1", "/body/syp", "/search?q=training"] {
         let html = page(&server, path);
         assert!(!html.contains("<script"), "{path} has a script");
         for attr in ["src=\"", "href=\"http", "url("] {

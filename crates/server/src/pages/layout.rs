@@ -103,6 +103,14 @@ pub(super) fn body_name(view: &View, actor: Option<&Id>) -> String {
     }
 }
 
+/// An actor's body name, linked to its page.
+pub(super) fn body_link(view: &View, actor: Option<&Id>) -> Markup {
+    match actor {
+        Some(id) => html! { a href=(format!("/body/{id}")) { (body_name(view, Some(id))) } },
+        None => html! { (body_name(view, None)) },
+    }
+}
+
 /// The form for both time axes, keeping `extra` query fields.
 pub(super) fn when_form(action: &str, at: &str, known_at: &str, extra: Markup) -> Markup {
     html! {

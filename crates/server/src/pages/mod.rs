@@ -6,6 +6,7 @@
 //! Each page is computed from verified entries only, as the JSON answers
 //! are (`queries.rs`), and says which checkpoint it stands on.
 
+mod body;
 mod layout;
 mod overview;
 mod rec;
@@ -25,4 +26,5 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route("/rec/{rec}", get(rec::handler))
         .route("/rec/{rec}/record", get(rec::record))
         .route("/search", get(search::handler))
+        .route("/body/{actor}", get(body::handler))
 }

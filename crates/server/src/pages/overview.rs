@@ -13,7 +13,7 @@ use trail_core::check::Severity;
 use trail_core::state::{ClosureStatus, RecView};
 use trail_core::{CheckConfig, Finding, Id, View, check};
 
-use super::layout::{body_name, page, when_form, words};
+use super::layout::{body_link, body_name, page, when_form, words};
 use crate::queries::{When, view_of};
 use crate::routes::{Shared, blocking};
 
@@ -172,7 +172,7 @@ fn overview(view: &View, findings: &[Finding], params: &Params) -> Markup {
                     @for r in list {
                     tr {
                         td { a href=(format!("/rec/{}?at={at}", r.rec)) { (r.rec) } br; small { (r.subject.chars().take(90).collect::<String>()) } }
-                        td { (r.addressees.iter().map(|a| body_name(view, Some(a))).collect::<Vec<_>>().join(", ")) }
+                        td { @for (i, a) in r.addressees.iter().enumerate() { @if i > 0 { ", " } (body_link(view, Some(a))) } }
                         td { (r.position.as_ref().map_or("none yet".into(), |p| words(&p.position))) }
                         td { (r.claimed.as_ref().map_or("-".into(), |c| words(&c.status))) }
                         td { (r.verified.as_ref().map_or("-".into(), |v| words(&v.verdict))) }

@@ -15,7 +15,7 @@ use trail_core::state::{RecView, Standing};
 use trail_core::transparency::record_file;
 use trail_core::{CheckConfig, Event, Finding, Id, RecSelection, View, check};
 
-use super::layout::{body_name, page, problem, when_form, words};
+use super::layout::{body_link, body_name, page, problem, when_form, words};
 use crate::queries::{When, view_of};
 use crate::routes::{Shared, blocking};
 
@@ -109,8 +109,8 @@ fn body(view: &View, r: &RecView, findings: &[Finding], known: &str) -> Markup {
         h1 { (r.rec) }
         p { (r.subject) }
         p {
-            "Report " (r.report) ", issued on " (r.issued_on) " by " (body_name(view, r.issuer.as_ref()))
-            " to " (r.addressees.iter().map(|a| body_name(view, Some(a))).collect::<Vec<_>>().join(", ")) "."
+            "Report " (r.report) ", issued on " (r.issued_on) " by " (body_link(view, r.issuer.as_ref()))
+            " to " @for (i, a) in r.addressees.iter().enumerate() { @if i > 0 { ", " } (body_link(view, Some(a))) } "."
         }
         (when_form(&format!("/rec/{}", r.rec), &at, known, html! {}))
         table {
@@ -144,7 +144,7 @@ fn body(view: &View, r: &RecView, findings: &[Finding], known: &str) -> Markup {
                             a href=(format!("/entries?start={}&limit=1", s.seq)) title="the entry's canonical bytes" { (s.seq) }
                             @if flagged(s.seq) { " ⚠" }
                         }
-                        td { (body_name(view, s.actor.as_ref())) }
+                        td { (body_link(view, s.actor.as_ref())) }
                         td { (s.recorded_at.0.strftime("%Y-%m-%d %H:%M")) }
                         td {
                             (s.event.kind().name().replace('_', " ")) ": " (s.event.summary())
