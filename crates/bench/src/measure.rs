@@ -102,11 +102,17 @@ pub fn run(options: &RunOptions) -> Result<Results, BoxError> {
     );
 
     if options.only_queries {
-        let (recs, per_round) = (built.recs, built.per_round);
-        let entries = built.entries;
-        drop(built);
+        let workload::Built {
+            log,
+            keys,
+            entries,
+            recs,
+            per_round,
+            ..
+        } = built;
+        drop(log);
         note(t0, "queries through the trail binary (only)");
-        crate::queries::measure(&log_dir, recs, per_round, &mut rows)?;
+        crate::queries::measure(&log_dir, &keys.operator, recs, per_round, &mut rows)?;
         echo(&rows, &mut shown);
         if options.keep {
             note(t0, &format!("kept {}", scratch.keep().display()));
@@ -342,7 +348,13 @@ pub fn run(options: &RunOptions) -> Result<Results, BoxError> {
 
     echo(&rows, &mut shown);
     note(t0, "queries through the trail binary");
-    crate::queries::measure(&log_dir, built.recs, built.per_round, &mut rows)?;
+    crate::queries::measure(
+        &log_dir,
+        &built.keys.operator,
+        built.recs,
+        built.per_round,
+        &mut rows,
+    )?;
 
     let mean_entry_bytes = raw_bytes as f64 / n as f64;
     if options.keep {

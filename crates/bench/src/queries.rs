@@ -12,7 +12,7 @@ use std::time::Instant;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use trail_core::snapshot::Cut;
-use trail_core::{Day, Id, Log, RecSelection, Timestamp};
+use trail_core::{Day, Id, Log, RecSelection, SecretKey, Timestamp};
 
 use crate::child::{Peak, run_allowing, trail_binary};
 use crate::limits::percentile;
@@ -114,6 +114,7 @@ fn runs(
 /// Measures section 10 on the log at `dir` (closed: the binary opens it).
 pub(crate) fn measure(
     dir: &Path,
+    operator: &SecretKey,
     recs: u64,
     per_round: u64,
     rows: &mut Vec<Row>,
@@ -294,7 +295,92 @@ pub(crate) fn measure(
 
     let check = runs(&trail, peak, 1, || base(&["check"]))?;
     one("trail check".into(), 3.0, 1, check, rows);
-    Ok(())
+    pages(&trail, dir, operator, &span, rows)
+}
+
+/// The pages `trail serve` renders (issue 14), timed from request to last
+/// byte over loopback on a running server: one recommendation's page and
+/// the overview.
+fn pages(
+    trail: &Path,
+    dir: &Path,
+    operator: &SecretKey,
+    span: &Span,
+    rows: &mut Vec<Row>,
+) -> Result<(), BoxError> {
+    let key = dir.with_file_name("operator.key");
+    if !key.exists() {
+        operator.write_new_file(&key)?;
+    }
+    let mut server = std::process::Command::new(trail)
+        .args(["serve", "--listen", "127.0.0.1:0", "--log"])
+        .arg(dir)
+        .arg("--operator-key")
+        .arg(&key)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()?;
+    let mut first = String::new();
+    let stdout = server.stdout.take().ok_or("no server stdout")?;
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut first)?;
+    let addr = first
+        .trim()
+        .rsplit("http://")
+        .next()
+        .filter(|a| a.contains(':'))
+        .ok_or_else(|| format!("unexpected first line from trail serve: {first:?}"))?
+        .to_owned();
+    let result = (|| -> Result<(), BoxError> {
+        let mut rng = SmallRng::seed_from_u64(15);
+        let mut rec_times = Vec::new();
+        for _ in 0..RUNS {
+            let path = format!("/rec/{}", span.rec(&mut rng));
+            rec_times.push(get(&addr, &path)?);
+        }
+        let mut overview = Vec::new();
+        for _ in 0..3 {
+            overview.push(get(&addr, &format!("/?at={}", span.date(&mut rng)))?);
+        }
+        for (name, mut times, target) in [
+            ("GET /rec/{rec}: one recommendation's page", rec_times, 0.05),
+            ("GET /?at=D: the overview (first page of 100)", overview, 0.5),
+        ] {
+            times.sort_by(f64::total_cmp);
+            let p50 = percentile(&times, 50.0);
+            rows.push(
+                Row::plain(
+                    SECTION,
+                    format!("{name}, served, p50 of {}", times.len()),
+                    p50 * 1000.0,
+                    "ms",
+                )
+                .target(format!("< {:.0} ms", target * 1000.0), p50 < target),
+            );
+        }
+        Ok(())
+    })();
+    let _ = server.kill();
+    let _ = server.wait();
+    result
+}
+
+/// Seconds from sending `GET path` to the end of a 200 answer.
+fn get(addr: &str, path: &str) -> Result<f64, BoxError> {
+    use std::io::{Read, Write};
+    let started = Instant::now();
+    let mut stream = std::net::TcpStream::connect(addr)?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer)?;
+    let took = secs(started.elapsed());
+    if !answer.starts_with(b"HTTP/1.1 200") {
+        let head = String::from_utf8_lossy(&answer[..answer.len().min(200)]).into_owned();
+        return Err(format!("GET {path}: {head}").into());
+    }
+    Ok(took)
 }
 
 /// The library call behind `trail history`: [`Log::selected_view`] of one
