@@ -343,7 +343,11 @@ fn pages(
         }
         for (name, mut times, target) in [
             ("GET /rec/{rec}: one recommendation's page", rec_times, 0.05),
-            ("GET /?at=D: the overview (first page of 100)", overview, 0.5),
+            (
+                "GET /?at=D: the overview (first page of 100)",
+                overview,
+                0.5,
+            ),
         ] {
             times.sort_by(f64::total_cmp);
             let p50 = percentile(&times, 50.0);
