@@ -148,6 +148,27 @@ fn a_reader_goes_from_the_overview_to_a_recommendation_and_checks_its_record() {
 }
 
 #[test]
+fn the_overview_filters_and_pages() {
+    let (_site, server, _) = served();
+    let rec_links = |html: &str| -> Vec<String> {
+        links(html)
+            .into_iter()
+            .filter(|l| l.starts_with("/rec/"))
+            .map(|l| l.split('?').next().unwrap_or_default().to_owned())
+            .collect()
+    };
+    // A filter reads the whole log; without one, only the page is folded.
+    let college = page(&server, "/?at=2023-06-30&addressee=college");
+    assert_eq!(rec_links(&college), ["/rec/REC-2"]);
+    assert!(college.contains("1 recommendations.") && !college.contains("named in the log"));
+    let all = page(&server, "/?at=2023-06-30");
+    assert!(all.contains("2 recommendations named in the log"), "{all}");
+    assert!(all.contains("Findings on this page"));
+    // A page past the last is the last.
+    assert_eq!(rec_links(&page(&server, "/?page=99")), rec_links(&all));
+}
+
+#[test]
 fn a_body_page_shows_what_it_was_asked_and_how_its_claims_fared() {
     let (_site, server, _) = served();
     let syp = page(&server, "/body/syp?at=2023-06-30");

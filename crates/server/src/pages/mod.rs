@@ -17,7 +17,13 @@ use std::sync::Arc;
 use axum::Router;
 use axum::routing::get;
 
+use trail_core::check::Rule;
+
 use crate::routes::Shared;
+
+/// Rules that compare several recommendations: a view of a few cannot
+/// judge them, so only pages built on the whole log show them.
+pub(super) const ACROSS_RECOMMENDATIONS: [Rule; 2] = [Rule::ListMismatch, Rule::FundingUnlinked];
 
 /// The page routes, merged into the server's router.
 pub(crate) fn routes() -> Router<Arc<Shared>> {

@@ -11,11 +11,12 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use trail_core::check::Severity;
 use trail_core::state::{ClosureStatus, RecView};
-use trail_core::{CheckConfig, Finding, Id, View, check};
+use trail_core::{CheckConfig, Finding, Id, Index, RecSelection, View, check};
 
+use super::ACROSS_RECOMMENDATIONS;
 use super::layout::{body_link, body_name, page, when_form, words};
 use crate::queries::{When, view_of};
-use crate::routes::{Shared, blocking};
+use crate::routes::{Shared, blocking, internal};
 
 /// Recommendations per page: a million-entry log's overview must render
 /// quickly, and a reader scrolls one screenful at a time.
@@ -46,15 +47,63 @@ pub(super) async fn handler(
             at: params.at.clone().filter(|v| !v.is_empty()),
             known_at: params.known_at.clone().filter(|v| !v.is_empty()),
         };
-        let view = view_of(s, &when, None)?;
-        let findings = check(&view, &CheckConfig::default());
-        Ok(page(s, "Overview", overview(&view, &findings, &params)))
+        let filtered = params.open.is_some()
+            || params.addressee.as_deref().is_some_and(|a| !a.is_empty())
+            || params.severity.as_deref().is_some_and(|v| !v.is_empty());
+        if filtered {
+            // A filter must look at every recommendation.
+            let view = view_of(s, &when, None)?;
+            let findings = check(&view, &CheckConfig::default());
+            return Ok(page(
+                s,
+                "Overview",
+                overview(&view, &findings, &params, None),
+            ));
+        }
+        // Unfiltered, the page's recommendations come from the index in
+        // natural order, and only their entries are folded.
+        let mut ids = s.log().indexed_ids(Index::Rec).map_err(internal)?;
+        ids.sort_by_cached_key(|id| Id::natural_key(id));
+        let pages = ids.len().div_ceil(PER_PAGE).max(1);
+        let current = params.page.unwrap_or(1).clamp(1, pages);
+        let selection = RecSelection {
+            recs: ids
+                .iter()
+                .skip((current - 1) * PER_PAGE)
+                .take(PER_PAGE)
+                .filter_map(|id| Id::new(id).ok())
+                .collect(),
+            reports: Vec::new(),
+        };
+        let view = view_of(s, &when, Some(&selection))?;
+        let findings: Vec<Finding> = check(&view, &CheckConfig::default())
+            .into_iter()
+            .filter(|f| !ACROSS_RECOMMENDATIONS.contains(&f.rule))
+            .collect();
+        let paged = Paged {
+            named: ids.len(),
+            current,
+            pages,
+        };
+        Ok(page(
+            s,
+            "Overview",
+            overview(&view, &findings, &params, Some(paged)),
+        ))
     })
     .await
     .unwrap_or_else(|e| e)
 }
 
-fn overview(view: &View, findings: &[Finding], params: &Params) -> Markup {
+/// An overview built on one page of recommendations only: how many the
+/// log names in all, and which page this is.
+struct Paged {
+    named: usize,
+    current: usize,
+    pages: usize,
+}
+
+fn overview(view: &View, findings: &[Finding], params: &Params, paged: Option<Paged>) -> Markup {
     let severity: Option<Severity> = params.severity.as_deref().and_then(|s| s.parse().ok());
     let mut by_rec: BTreeMap<&Id, Vec<&Finding>> = BTreeMap::new();
     for f in findings {
@@ -81,15 +130,17 @@ fn overview(view: &View, findings: &[Finding], params: &Params) -> Markup {
         })
         .filter(|r| severity.is_none_or(|s| worst(&r.rec).is_some_and(|w| w >= s)))
         .collect();
-    recs.sort_by_cached_key(|r| {
-        (
-            Id::natural_key(r.report.as_str()),
-            Id::natural_key(r.rec.as_str()),
-        )
-    });
-    let pages = recs.len().div_ceil(PER_PAGE).max(1);
-    let current = params.page.unwrap_or(1).clamp(1, pages);
-    let shown = &recs[(current - 1) * PER_PAGE..(current * PER_PAGE).min(recs.len())];
+    recs.sort_by_cached_key(|r| Id::natural_key(r.rec.as_str()));
+    let (pages, current, shown, total) = match &paged {
+        Some(p) => (p.pages, p.current, &recs[..], p.named),
+        None => {
+            let pages = recs.len().div_ceil(PER_PAGE).max(1);
+            let current = params.page.unwrap_or(1).clamp(1, pages);
+            let shown = &recs[(current - 1) * PER_PAGE..(current * PER_PAGE).min(recs.len())];
+            (pages, current, shown, recs.len())
+        }
+    };
+    let scope = if paged.is_some() { " on this page" } else { "" };
     // The page's recommendations under their reports, in order.
     let mut groups: Vec<(&Id, Vec<&RecView>)> = Vec::new();
     for r in shown {
@@ -131,7 +182,7 @@ fn overview(view: &View, findings: &[Finding], params: &Params) -> Markup {
         p {
             "As on " strong { (at) }
             @if known.is_empty() { ", as known now" } @else { ", as known at " strong { (known) } }
-            ". Findings: "
+            ". Findings" (scope) ": "
             span.error { (count(Severity::Error)) " errors" } ", "
             span.warning { (count(Severity::Warning)) " warnings" } ", "
             span.info { (count(Severity::Info)) " for information" } "."
@@ -157,7 +208,11 @@ fn overview(view: &View, findings: &[Finding], params: &Params) -> Markup {
             }
             label { "Open only" input type="checkbox" name="open" value="1" checked[open]; }
         }))
-        p { (recs.len()) " recommendations" @if pages > 1 { ", page " (current) " of " (pages) } "." }
+        p {
+            (total) " recommendations" @if paged.is_some() { " named in the log" }
+            @if pages > 1 { ", page " (current) " of " (pages) } "."
+            @if paged.is_some() { " Findings that compare recommendations (list_mismatch, funding_unlinked) appear when a filter is set." }
+        }
         table {
             thead { tr {
                 th { "Recommendation" } th { "Addressed to" } th { "Response" }

@@ -15,6 +15,7 @@ use trail_core::state::{RecView, Standing};
 use trail_core::transparency::record_file;
 use trail_core::{CheckConfig, Event, Finding, Id, RecSelection, View, check};
 
+use super::ACROSS_RECOMMENDATIONS;
 use super::layout::{body_link, body_name, page, problem, when_form, words};
 use crate::queries::{When, view_of};
 use crate::routes::{Shared, blocking};
@@ -25,10 +26,6 @@ pub(super) struct Params {
     at: Option<String>,
     known_at: Option<String>,
 }
-
-/// Rules that compare several recommendations: a view of one cannot judge
-/// them, so the overview shows them instead.
-const ACROSS_RECOMMENDATIONS: [Rule; 2] = [Rule::ListMismatch, Rule::FundingUnlinked];
 
 pub(super) async fn handler(
     State(shared): State<Arc<Shared>>,
