@@ -42,7 +42,7 @@ use crate::types::{Id, PublicKey};
 
 /// Marks a store whose indexes are complete, in this layout.
 pub(crate) const INDEX_FORMAT_KEY: &[u8] = b"m:index";
-pub(crate) const INDEX_FORMAT_VALUE: &[u8] = b"trail index v2";
+pub(crate) const INDEX_FORMAT_VALUE: &[u8] = b"trail index v3";
 /// Prefix of every index row.
 const INDEX_PREFIX: &[u8] = b"x:";
 
@@ -85,16 +85,31 @@ fn id_prefix(index: Index, id: &str) -> Vec<u8> {
     key
 }
 
-/// Seqs per posting list: a list's offsets fit a u16.
+/// Seqs per posting list for the sparse indexes (a recommendation's, a
+/// report's, a decision's entries, an entry's corrections): 65,536, so an
+/// id's few entries over a long stretch of the log share one list.
 const BLOCK_BITS: u32 = 16;
+/// Seqs per list for the dense ones (an event type's, an actor's entries):
+/// 4,096, so that the list an append rewrites stays under 8 KiB.
+const DENSE_BLOCK_BITS: u32 = 12;
+
+/// The block size of the list with this key (prefix).
+fn block_bits(key: &[u8]) -> u32 {
+    if key.starts_with(KIND_PREFIX) || key.starts_with(Index::Actor.prefix()) {
+        DENSE_BLOCK_BITS
+    } else {
+        BLOCK_BITS
+    }
+}
 
 /// A posting: the list's key (with its block) and the seq's offset in it.
 pub(crate) type Posting = (Vec<u8>, u16);
 
 fn posting(mut key: Vec<u8>, seq: u64) -> Posting {
-    let block = u32::try_from(seq >> BLOCK_BITS).unwrap_or(u32::MAX);
+    let bits = block_bits(&key);
+    let block = u32::try_from(seq >> bits).unwrap_or(u32::MAX);
     key.extend_from_slice(&block.to_be_bytes());
-    (key, (seq & 0xffff) as u16)
+    (key, (seq & ((1 << bits) - 1)) as u16)
 }
 
 fn id_key(index: Index, id: &Id, seq: u64) -> Posting {
@@ -115,7 +130,7 @@ fn kind_key(kind: EventKind, seq: u64) -> Posting {
 /// which must rise; `None` for a list that is not well formed.
 fn seqs_of(key: &[u8], value: &[u8]) -> Option<Vec<u64>> {
     let tail = key.len().checked_sub(4).and_then(|at| key.get(at..))?;
-    let base = u64::from(u32::from_be_bytes(tail.try_into().ok()?)) << BLOCK_BITS;
+    let base = u64::from(u32::from_be_bytes(tail.try_into().ok()?)) << block_bits(key);
     if value.len() % 2 != 0 {
         return None;
     }
@@ -123,7 +138,8 @@ fn seqs_of(key: &[u8], value: &[u8]) -> Option<Vec<u64>> {
         .chunks_exact(2)
         .map(|o| u16::from_be_bytes([o[0], o[1]]))
         .collect();
-    if offsets.windows(2).any(|w| w[0] >= w[1]) {
+    let in_block = |o: &u16| u32::from(*o) >> block_bits(key) == 0;
+    if offsets.windows(2).any(|w| w[0] >= w[1]) || !offsets.iter().all(in_block) {
         return None;
     }
     Some(offsets.into_iter().map(|o| base + u64::from(o)).collect())
@@ -568,6 +584,34 @@ mod tests {
             assert!(verifier.indexes_rebuilt());
             assert!(log.indexes_match().unwrap());
             assert_eq!(log.indexed(Index::Rec, "R1").unwrap(), [3]);
+        }
+    }
+
+    #[test]
+    fn lists_cross_blocks_of_both_sizes() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = log_with_a_report(dir.path());
+        // 5,000 more reports: the type and actor lists cross a 4,096-seq block.
+        let events: Vec<Event> = (0..5000)
+            .map(|i| {
+                Event::from_json(&format!(
+                    r#"{{"type":"report_published","report":"REP{i}","title":"T","date":"2021-02-01"}}"#
+                ))
+                .unwrap()
+            })
+            .collect();
+        log.append_all(&crate::store::store_testlog::issuer(), events)
+            .unwrap();
+        let reports = log.indexed_kind(EventKind::ReportPublished).unwrap();
+        assert_eq!(reports, (2..3).chain(4..5004).collect::<Vec<u64>>());
+        let by_noo = log.indexed(Index::Actor, "noo").unwrap();
+        assert_eq!(by_noo, (2..5004).collect::<Vec<u64>>());
+        assert_eq!(log.indexed(Index::Report, "REP4999").unwrap(), [5003]);
+        assert!(log.indexes_match().unwrap());
+        // The dense lists are small: none over 8 KiB.
+        for item in log.tree.scan_prefix(INDEX_PREFIX) {
+            let (key, value) = item.unwrap();
+            assert!(value.len() <= 8192, "{key:?} holds {} bytes", value.len());
         }
     }
 
