@@ -16,17 +16,15 @@ const EXCERPT: usize = 60;
 /// The recommendations (or, for a report, the report) an entry is about.
 fn about(event: &Event) -> Vec<String> {
     let event = match event {
-        Event::Correction(c) => match &c.replacement {
-            Some(r) => r.0.as_ref(),
+        Event::Correction(_) => match event.replacement() {
+            Some(r) => r,
             None => return Vec::new(),
         },
         other => other,
     };
     match event {
-        Event::FundingDecision(f) => f.recs.iter().map(|r| r.to_string()).collect(),
-        Event::AccountabilitySession(s) => s.recs.iter().map(|r| r.to_string()).collect(),
         Event::ReportPublished(r) => vec![r.report.to_string()],
-        other => other.rec().map(|r| r.to_string()).into_iter().collect(),
+        other => other.recs().iter().map(|r| r.to_string()).collect(),
     }
 }
 

@@ -772,6 +772,25 @@ impl Event {
         format!("{main} {detail}").trim().to_owned()
     }
 
+    /// The recommendations the event concerns: the one it names, or those a
+    /// funding decision or an accountability session lists. A correction
+    /// names none itself (see [`Event::replacement`]).
+    pub fn recs(&self) -> Vec<&Id> {
+        match self {
+            Event::FundingDecision(f) => f.recs.iter().collect(),
+            Event::AccountabilitySession(s) => s.recs.iter().collect(),
+            other => other.rec().into_iter().collect(),
+        }
+    }
+
+    /// What a correction puts in place of its target, if it replaces it.
+    pub fn replacement(&self) -> Option<&Event> {
+        match self {
+            Event::Correction(c) => c.replacement.as_ref().map(|r| r.0.as_ref()),
+            _ => None,
+        }
+    }
+
     /// The recommendation the event is about, for kinds that name exactly one.
     pub fn rec(&self) -> Option<&Id> {
         match self {

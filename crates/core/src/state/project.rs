@@ -21,11 +21,7 @@ struct Placed {
 
 /// The recommendations an event concerns: the one it names, or those it lists.
 fn recs_of(event: &Event) -> Vec<Id> {
-    match event {
-        Event::FundingDecision(f) => f.recs.clone(),
-        Event::AccountabilitySession(s) => s.recs.clone(),
-        other => other.rec().cloned().into_iter().collect(),
-    }
+    event.recs().into_iter().cloned().collect()
 }
 
 fn correction_of(record: &Record) -> Option<&Correction> {

@@ -9,35 +9,25 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{Markup, html};
-use serde::Deserialize;
 use trail_core::check::Rule;
 use trail_core::state::{ClaimView, RecView};
 use trail_core::{CheckConfig, Finding, Id, View, check};
 
-use super::layout::{body_name, page, problem, when_form, words};
-use crate::queries::{When, view_of};
+use super::layout::{Axes, body_name, page, problem, when_form, words};
+use crate::queries::view_of;
 use crate::routes::{Shared, blocking};
-
-#[derive(Deserialize, Default)]
-pub(super) struct Params {
-    at: Option<String>,
-    known_at: Option<String>,
-}
 
 pub(super) async fn handler(
     State(shared): State<Arc<Shared>>,
     Path(actor): Path<String>,
-    params: Result<Query<Params>, QueryRejection>,
+    params: Result<Query<Axes>, QueryRejection>,
 ) -> Response {
     let params = params.map(|q| q.0).unwrap_or_default();
     blocking(&shared, move |s| {
         let Ok(id) = Id::new(&actor) else {
             return Ok(problem(StatusCode::NOT_FOUND, "No such body."));
         };
-        let when = When {
-            at: params.at.clone().filter(|v| !v.is_empty()),
-            known_at: params.known_at.clone().filter(|v| !v.is_empty()),
-        };
+        let when = params.when();
         let view = view_of(s, &when, None)?;
         if !view.actors.contains_key(&id) {
             return Ok(problem(
@@ -46,7 +36,7 @@ pub(super) async fn handler(
             ));
         }
         let findings = check(&view, &CheckConfig::default());
-        let known = params.known_at.clone().unwrap_or_default();
+        let known = params.known();
         let title = body_name(&view, Some(&id));
         Ok(page(s, &title, body(&view, &id, &findings, &known)))
     })

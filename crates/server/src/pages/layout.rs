@@ -9,6 +9,7 @@ use trail_core::View;
 use trail_core::transparency::parse_checkpoint_note;
 use trail_core::types::Id;
 
+use crate::queries::When;
 use crate::routes::Shared;
 
 /// Inline, so a page needs nothing else; print-friendly (no banner colours,
@@ -77,6 +78,29 @@ fn banner(shared: &Shared) -> Markup {
             }
         }
         None => html! { p.banner { "No signed checkpoint yet." } },
+    }
+}
+
+/// The two time axes as a page's form sends them (empty means "now").
+#[derive(serde::Deserialize, Default)]
+pub(super) struct Axes {
+    pub(super) at: Option<String>,
+    pub(super) known_at: Option<String>,
+}
+
+impl Axes {
+    /// The same, as the JSON answers take them.
+    pub(super) fn when(&self) -> When {
+        let given = |v: &Option<String>| v.clone().filter(|v| !v.is_empty());
+        When {
+            at: given(&self.at),
+            known_at: given(&self.known_at),
+        }
+    }
+
+    /// `known_at` as typed, for the form.
+    pub(super) fn known(&self) -> String {
+        self.known_at.clone().unwrap_or_default()
     }
 }
 

@@ -9,38 +9,27 @@ use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
-use serde::Deserialize;
 use trail_core::check::Rule;
 use trail_core::state::{RecView, Standing};
 use trail_core::transparency::record_file;
 use trail_core::{CheckConfig, Event, Finding, Id, RecSelection, View, check};
 
 use super::ACROSS_RECOMMENDATIONS;
-use super::layout::{body_link, body_name, page, problem, when_form, words};
-use crate::queries::{When, view_of};
+use super::layout::{Axes, body_link, body_name, page, problem, when_form, words};
+use crate::queries::view_of;
 use crate::routes::{Shared, blocking};
-
-/// The two time axes, from the page's form.
-#[derive(Deserialize, Default)]
-pub(super) struct Params {
-    at: Option<String>,
-    known_at: Option<String>,
-}
 
 pub(super) async fn handler(
     State(shared): State<Arc<Shared>>,
     Path(rec): Path<String>,
-    params: Result<Query<Params>, axum::extract::rejection::QueryRejection>,
+    params: Result<Query<Axes>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     let params = params.map(|q| q.0).unwrap_or_default();
     blocking(&shared, move |s| {
         let Ok(id) = Id::new(&rec) else {
             return Ok(problem(StatusCode::NOT_FOUND, "No such recommendation."));
         };
-        let when = When {
-            at: params.at.clone().filter(|v| !v.is_empty()),
-            known_at: params.known_at.clone().filter(|v| !v.is_empty()),
-        };
+        let when = params.when();
         let selection = RecSelection {
             recs: vec![id.clone()],
             reports: Vec::new(),
@@ -56,7 +45,7 @@ pub(super) async fn handler(
             .into_iter()
             .filter(|f| f.rec.as_ref() == Some(&id) && !ACROSS_RECOMMENDATIONS.contains(&f.rule))
             .collect();
-        let known = params.known_at.clone().unwrap_or_default();
+        let known = params.known();
         Ok(page(s, id.as_str(), body(&view, r, &findings, &known)))
     })
     .await

@@ -22,18 +22,13 @@ pub(super) struct Params {
 
 /// The recommendations an entry is about, as links.
 fn recs_of(event: &Event) -> Vec<String> {
-    let event = match event {
-        Event::Correction(c) => match &c.replacement {
-            Some(r) => r.0.as_ref(),
-            None => return Vec::new(),
-        },
-        other => other,
-    };
-    match event {
-        Event::FundingDecision(f) => f.recs.iter().map(|r| r.to_string()).collect(),
-        Event::AccountabilitySession(s) => s.recs.iter().map(|r| r.to_string()).collect(),
-        other => other.rec().map(|r| r.to_string()).into_iter().collect(),
-    }
+    event
+        .replacement()
+        .unwrap_or(event)
+        .recs()
+        .iter()
+        .map(|r| r.to_string())
+        .collect()
 }
 
 pub(super) async fn handler(
