@@ -95,6 +95,20 @@ pub(super) async fn handler(
     .unwrap_or_else(|e| e)
 }
 
+/// `value` percent-encoded for a query string: everything but unreserved
+/// characters (RFC 3986), so that a timestamp's `+` or `:` survives.
+fn query_value(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// An overview built on one page of recommendations only: how many the
 /// log names in all, and which page this is.
 struct Paged {
@@ -172,7 +186,7 @@ fn overview(view: &View, findings: &[Finding], params: &Params, paged: Option<Pa
             ("severity", params.severity.as_deref()),
         ] {
             if let Some(v) = v.filter(|v| !v.is_empty()) {
-                q.push_str(&format!("&{k}={v}"));
+                q.push_str(&format!("&{k}={}", query_value(v)));
             }
         }
         q
@@ -247,5 +261,20 @@ fn overview(view: &View, findings: &[Finding], params: &Params, paged: Option<Pa
                 @if current < pages { a href=(link(current + 1)) { "Next page" } }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::query_value;
+
+    #[test]
+    fn query_values_keep_what_a_timestamp_holds() {
+        assert_eq!(query_value("2022-01-17"), "2022-01-17");
+        assert_eq!(
+            query_value("2022-01-17T09:00:00+01:00"),
+            "2022-01-17T09%3A00%3A00%2B01%3A00"
+        );
+        assert_eq!(query_value("a b&c"), "a%20b%26c");
     }
 }
