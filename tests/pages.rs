@@ -145,6 +145,21 @@ fn a_reader_goes_from_the_overview_to_a_recommendation_and_checks_its_record() {
         out.contains("claimed implemented; assessed not_implemented"),
         "{out}"
     );
+    // The same file from the command line, through a verified copy of the served log.
+    let remote = site.path("REC-1.remote.record");
+    trail_run(&[
+        "prove",
+        "recommendation",
+        "--remote",
+        &server.url,
+        "--cache",
+        arg(&site.path("cache")),
+        "REC-1",
+        "--out",
+        arg(&remote),
+    ])
+    .ok();
+    assert_eq!(std::fs::read(&remote).unwrap(), record);
 }
 
 #[test]
