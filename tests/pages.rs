@@ -20,36 +20,13 @@ const HOSTILE: &str = "<script>alert(1)</script><img src=x onerror=alert(2)>";
 fn served() -> (Site, Served, String) {
     let site = Site::new();
     let operator = grant_operator(&site);
+    site.accept_and_claim_rec1(HOSTILE);
+    site.grant_key(&site.log, "inspectorate", 41, "assessor");
     site.append(
-        "syp",
-        &serde_json::json!({"type": "response_recorded", "rec": "REC-1", "position": "accepted",
-            "actions": "Train every officer", "target": "2022-12-31", "date": "2022-01-10"}),
+        "inspectorate",
+        &serde_json::json!({"type": "assessment", "rec": "REC-1", "verdict": "not_implemented",
+            "coverage": "full", "narrative": "No training records", "date": "2022-09-01"}),
     )
-    .ok();
-    site.append(
-        "syp",
-        &serde_json::json!({"type": "progress_claim", "rec": "REC-1", "status": "implemented",
-            "subject": "syp", "narrative": HOSTILE, "date": "2022-06-01"}),
-    )
-    .ok();
-    let assessor = site.grant_key(&site.log, "inspectorate", 41, "assessor");
-    let assessment = site.path("assessment.json");
-    std::fs::write(
-        &assessment,
-        serde_json::json!({"type": "assessment", "rec": "REC-1", "verdict": "not_implemented",
-            "coverage": "full", "narrative": "No training records", "date": "2022-09-01"})
-        .to_string(),
-    )
-    .unwrap();
-    trail_run(&[
-        "append",
-        "--log",
-        arg(&site.log),
-        "--key",
-        arg(&assessor),
-        "--event",
-        arg(&assessment),
-    ])
     .ok();
     // The operator's verifier key, from a copy (the served log is busy).
     let copy = site.path("copy");

@@ -14,18 +14,7 @@ fn proven_site() -> (Site, String) {
     let site = Site::new();
     let log = site.log.clone();
     let operator = site.grant_key(&log, "operator", 77, "operator");
-    site.append(
-        "syp",
-        &serde_json::json!({"type": "response_recorded", "rec": "REC-1", "position": "accepted",
-            "actions": "Train every officer", "target": "2022-12-31", "date": "2022-01-10"}),
-    )
-    .ok();
-    site.append(
-        "syp",
-        &serde_json::json!({"type": "progress_claim", "rec": "REC-1", "status": "implemented",
-            "subject": "syp", "narrative": "All trained", "date": "2022-06-01"}),
-    )
-    .ok();
+    site.accept_and_claim_rec1("All trained");
     let vkey = site.checkpoint(&log, &operator, &site.path("cp"));
     (site, vkey)
 }

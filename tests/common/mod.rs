@@ -394,6 +394,23 @@ impl Site {
         self.append_text(actor, &event.to_string())
     }
 
+    /// syp accepts REC-1 with a target of 2022-12-31, then claims it
+    /// implemented on 2022-06-01 with `narrative`.
+    pub fn accept_and_claim_rec1(&self, narrative: &str) {
+        self.append(
+            "syp",
+            &serde_json::json!({"type": "response_recorded", "rec": "REC-1", "position": "accepted",
+                "actions": "Train every officer", "target": "2022-12-31", "date": "2022-01-10"}),
+        )
+        .ok();
+        self.append(
+            "syp",
+            &serde_json::json!({"type": "progress_claim", "rec": "REC-1", "status": "implemented",
+                "subject": "syp", "narrative": narrative, "date": "2022-06-01"}),
+        )
+        .ok();
+    }
+
     /// The number of entries in the site's log.
     pub fn count(&self) -> usize {
         entry_count(&self.log)
