@@ -78,10 +78,10 @@ fn a_reader_goes_from_the_overview_to_a_recommendation_and_checks_its_record() {
     assert!(rec.contains("Where the record parts ways"), "{rec}");
     assert!(rec.contains("claim contradicted"));
     for kind in [
-        "recommendation issued",
-        "response recorded",
-        "progress claim",
-        "assessment",
+        "issued: ",
+        "accepted",
+        "claim: implemented",
+        "assessment: not implemented",
     ] {
         assert!(rec.contains(kind), "{kind} missing from the page");
     }
@@ -97,6 +97,27 @@ fn a_reader_goes_from_the_overview_to_a_recommendation_and_checks_its_record() {
     let (status, bytes) = server.get(&entry_links[0]);
     assert_eq!(status, 200);
     assert!(!bytes.is_empty());
+    // And to its inclusion proof, which checks offline.
+    let proof_links: Vec<String> = links(&rec)
+        .into_iter()
+        .filter(|l| l.starts_with("/proof/"))
+        .collect();
+    assert_eq!(proof_links.len(), 4, "{proof_links:?}");
+    let (status, proof) = server.get(&proof_links[1]);
+    assert_eq!(status, 200);
+    let proof_file = site.path("entry.proof");
+    std::fs::write(&proof_file, &proof).unwrap();
+    let checked = trail_run(&[
+        "verify-proof",
+        "--proof",
+        arg(&proof_file),
+        "--operator-key",
+        &vkey,
+    ]);
+    let out = checked.ok();
+    assert!(out.starts_with("ok: "), "{out}");
+    assert_eq!(server.get("/proof/999").0, 404);
+    assert_eq!(server.get("/proof/x").0, 404);
 
     // The record offered for download checks with no log at hand.
     let download = links(&rec)
@@ -239,4 +260,166 @@ fn chromium_builds_the_overview_the_server_sent() {
         "the parting of ways is drawn"
     );
     assert!(!rec.contains("<script>alert") && rec.contains("&lt;script&gt;"));
+}
+
+/// The folder of the DevTools driver (tests/browser), if node and its npm
+/// packages are there; under CI their absence fails the test.
+fn journey_driver() -> Option<std::path::PathBuf> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    let node = std::process::Command::new("node").arg("--version").output();
+    let ready = node.is_ok_and(|o| o.status.success())
+        && dir.join("node_modules/puppeteer-core").is_dir()
+        && dir.join("node_modules/axe-core").is_dir();
+    if ready {
+        return Some(dir);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "node or the npm packages of tests/browser are missing, and CI is set: .ci/run should have run npm ci there"
+    );
+    eprintln!("SKIPPED: run `npm ci --prefix tests/browser` (needs node) to drive Chromium");
+    None
+}
+
+#[test]
+fn a_reader_uses_every_kind_of_page_in_chromium_with_no_errors_outside_requests_or_serious_axe_violations()
+ {
+    let Some(chromium) = chromium() else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "chromium is not installed, and CI is set: .ci/run should have installed it"
+        );
+        eprintln!("SKIPPED: chromium is not installed (apt-get install chromium)");
+        return;
+    };
+    let Some(driver) = journey_driver() else {
+        return;
+    };
+    let (site, server, _) = served();
+    let report = site.path("report.html");
+    trail_run(&[
+        "report",
+        "--log",
+        arg(&site.path("copy")),
+        "--format",
+        "html",
+        "--out",
+        arg(&report),
+    ])
+    .ok();
+    let run = std::process::Command::new("node")
+        .arg(driver.join("journey.mjs"))
+        .arg(&server.url)
+        .arg(&report)
+        .env("CHROMIUM", &chromium)
+        .output()
+        .expect("run node");
+    assert!(
+        run.status.success(),
+        "the journey failed: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let out: serde_json::Value =
+        serde_json::from_slice(&run.stdout).expect("the journey prints JSON");
+
+    // Every kind of page, each clean.
+    let kinds: Vec<&str> = out["pages"]
+        .as_array()
+        .expect("pages")
+        .iter()
+        .map(|p| p["kind"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "overview",
+            "overview filtered",
+            "search",
+            "recommendation",
+            "body",
+            "report"
+        ]
+    );
+    for p in out["pages"].as_array().expect("pages") {
+        let what = format!("{} ({})", p["kind"], p["url"]);
+        for list in ["console", "errors", "outside"] {
+            assert_eq!(p[list], serde_json::json!([]), "{what}: {list}");
+        }
+        let serious: Vec<&serde_json::Value> = p["violations"]
+            .as_array()
+            .expect("violations")
+            .iter()
+            .filter(|v| matches!(v["impact"].as_str(), Some("serious" | "critical")))
+            .collect();
+        assert!(serious.is_empty(), "{what}: axe-core finds {serious:#?}");
+        let passed = p["axe_rules_passed"].as_u64().unwrap_or(0);
+        assert!(
+            passed >= 10,
+            "{what}: axe-core passed only {passed} rules: did it run?"
+        );
+        eprintln!(
+            "{what}: axe-core passed {passed} rules; also reports {}",
+            p["violations"]
+        );
+    }
+
+    // The links, the forms and search took the reader where they should.
+    let j = &out["journey"];
+    let strings = |key: &str| -> Vec<String> {
+        j[key]
+            .as_array()
+            .unwrap_or_else(|| panic!("{key} in {j}"))
+            .iter()
+            .map(|v| v.as_str().unwrap_or("").to_owned())
+            .collect()
+    };
+    let recs = strings("overview_recs");
+    assert_eq!(recs.len(), 2, "{recs:?}");
+    assert!(recs[0].starts_with("/rec/REC-1?") && recs[1].starts_with("/rec/REC-2?"));
+    let dated = j["dated_url"].as_str().expect("dated_url");
+    assert!(
+        dated.contains("at=2022-06-30") && dated.contains("known_at=2022-06-30"),
+        "{dated}"
+    );
+    let text = j["dated_text"].as_str().expect("dated_text");
+    assert!(
+        text.contains("As on 2022-06-30, as known at 2022-06-30"),
+        "{text}"
+    );
+    // The last addressee in the list is syp, to whom only REC-1 is addressed.
+    assert_eq!(strings("addressees"), ["college", "syp"]);
+    let filtered = strings("filtered_recs");
+    assert!(
+        filtered.len() == 1 && filtered[0].starts_with("/rec/REC-1"),
+        "{filtered:?} for {}",
+        j["filtered_url"]
+    );
+    assert!(
+        j["search_url"]
+            .as_str()
+            .expect("search_url")
+            .contains("q=training+records")
+    );
+    assert_eq!(strings("search_recs"), ["/rec/REC-1"]);
+    assert!(
+        j["rec_url"]
+            .as_str()
+            .expect("rec_url")
+            .ends_with("/rec/REC-1")
+    );
+    assert_eq!(j["rec_timelines"], 1);
+    let parts = strings("rec_parts");
+    assert!(
+        parts.iter().any(|p| p.starts_with("claim contradicted")),
+        "{parts:?}"
+    );
+    assert_eq!(j["rec_record_link"], "/rec/REC-1/record");
+    assert!(j["body_url"].as_str().expect("body_url").contains("/body/"));
+    assert!(
+        j["body_title"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("Body of "))
+    );
+    assert_eq!(j["home_url"], format!("{}/", server.url));
+    assert_eq!(j["report_timelines"], 2);
 }

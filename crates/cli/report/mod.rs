@@ -3,21 +3,23 @@
 //!
 //! Three renderings of the same [`View`] and findings: Markdown tables, one
 //! self-contained HTML page with a timeline per recommendation (inline CSS and
-//! SVG only, nothing fetched), and JSON. Everything that came from the log is
+//! SVG only, nothing fetched; built by trail-server from the templates its
+//! pages use, so the two never drift apart), and JSON. Everything that came from the log is
 //! untrusted text: it is escaped for the target format, and control and
 //! bidirectional-override characters are shown as visible `\u{..}` escapes so
 //! an entry cannot reorder or hide what a reader sees.
 
-mod html;
 mod markdown;
 #[cfg(test)]
 mod tests;
-mod timeline;
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 use trail_core::{Finding, Id, View};
+// Log text made inert for display: the same rule the HTML report and the
+// served pages apply.
+use trail_server::{inert as clean, invisible};
 
 /// The output formats of `trail report`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -37,7 +39,7 @@ pub enum ReportFormat {
 pub fn render(view: &View, findings: &[Finding], log_name: &str, format: ReportFormat) -> String {
     match format {
         ReportFormat::Markdown => markdown::render(view, findings, log_name),
-        ReportFormat::Html => html::render(view, findings, log_name),
+        ReportFormat::Html => trail_server::report_document(view, findings, log_name),
         ReportFormat::Json => json(view, findings),
     }
 }
@@ -64,39 +66,6 @@ fn json(view: &View, findings: &[Finding]) -> String {
     }
     out.push('\n');
     out
-}
-
-/// Characters that change how text around them is shown without being seen:
-/// bidirectional controls, zero-width characters and line separators.
-fn invisible(c: char) -> bool {
-    matches!(c,
-        '\u{061c}' | '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}'
-        | '\u{2060}'..='\u{2069}' | '\u{feff}')
-}
-
-/// Untrusted text made inert for display: line breaks and tabs become spaces,
-/// other control characters and invisible format characters become visible
-/// `\u{..}` escapes. Markup escaping is the caller's, per format.
-fn clean(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(c, '\n' | '\r' | '\t') {
-            out.push(' ');
-        } else if c.is_control() || invisible(c) {
-            out.extend(c.escape_unicode());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// At most `max` characters of `text`, with an ellipsis when cut.
-fn truncate(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        Some((i, _)) => format!("{}…", &text[..i]),
-        None => text.to_owned(),
-    }
 }
 
 /// An enum value such as a verdict or stage in words: its JSON name with spaces.

@@ -33,6 +33,7 @@ use std::time::Duration;
 
 pub use access::Tokens;
 pub use cosigner::Witnessing;
+pub use pages::{inert, invisible, money, report_document};
 use trail_core::{Log, SecretKey};
 
 /// Limits that keep one client from taking the server from the others.

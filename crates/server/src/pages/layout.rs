@@ -9,27 +9,13 @@ use trail_core::View;
 use trail_core::transparency::parse_checkpoint_note;
 use trail_core::types::Id;
 
+use super::text::inert;
 use crate::queries::When;
 use crate::routes::Shared;
 
 /// Inline, so a page needs nothing else; print-friendly (no banner colours,
-/// links shown as text).
-const STYLE: &str = r#"
-body { font: 16px/1.45 system-ui, sans-serif; margin: 0 auto; max-width: 70rem; padding: 0 1rem 3rem; color: #1a1a1a; }
-header { display: flex; flex-wrap: wrap; gap: 1rem; align-items: center; justify-content: space-between; border-bottom: 1px solid #ccc; padding: .6rem 0; }
-header a.home { font-weight: 700; text-decoration: none; color: inherit; }
-.banner { font-size: .9rem; color: #333; }
-table { border-collapse: collapse; width: 100%; margin: .5rem 0 1.5rem; }
-th, td { text-align: left; padding: .3rem .5rem; border-bottom: 1px solid #e3e3e3; vertical-align: top; }
-th { font-size: .85rem; color: #444; }
-.error { color: #8b0000; } .warning { color: #7a4b00; } .info { color: #2b4a7a; }
-.parts { border-left: 4px solid #b00020; padding: .3rem .7rem; margin: .6rem 0; background: #fff5f5; }
-.retracted, .replaced { color: #666; text-decoration: line-through; }
-form.when, form.filters { display: flex; flex-wrap: wrap; gap: .8rem; align-items: end; margin: .8rem 0; }
-label { display: flex; flex-direction: column; font-size: .85rem; }
-nav.pages { display: flex; gap: 1rem; }
-@media print { header form, form.when, form.filters, nav.pages { display: none; } a { color: inherit; text-decoration: none; } .parts { background: none; } }
-"#;
+/// no forms, links shown as text). Shared with `trail report --format html`.
+pub(crate) const STYLE: &str = include_str!("style.css");
 
 /// A whole page: `title`, the banner, and `body`.
 pub(super) fn page(shared: &Shared, title: &str, body: Markup) -> Response {
@@ -39,6 +25,8 @@ pub(super) fn page(shared: &Shared, title: &str, body: Markup) -> Response {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
+                // An empty icon, so the browser asks the server for no favicon.
+                link rel="icon" href="data:,";
                 title { (title) " · trail" }
                 style { (PreEscaped(STYLE)) }
             }
@@ -109,7 +97,7 @@ pub(super) fn problem(status: StatusCode, text: &str) -> Response {
     let markup = html! {
         (DOCTYPE)
         html lang="en" {
-            head { meta charset="utf-8"; title { "trail" } }
+            head { meta charset="utf-8"; link rel="icon" href="data:,"; title { "trail" } }
             body { p { (text) } p { a href="/" { "Back to the overview" } } }
         }
     };
@@ -117,21 +105,54 @@ pub(super) fn problem(status: StatusCode, text: &str) -> Response {
 }
 
 /// The name of an actor's body, for people; the id if it has none.
-pub(super) fn body_name(view: &View, actor: Option<&Id>) -> String {
+pub(crate) fn body_name(view: &View, actor: Option<&Id>) -> String {
     match actor {
         Some(id) => view
             .actors
             .get(id)
-            .map_or_else(|| id.to_string(), |a| a.body.clone()),
+            .map_or_else(|| id.to_string(), |a| inert(&a.body)),
         None => "an unregistered key".into(),
     }
 }
 
-/// An actor's body name, linked to its page.
-pub(super) fn body_link(view: &View, actor: Option<&Id>) -> Markup {
-    match actor {
-        Some(id) => html! { a href=(format!("/body/{id}")) { (body_name(view, Some(id))) } },
-        None => html! { (body_name(view, None)) },
+/// Where a page's links go: to the server's other pages, or, in a report
+/// written to a file, to its own sections (a file has no server behind it).
+pub(crate) enum Links {
+    /// Served pages, at the view's effective date.
+    Served { at: String },
+    /// One self-contained document.
+    File,
+}
+
+impl Links {
+    /// A recommendation's page, or its section of the document.
+    pub(crate) fn rec(&self, rec: &Id) -> String {
+        match self {
+            Links::Served { at } => format!("/rec/{rec}?at={at}"),
+            Links::File => format!("#rec-{rec}"),
+        }
+    }
+
+    /// A seq, linked to the entry's canonical bytes and its inclusion
+    /// proof where a server can give them.
+    pub(crate) fn seq(&self, seq: u64) -> Markup {
+        match self {
+            Links::Served { .. } => html! {
+                a href=(format!("/entries?start={seq}&limit=1")) title="the entry's canonical bytes" { (seq) }
+                " " small { a href=(format!("/proof/{seq}")) title="its inclusion proof in the signed checkpoint" { "proof" } }
+            },
+            Links::File => html! { (seq) },
+        }
+    }
+}
+
+/// An actor's body name, linked to its page when served.
+pub(crate) fn body_link(view: &View, actor: Option<&Id>, links: &Links) -> Markup {
+    match (actor, links) {
+        (Some(id), Links::Served { .. }) => {
+            html! { a href=(format!("/body/{id}")) { (body_name(view, Some(id))) } }
+        }
+        _ => html! { (body_name(view, actor)) },
     }
 }
 
@@ -148,7 +169,7 @@ pub(super) fn when_form(action: &str, at: &str, known_at: &str, extra: Markup) -
 }
 
 /// A value of an enum as words: its JSON name with spaces.
-pub(super) fn words<T: serde::Serialize>(value: &T) -> String {
+pub(crate) fn words<T: serde::Serialize>(value: &T) -> String {
     match serde_json::to_value(value) {
         Ok(serde_json::Value::String(s)) => s.replace('_', " "),
         _ => String::new(),

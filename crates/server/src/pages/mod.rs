@@ -9,8 +9,15 @@
 mod body;
 mod layout;
 mod overview;
+mod parts;
 mod rec;
+mod report;
 mod search;
+mod text;
+mod timeline;
+
+pub use report::document as report_document;
+pub use text::{inert, invisible, money};
 
 use std::sync::Arc;
 
@@ -31,6 +38,7 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route("/", get(overview::handler))
         .route("/rec/{rec}", get(rec::handler))
         .route("/rec/{rec}/record", get(rec::record))
+        .route("/proof/{seq}", get(rec::proof))
         .route("/search", get(search::handler))
         .route("/body/{actor}", get(body::handler))
 }

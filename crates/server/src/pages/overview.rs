@@ -14,7 +14,9 @@ use trail_core::state::{ClosureStatus, RecView};
 use trail_core::{CheckConfig, Finding, Id, Index, RecSelection, View, check};
 
 use super::ACROSS_RECOMMENDATIONS;
-use super::layout::{body_link, body_name, page, when_form, words};
+use super::layout::{Links, body_name, page, when_form};
+use super::parts::overview_row;
+use super::text::inert;
 use crate::queries::{When, view_of};
 use crate::routes::{Shared, blocking, internal};
 
@@ -166,6 +168,7 @@ fn overview(view: &View, findings: &[Finding], params: &Params, paged: Option<Pa
     let none: Vec<&Finding> = Vec::new();
     let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
     let at = view.at.to_string();
+    let links = Links::Served { at: at.clone() };
     let known = params.known_at.clone().unwrap_or_default();
     let addressees: Vec<&Id> = {
         let mut all: Vec<&Id> = view
@@ -236,21 +239,10 @@ fn overview(view: &View, findings: &[Finding], params: &Params, paged: Option<Pa
                 @for (report, list) in &groups {
                     tr { th colspan="8" {
                         "Report " (report)
-                        @if let Some(rv) = view.reports.get(*report) { ": " (rv.title) }
+                        @if let Some(rv) = view.reports.get(*report) { ": " (inert(&rv.title)) }
                     } }
                     @for r in list {
-                    tr {
-                        td { a href=(format!("/rec/{}?at={at}", r.rec)) { (r.rec) } br; small { (r.subject.chars().take(90).collect::<String>()) } }
-                        td { @for (i, a) in r.addressees.iter().enumerate() { @if i > 0 { ", " } (body_link(view, Some(a))) } }
-                        td { (r.position.as_ref().map_or("none yet".into(), |p| words(&p.position))) }
-                        td { (r.claimed.as_ref().map_or("-".into(), |c| words(&c.status))) }
-                        td { (r.verified.as_ref().map_or("-".into(), |v| words(&v.verdict))) }
-                        td { (words(&r.schedule.status)) }
-                        td { (words(&r.closure.status)) }
-                        td {
-                            @for f in by_rec.get(&r.rec).unwrap_or(&none) { span class=(f.severity.name()) { (f.rule.id()) } br; }
-                        }
-                    }
+                        (overview_row(view, r, by_rec.get(&r.rec).unwrap_or(&none), &links))
                     }
                 }
             }

@@ -9,13 +9,17 @@ use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
-use trail_core::check::Rule;
-use trail_core::state::{RecView, Standing};
-use trail_core::transparency::record_file;
-use trail_core::{CheckConfig, Event, Finding, Id, RecSelection, View, check};
+use trail_core::state::RecView;
+use trail_core::transparency::{inclusion_proof_file, parse_checkpoint_note, record_file};
+use trail_core::{CheckConfig, Finding, Id, RecSelection, View, check};
 
 use super::ACROSS_RECOMMENDATIONS;
-use super::layout::{Axes, body_link, body_name, page, problem, when_form, words};
+use super::layout::{Axes, Links, page, problem, when_form};
+use super::parts::{
+    findings_list, issued_line, parting, parts_ways, statements_table, status_table,
+};
+use super::text::inert;
+use super::timeline::{self, Placement};
 use crate::queries::view_of;
 use crate::routes::{Shared, blocking};
 
@@ -52,95 +56,35 @@ pub(super) async fn handler(
     .unwrap_or_else(|e| e)
 }
 
-fn standing(s: &Standing) -> &'static str {
-    match s {
-        Standing::InForce => "in force",
-        Standing::Replaced { .. } => "replaced",
-        Standing::Retracted { .. } => "retracted",
-    }
-}
-
-/// What a statement says in its own words: a claim's or assessment's
-/// narrative, a response's actions or reasons, a reason given.
-fn said(event: &Event) -> Option<String> {
-    let text = match event {
-        Event::ProgressClaim(c) => Some(c.narrative.clone()),
-        Event::Assessment(a) => Some(a.narrative.clone()),
-        Event::ResponseRecorded(r) => r.actions.clone().or_else(|| r.reasons.clone()),
-        Event::TargetRevised(t) => Some(t.reason.clone()),
-        Event::Correction(c) => Some(c.reason.clone()),
-        _ => None,
-    }?;
-    let cut: String = text.chars().take(300).collect();
-    Some(if cut.len() < text.len() {
-        format!("{cut}…")
-    } else {
-        cut
-    })
-}
-
 fn body(view: &View, r: &RecView, findings: &[Finding], known: &str) -> Markup {
     let at = view.at.to_string();
-    let parts: Vec<&Finding> = findings
-        .iter()
-        .filter(|f| {
-            matches!(
-                f.rule,
-                Rule::ClaimContradicted | Rule::PartialShownAsComplete
-            )
-        })
-        .collect();
-    let flagged = |seq: u64| parts.iter().any(|f| f.seqs.contains(&seq));
+    let links = Links::Served { at: at.clone() };
+    let mine: Vec<&Finding> = findings.iter().collect();
+    let parts = parting(&mine);
+    let flagged: Vec<u64> = parts.iter().flat_map(|f| f.seqs.iter().copied()).collect();
     html! {
         h1 { (r.rec) }
-        p { (r.subject) }
-        p {
-            "Report " (r.report) ", issued on " (r.issued_on) " by " (body_link(view, r.issuer.as_ref()))
-            " to " @for (i, a) in r.addressees.iter().enumerate() { @if i > 0 { ", " } (body_link(view, Some(a))) } "."
-        }
+        p.subject { (inert(&r.subject)) }
+        p { (issued_line(view, r, &links)) }
         (when_form(&format!("/rec/{}", r.rec), &at, known, html! {}))
-        table {
-            tbody {
-                tr { th { "Response due" } td { (r.response_clock.due) " (" (words(&r.response_clock.status)) ")" } }
-                tr { th { "Response" } td { (r.position.as_ref().map_or("none yet".into(), |p| format!("{} on {}", words(&p.position), p.date))) } }
-                tr { th { "Claimed" } td { (r.claimed.as_ref().map_or("-".into(), |c| format!("{} on {}, by {}", words(&c.status), c.date, body_name(view, c.actor.as_ref())))) } }
-                tr { th { "Assessed" } td { (r.verified.as_ref().map_or("-".into(), |v| format!("{} on {}, by {}", words(&v.verdict), v.date, body_name(view, v.actor.as_ref())))) } }
-                tr { th { "Schedule" } td { (words(&r.schedule.status)) @if let Some(t) = r.schedule.target { " (target " (t) ")" } } }
-                tr { th { "Closure" } td { (words(&r.closure.status)) } }
-            }
-        }
+        (status_table(view, r, &links))
         @if !parts.is_empty() {
             h2 { "Where the record parts ways" }
-            @for f in &parts {
-                div.parts { strong { (words(&f.rule)) } ": " (f.message) }
-            }
+            (parts_ways(&parts))
         }
+        h2 { "Along the date axis" }
+        figure {
+            (timeline::svg(view, r, &mine, Placement::Main))
+            figcaption { "Each mark is a signed entry; hover over it for its seqs and signer. "
+                "A red line joins a claim to a later assessment that parts ways with it." }
+        }
+        details.no-print { summary { "Key to the marks" } (timeline::legend()) }
         @if !findings.is_empty() {
             h2 { "Findings" }
-            ul { @for f in findings { li { span class=(f.severity.name()) { (f.severity.name()) } " " (f.rule.id()) ": " (f.message) } } }
+            (findings_list(&mine))
         }
         h2 { "Every statement, by effective date" }
-        table {
-            thead { tr { th { "Date" } th { "Seq" } th { "Signed by" } th { "Recorded (UTC)" } th { "Statement" } th { "Standing" } } }
-            tbody {
-                @for s in &r.history {
-                    tr class=(standing(&s.standing).replace(' ', "-")) {
-                        td { (s.date()) }
-                        td {
-                            a href=(format!("/entries?start={}&limit=1", s.seq)) title="the entry's canonical bytes" { (s.seq) }
-                            @if flagged(s.seq) { " ⚠" }
-                        }
-                        td { (body_link(view, s.actor.as_ref())) }
-                        td { (s.recorded_at.0.strftime("%Y-%m-%d %H:%M")) }
-                        td {
-                            (s.event.kind().name().replace('_', " ")) ": " (s.event.summary())
-                            @if let Some(words) = said(&s.event) { br; small { (words) } }
-                        }
-                        td { (standing(&s.standing)) }
-                    }
-                }
-            }
-        }
+        (statements_table(view, r, &flagged, &links))
         p {
             a href=(format!("/rec/{}/record", r.rec)) download=(format!("{}.record", r.rec)) {
                 "Download this recommendation's record"
@@ -149,6 +93,40 @@ fn body(view: &View, r: &RecView, findings: &[Finding], known: &str) -> Markup {
             code { "trail verify-proof --proof " (r.rec) ".record --operator-key KEY" } "."
         }
     }
+}
+
+/// `GET /proof/{seq}`: the entry at `seq` with its inclusion proof in the
+/// newest published checkpoint, as `trail verify-proof` reads it.
+pub(super) async fn proof(State(shared): State<Arc<Shared>>, Path(seq): Path<String>) -> Response {
+    blocking(&shared, move |s| {
+        let size = s
+            .durable_size()
+            .map_err(|e| problem(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()))?;
+        let Some(seq) = seq.parse::<u64>().ok().filter(|&q| q < size) else {
+            return Ok(problem(
+                StatusCode::NOT_FOUND,
+                "No entry at that seq in the signed log.",
+            ));
+        };
+        let note = s
+            .published_checkpoint(size)
+            .map_err(|e| problem(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()))?;
+        let (note, _) = parse_checkpoint_note(&note)
+            .map_err(|e| problem(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()))?;
+        let file = inclusion_proof_file(s.log(), seq, size, note)
+            .map_err(|e| problem(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()))?;
+        let name = format!("attachment; filename=\"entry-{seq}.proof\"");
+        Ok((
+            [
+                (header::CONTENT_TYPE, "text/plain; charset=utf-8".to_owned()),
+                (header::CONTENT_DISPOSITION, name),
+            ],
+            file,
+        )
+            .into_response())
+    })
+    .await
+    .unwrap_or_else(|e| e)
 }
 
 pub(super) async fn record(State(shared): State<Arc<Shared>>, Path(rec): Path<String>) -> Response {
