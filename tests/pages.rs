@@ -414,6 +414,27 @@ fn a_reader_uses_every_kind_of_page_in_chromium_with_no_errors_outside_requests_
         "{parts:?}"
     );
     assert_eq!(j["rec_record_link"], "/rec/REC-1/record");
+    // Every finding the server's check names for REC-1 is listed on its page.
+    let (_, check) = server.get("/api/check");
+    let check: serde_json::Value = serde_json::from_slice(&check).expect("findings JSON");
+    let mut expected: Vec<String> = check["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["rec"] == "REC-1")
+        .filter(|f| {
+            !matches!(
+                f["rule"].as_str(),
+                Some("list_mismatch" | "funding_unlinked")
+            )
+        })
+        .map(|f| format!("{} REC-1", f["rule"].as_str().unwrap_or("")))
+        .collect();
+    let mut shown = strings("rec_findings");
+    expected.sort();
+    shown.sort();
+    assert!(!expected.is_empty());
+    assert_eq!(shown, expected);
     assert!(j["body_url"].as_str().expect("body_url").contains("/body/"));
     assert!(
         j["body_title"]

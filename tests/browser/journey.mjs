@@ -123,11 +123,18 @@ journey.addressees = await page.$$eval("select[name=addressee] option", (os) =>
   os.map((o) => o.value).filter((v) => v)
 );
 await page.select("select[name=addressee]", journey.addressees[journey.addressees.length - 1]);
-await page.$eval("input[name=open]", (el) => (el.checked = true));
+await page.select("select[name=open]", "1");
 await submit(page, "select[name=addressee]");
 journey.filtered_url = page.url();
 journey.filtered_recs = await hrefs(page, "main table a[href^='/rec/']");
 await audit("overview filtered", t);
+
+// The rule filter: only recommendations with a claim_contradicted finding.
+await page.goto(`${base}/`, { waitUntil: "load" });
+await page.select("select[name=rule]", "claim_contradicted");
+await submit(page, "select[name=rule]");
+journey.rule_url = page.url();
+journey.rule_recs = await hrefs(page, "main table a[href^='/rec/']");
 
 // Search, from the box every page carries.
 await page.type("input[name=q]", "training records");
@@ -145,6 +152,9 @@ journey.rec_url = page.url();
 journey.rec_timelines = await page.$$eval("svg.timeline", (s) => s.length);
 journey.rec_parts = await page.$$eval(".parts", (s) => s.map((p) => p.innerText));
 journey.rec_record_link = (await hrefs(page, "a[download]"))[0] || null;
+journey.rec_findings = await page.$$eval("li.finding", (ls) =>
+  ls.map((l) => `${l.dataset.rule} ${l.dataset.rec}`)
+);
 await audit("recommendation", t);
 
 // The body that made the claim, by following its link.

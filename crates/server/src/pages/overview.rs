@@ -9,7 +9,7 @@ use axum::extract::{Query, State};
 use axum::response::Response;
 use maud::{Markup, html};
 use serde::Deserialize;
-use trail_core::check::Severity;
+use trail_core::check::{Rule, Severity};
 use trail_core::state::{ClosureStatus, RecView};
 use trail_core::{CheckConfig, Finding, Id, Index, RecSelection, View, check};
 
@@ -29,12 +29,14 @@ const PER_PAGE: usize = 100;
 pub(super) struct Params {
     at: Option<String>,
     known_at: Option<String>,
-    /// "1" keeps only recommendations not yet closed.
+    /// "1" keeps only recommendations not yet closed, "0" only closed ones.
     open: Option<String>,
     /// Only recommendations addressed to this actor.
     addressee: Option<String>,
     /// Only recommendations with a finding of at least this severity.
     severity: Option<String>,
+    /// Only recommendations with a finding of this rule.
+    rule: Option<String>,
     /// Which page, from 1.
     page: Option<usize>,
 }
@@ -49,9 +51,11 @@ pub(super) async fn handler(
             at: params.at.clone().filter(|v| !v.is_empty()),
             known_at: params.known_at.clone().filter(|v| !v.is_empty()),
         };
-        let filtered = params.open.is_some()
-            || params.addressee.as_deref().is_some_and(|a| !a.is_empty())
-            || params.severity.as_deref().is_some_and(|v| !v.is_empty());
+        let given = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.is_empty());
+        let filtered = given(&params.open)
+            || given(&params.addressee)
+            || given(&params.severity)
+            || given(&params.rule);
         if filtered {
             // A filter must look at every recommendation.
             let view = view_of(s, &when, None)?;
@@ -132,11 +136,26 @@ fn overview(view: &View, findings: &[Finding], params: &Params, paged: Option<Pa
             .get(rec)
             .and_then(|fs| fs.iter().map(|f| f.severity).max())
     };
-    let open = params.open.as_deref() == Some("1");
+    let open = params.open.as_deref().filter(|v| !v.is_empty());
+    let rule: Option<Rule> = params
+        .rule
+        .as_deref()
+        .and_then(|id| Rule::ALL.iter().copied().find(|r| r.id() == id));
     let mut recs: Vec<&RecView> = view
         .recs
         .values()
-        .filter(|r| !open || r.closure.status == ClosureStatus::Open)
+        .filter(|r| match open {
+            Some("1") => r.closure.status == ClosureStatus::Open,
+            Some(_) => r.closure.status != ClosureStatus::Open,
+            None => true,
+        })
+        .filter(|r| {
+            rule.is_none_or(|rule| {
+                by_rec
+                    .get(&r.rec)
+                    .is_some_and(|fs| fs.iter().any(|f| f.rule == rule))
+            })
+        })
         .filter(|r| {
             params
                 .addressee
@@ -187,6 +206,7 @@ fn overview(view: &View, findings: &[Finding], params: &Params, paged: Option<Pa
             ("open", params.open.as_deref()),
             ("addressee", params.addressee.as_deref()),
             ("severity", params.severity.as_deref()),
+            ("rule", params.rule.as_deref()),
         ] {
             if let Some(v) = v.filter(|v| !v.is_empty()) {
                 q.push_str(&format!("&{k}={}", query_value(v)));
@@ -223,7 +243,21 @@ fn overview(view: &View, findings: &[Finding], params: &Params, paged: Option<Pa
                     }
                 }
             }
-            label { "Open only" input type="checkbox" name="open" value="1" checked[open]; }
+            label { "With a finding of the rule"
+                select name="rule" {
+                    option value="" { "any rule, or none" }
+                    @for r in Rule::ALL {
+                        option value=(r.id()) selected[rule == Some(*r)] { (r.id()) }
+                    }
+                }
+            }
+            label { "Open or closed"
+                select name="open" {
+                    option value="" { "either" }
+                    option value="1" selected[open == Some("1")] { "open" }
+                    option value="0" selected[open == Some("0")] { "closed" }
+                }
+            }
         }))
         p {
             (total) " recommendations" @if paged.is_some() { " named in the log" }

@@ -236,7 +236,7 @@ pub(crate) fn statements_table(view: &View, r: &RecView, flagged: &[u64], links:
             tbody {
                 @for s in &r.history {
                     tr class=[(!s.in_force()).then_some("standing-out")] {
-                        td { (s.date()) }
+                        td.date { (s.date()) }
                         td.num {
                             (links.seq(s.seq))
                             @if let Some(old) = s.replaces { br; small { "replaces " (old) } }

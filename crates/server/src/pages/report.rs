@@ -48,6 +48,23 @@ pub fn document(view: &View, findings: &[Finding], log_name: &str) -> String {
             body {
                 main {
                     (heading(view, findings, log_name, reports.len()))
+                    @if !contradicted.is_empty() {
+                        section #contradictions {
+                            h2 { "Where a claim and a later assessment part ways" }
+                            p { (contradicted.len()) " recommendation" @if contradicted.len() != 1 { "s" }
+                                " in which a claim of implemented was followed by an assessment that found otherwise. "
+                                "Each is shown again, with all its findings, in its report below." }
+                            @for r in &contradicted {
+                                @let found = by_rec.get(&Some(r.rec.clone())).unwrap_or(&none);
+                                div.glance {
+                                    h3 { a href=(links.rec(&r.rec)) { (r.rec) } }
+                                    p.subject { (excerpt(&r.subject, 300)) }
+                                    (parts_ways(&parting(found)))
+                                    (timeline::svg(view, r, found, Placement::Summary))
+                                }
+                            }
+                        }
+                    }
                     section #overview {
                         h2 { "Overview" }
                         p.subject { "One row per recommendation; the six status dimensions are kept apart. Follow the id for its timeline and every entry." }
@@ -66,23 +83,6 @@ pub fn document(view: &View, findings: &[Finding], log_name: &str) -> String {
                                     @for r in recs {
                                         (overview_row(view, r, by_rec.get(&Some(r.rec.clone())).unwrap_or(&none), &links))
                                     }
-                                }
-                            }
-                        }
-                    }
-                    @if !contradicted.is_empty() {
-                        section #contradictions {
-                            h2 { "Where a claim and a later assessment part ways" }
-                            p { (contradicted.len()) " recommendation" @if contradicted.len() != 1 { "s" }
-                                " in which a claim of implemented was followed by an assessment that found otherwise. "
-                                "Each is shown again, with all its findings, in its report below." }
-                            @for r in &contradicted {
-                                @let found = by_rec.get(&Some(r.rec.clone())).unwrap_or(&none);
-                                div.glance {
-                                    h3 { a href=(links.rec(&r.rec)) { (r.rec) } }
-                                    p.subject { (excerpt(&r.subject, 300)) }
-                                    (parts_ways(&parting(found)))
-                                    (timeline::svg(view, r, found, Placement::Summary))
                                 }
                             }
                         }
