@@ -61,6 +61,10 @@ fn a_reader_goes_from_the_overview_to_a_recommendation_and_checks_its_record() {
     let (site, server, vkey) = served();
     let overview = page(&server, "/?at=2023-06-30");
     assert!(overview.contains("Verified log of "), "the banner is shown");
+    assert!(
+        overview.contains("The whole log was last verified from its first entry on "),
+        "the banner says when the server verified the log: {overview}"
+    );
     let recs: Vec<String> = links(&overview)
         .into_iter()
         .filter(|l| l.starts_with("/rec/"))

@@ -75,6 +75,9 @@ const CHECKPOINT_KEY: &[u8] = b"m:checkpoint";
 /// The last entry of the prefix this library has verified in full (as a
 /// head record): see `store_select.rs`.
 pub(crate) const VERIFIED_KEY: &[u8] = b"m:verified";
+/// When the whole log was last verified from its genesis, and the seq it
+/// reached: what a server's banner tells its readers.
+const WHOLE_KEY: &[u8] = b"m:verified-whole";
 pub(crate) const ENTRY_PREFIX: &[u8] = b"e:";
 /// sled's page cache. Its default (1 GiB) let a query on a large log grow
 /// past a gigabyte of memory; reads go through the OS page cache anyway.
@@ -820,8 +823,26 @@ impl Log {
                 .insert(VERIFIED_KEY, encode_head(&head))
                 .map_err(|e| self.store_error(e))?;
         }
+        if let Some(head) = state.head {
+            self.tree
+                .insert(WHOLE_KEY, encode_record(&(Timestamp::now(), head.seq)))
+                .map_err(|e| self.store_error(e))?;
+        }
         state.verified = true;
         Ok(verifier)
+    }
+
+    /// When the whole log was last verified from its genesis (by
+    /// [`Log::verify_with`], in any process), and the last seq that
+    /// verification reached; `None` if it never was. Entries appended since
+    /// were each verified as they were appended.
+    pub fn last_whole_verification(&self) -> Result<Option<(Timestamp, u64)>> {
+        let Some(bytes) = self.tree.get(WHOLE_KEY).map_err(|e| self.store_error(e))? else {
+            return Ok(None);
+        };
+        let (at, seq) = decode_record(&bytes)
+            .map_err(|e| Error::Corrupt(format!("whole-verification record: {e}")))?;
+        Ok(Some((at, seq)))
     }
 
     /// The latest signed checkpoint note kept with the log, if any.

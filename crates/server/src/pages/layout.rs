@@ -56,12 +56,21 @@ fn banner(shared: &Shared) -> Markup {
     match parsed {
         Some((note, cp)) => {
             let signers: Vec<&str> = note.signatures().iter().map(|s| s.name()).collect();
+            let whole = shared.log().last_whole_verification().ok().flatten();
             html! {
                 p.banner {
                     "Verified log of " (cp.size()) " entries, checkpoint root "
                     code { (cp.root().to_base64()) }
                     ", signed by " (signers.join(", "))
-                    " (" a href="/checkpoint" { "the checkpoint" } ")"
+                    " (" a href="/checkpoint" { "the checkpoint" } "). "
+                    @match whole {
+                        Some((at, seq)) => {
+                            "The whole log was last verified from its first entry on "
+                            (at.0.strftime("%Y-%m-%d %H:%M UTC")) ", up to seq " (seq)
+                            "; every entry since was verified as it was appended."
+                        }
+                        None => { "The whole log has not been verified from its first entry yet." }
+                    }
                 }
             }
         }
