@@ -10,7 +10,7 @@ use std::path::Path;
 
 use common::*;
 use serde_json::json;
-use trail_core::limits::MAX_LONG_TEXT;
+use trail_core::MAX_LONG_TEXT;
 
 /// A response syp may sign.
 fn response() -> serde_json::Value {

@@ -310,7 +310,7 @@ fn walk_through_from_keygen_to_an_imported_log() {
     let bytes = fs::read(&bundle).unwrap();
     let computed: Vec<String> = bundle_entries(&bytes)
         .iter()
-        .map(|e| trail_core::encoding::entry_hash(e).to_string())
+        .map(|e| trail_core::entry_hash(e).to_string())
         .collect();
     assert_eq!(computed, hashes);
 

@@ -12,10 +12,7 @@ use common::{Site, arg, run, trail, trail_run};
 fn version_names_the_entry_and_bundle_formats() {
     let version = trail_run(&["--version"]);
     let text = version.ok();
-    let entry = format!(
-        "entry format {}",
-        trail_core::encoding::ENTRY_FORMAT_VERSION
-    );
+    let entry = format!("entry format {}", trail_core::ENTRY_FORMAT_VERSION);
     let bundle = format!("bundle format {}", trail_core::bundle::VERSION);
     assert!(text.contains(&entry) && text.contains(&bundle), "{text}");
 }

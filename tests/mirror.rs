@@ -173,23 +173,20 @@ fn damaged_tiles_are_refused_and_the_copy_is_unchanged() {
     let lie = m.site.path("lie");
     common::copy_tree(&m.tiles, &lie);
     let mut entries =
-        trail_core::entry_bundle::decode(&std::fs::read(lie.join(bundle)).unwrap(), 256).unwrap();
+        trail_core::tiles::entry_bundle::decode(&std::fs::read(lie.join(bundle)).unwrap(), 256)
+            .unwrap();
     let last = entries.last_mut().unwrap();
     let at = last.len() - 70;
     last[at] ^= 1;
     let refs: Vec<&[u8]> = entries.iter().map(Vec::as_slice).collect();
     std::fs::write(
         lie.join(bundle),
-        trail_core::entry_bundle::encode(refs).unwrap(),
+        trail_core::tiles::entry_bundle::encode(refs).unwrap(),
     )
     .unwrap();
     let hashes: Vec<u8> = entries
         .iter()
-        .flat_map(|e| {
-            trail_core::encoding::merkle_leaf_hash(e)
-                .as_bytes()
-                .to_vec()
-        })
+        .flat_map(|e| trail_core::merkle_leaf_hash(e).as_bytes().to_vec())
         .collect();
     std::fs::write(lie.join(tile), hashes).unwrap();
     refused(&m, &lie, &["hash tiles do not make the tree"]);

@@ -130,7 +130,7 @@ fn forged_bundle(events: Vec<(&trail_core::SecretKey, trail_core::Event)>) -> Ve
                 out.truncate(out.len() - (1 + 4 + 8 + 32));
                 record(&mut out, bundle::TAG_ENTRY, &bytes);
                 let mut end = (count + 1).to_le_bytes().to_vec();
-                end.extend_from_slice(&trail_core::encoding::entry_hash(&bytes).0);
+                end.extend_from_slice(&trail_core::entry_hash(&bytes).0);
                 record(&mut out, bundle::TAG_END, &end);
                 return out;
             }

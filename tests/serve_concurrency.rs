@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use common::served::{Served, grant_operator};
 use common::{Run, Site, arg, assert_clean_error, run, seed, show_json, trail, trail_run};
 use serde_json::{Value, json};
-use trail_core::encoding::entry_hash;
+use trail_core::entry_hash;
 use trail_core::{Entry, EntryHash, Timestamp, UnsignedEntry};
 
 /// How long a server may take to print its URL, or to exit after SIGTERM.
@@ -768,7 +768,7 @@ fn curl(dir: &Path, args: &[&str]) -> Answer {
 /// POSTs an entry bundle to /add-entries.
 fn post(dir: &Path, url: &str, entries: &[&[u8]]) -> Answer {
     let file = dir.join("post.entries");
-    let body = trail_core::entry_bundle::encode(entries.iter().copied()).expect("frame");
+    let body = trail_core::tiles::entry_bundle::encode(entries.iter().copied()).expect("frame");
     fs::write(&file, body).expect("body file");
     curl(
         dir,
@@ -836,7 +836,8 @@ fn curl_reads_head_entries_and_checkpoint() {
         entries.header("trail-size"),
         Some(size.to_string().as_str())
     );
-    let frames = trail_core::entry_bundle::decode(&entries.body, usize::MAX).expect("frames");
+    let frames =
+        trail_core::tiles::entry_bundle::decode(&entries.body, usize::MAX).expect("frames");
     assert_eq!(frames.len() as u64, size);
     let hashes: Vec<String> = frames.iter().map(|b| entry_hash(b).to_string()).collect();
     assert_eq!(head["head"].as_str(), hashes.last().map(String::as_str));

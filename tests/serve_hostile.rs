@@ -303,7 +303,7 @@ fn next(served: &Served, signer: u8, ev: &Value) -> Vec<u8> {
 
 /// A batch body: each entry after its big-endian u16 length.
 fn bundle(entries: &[&[u8]]) -> Vec<u8> {
-    trail_core::entry_bundle::encode(entries.iter().copied()).expect("entries fit a frame")
+    trail_core::tiles::entry_bundle::encode(entries.iter().copied()).expect("entries fit a frame")
 }
 
 /// One frame around arbitrary bytes.
@@ -367,7 +367,7 @@ fn assert_accepted(served: &Served, body: &[u8]) -> Value {
     assert_eq!(answer.status, 200, "refused: {answer:?}");
     let receipts = answer.json();
     let appended = receipts["entries"].as_array().expect("entries").len() as u64;
-    let count = trail_core::entry_bundle::decode(body, usize::MAX)
+    let count = trail_core::tiles::entry_bundle::decode(body, usize::MAX)
         .unwrap()
         .len() as u64;
     assert_eq!(appended, count, "one receipt per entry: {receipts}");
@@ -754,7 +754,7 @@ fn a_replayed_batch_gets_the_same_receipts_and_writes_nothing() {
     let (size, hash) = head(&f.served);
     let now = Timestamp::now();
     let one = signed(&seed(SYP), size, hash, now, &syp_response(1));
-    let one_hash = trail_core::encoding::entry_hash(&one);
+    let one_hash = trail_core::entry_hash(&one);
     let two = signed(&seed(SYP), size + 1, one_hash, now, &syp_response(2));
     let batch = bundle(&[&one, &two]);
     let first = assert_accepted(&f.served, &batch);
@@ -1004,7 +1004,7 @@ fn past_its_quota_a_key_gets_429_with_retry_after() {
             now,
             &college_response(n as u32),
         );
-        prev = trail_core::encoding::entry_hash(&e);
+        prev = trail_core::entry_hash(&e);
         entries.push(e);
     }
     let refs: Vec<&[u8]> = entries.iter().map(Vec::as_slice).collect();
@@ -1043,7 +1043,7 @@ fn read_only_refuses_writes_with_503_and_serves_reads() {
         entries.header("trail-size"),
         Some(before.0.to_string().as_str())
     );
-    let listed = trail_core::entry_bundle::decode(&entries.body, usize::MAX).unwrap();
+    let listed = trail_core::tiles::entry_bundle::decode(&entries.body, usize::MAX).unwrap();
     assert_eq!(listed.len() as u64, before.0);
     let checkpoint = get(&f.served, "/checkpoint");
     assert_eq!(checkpoint.status, 200, "{checkpoint:?}");

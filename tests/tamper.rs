@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 
 use common::*;
 use serde_json::json;
-use trail_core::verify::Problem;
+use trail_core::Problem;
 use trail_core::{Entry, Error, Id, Log, Rejection, Verifier};
 
 /// Seeds of the base log's signers.

@@ -70,7 +70,7 @@ fn open_for_write(write: &WriteArgs, dir: &Path) -> Result<Log, Failure> {
         wait: Some(
             write
                 .wait
-                .map_or(trail_core::store::BRIEF_WAIT, Duration::from_secs),
+                .map_or(trail_core::BRIEF_WAIT, Duration::from_secs),
         ),
     };
     Ok(Log::open_with(dir, options)?)

@@ -35,7 +35,7 @@ pub fn run(args: &PublishArgs) -> Result<(), Failure> {
         sign_checkpoint(&log, &crate::keyfile::load(key)?)?;
     }
     let bar = Progress::entries("publishing", None, args.json);
-    let published = trail_core::publish::publish(&log, &args.out, &mut |done, _| {
+    let published = trail_core::publish(&log, &args.out, &mut |done, _| {
         bar.set(done as u64);
     })
     .map_err(|e| match e {

@@ -7,11 +7,11 @@
 use std::path::Path;
 use std::str::FromStr;
 
-use trail_core::snapshot::{Cut, SnapshotOptions};
 use trail_core::state::RecView;
 use trail_core::{
     CheckConfig, Day, Finding, Id, Log, RecSelection, Severity, Timestamp, View, check,
 };
+use trail_core::{Cut, SnapshotOptions};
 
 use crate::Failure;
 use crate::output;

@@ -541,7 +541,7 @@ pub fn make_bundle(entries: &[Vec<u8>]) -> Vec<u8> {
     }
     let last = entries
         .last()
-        .map(|e| trail_core::encoding::entry_hash(e).0)
+        .map(|e| trail_core::entry_hash(e).0)
         .unwrap_or([0; 32]);
     out.push(TAG_END);
     out.extend_from_slice(&40u32.to_le_bytes());

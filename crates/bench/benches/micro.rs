@@ -5,10 +5,11 @@
 #![allow(missing_docs)]
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use trail_core::entry::UnsignedEntry;
+use trail_core::UnsignedEntry;
 use trail_core::merkle::{MemoryStore, TreeSize, append_leaf, leaf_hash, root};
 use trail_core::{
-    Entry, EntryHash, Event, SecretKey, State, Timestamp, VerifiedEntry, Verifier, encoding,
+    Entry, EntryHash, Event, SecretKey, State, Timestamp, VerifiedEntry, Verifier, entry_hash,
+    merkle_leaf_hash,
 };
 
 fn key(seed: u8) -> SecretKey {
@@ -74,10 +75,10 @@ fn entry_codec(c: &mut Criterion) {
         b.iter(|| Entry::from_bytes(std::hint::black_box(&bytes)).expect("decodes"))
     });
     c.bench_function("entry hash (BLAKE3, derive-key)", |b| {
-        b.iter(|| encoding::entry_hash(std::hint::black_box(&bytes)))
+        b.iter(|| entry_hash(std::hint::black_box(&bytes)))
     });
     c.bench_function("entry Merkle leaf hash (SHA-256)", |b| {
-        b.iter(|| encoding::merkle_leaf_hash(std::hint::black_box(&bytes)))
+        b.iter(|| merkle_leaf_hash(std::hint::black_box(&bytes)))
     });
 }
 

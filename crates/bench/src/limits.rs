@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use rayon::prelude::*;
-use trail_core::encoding;
 use trail_core::merkle::{Hash, node_hash};
+use trail_core::{entry_hash, merkle_leaf_hash, signing_input};
 
 /// Signatures per ed25519 batch, as in trail-core's verifier.
 const BATCH: usize = 128;
@@ -71,7 +71,7 @@ impl Signed {
         let key = SigningKey::from_bytes(&[7; 32]);
         let messages: Vec<Vec<u8>> = entries
             .iter()
-            .map(|e| encoding::signing_input(&e[..e.len() - 64]))
+            .map(|e| signing_input(&e[..e.len() - 64]))
             .collect();
         let signatures = messages.iter().map(|m| key.sign(m)).collect();
         Signed {
@@ -144,17 +144,12 @@ pub fn measure(entries: &[Vec<u8>], scratch: &Path, budget: Duration) -> std::io
 
     let blake3_per_s = rate(entries, budget, |es| {
         for e in es {
-            std::hint::black_box(encoding::entry_hash(e));
+            std::hint::black_box(entry_hash(e));
         }
     });
     let pairs: Vec<(Hash, Hash)> = entries
         .iter()
-        .map(|e| {
-            (
-                encoding::merkle_leaf_hash(e),
-                encoding::merkle_leaf_hash(&e[1..]),
-            )
-        })
+        .map(|e| (merkle_leaf_hash(e), merkle_leaf_hash(&e[1..])))
         .collect();
     let node_hash_per_s = rate(&pairs, budget, |ps| {
         for (l, r) in ps {

@@ -171,9 +171,11 @@ fn options_for_run(o: &Options) -> measure::RunOptions {
         // trail-core's default spacing, or a tenth of the log if that is
         // larger: each snapshot holds the whole fold so far, so the default
         // spacing on a million entries would write about 70 GB.
-        snapshot_every: o
-            .snapshot_every
-            .unwrap_or_else(|| trail_core::snapshot::DEFAULT_EVERY.max(o.entries / 10)),
+        snapshot_every: o.snapshot_every.unwrap_or_else(|| {
+            trail_core::SnapshotOptions::default()
+                .every
+                .max(o.entries / 10)
+        }),
         only_queries: o.only_queries,
     }
 }

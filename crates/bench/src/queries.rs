@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
-use trail_core::snapshot::Cut;
+use trail_core::Cut;
 use trail_core::{Day, Id, Log, RecSelection, SecretKey, Timestamp};
 
 use crate::child::{Peak, run_allowing, trail_binary};

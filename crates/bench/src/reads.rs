@@ -5,8 +5,8 @@ use std::time::{Duration, Instant};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use trail_core::merkle::{LeafIndex, TreeSize, verify_consistency, verify_inclusion};
-use trail_core::snapshot::{Cut, SnapshotOptions};
-use trail_core::{Day, Log, Timestamp, encoding};
+use trail_core::{Cut, SnapshotOptions};
+use trail_core::{Day, Log, Timestamp, merkle_leaf_hash};
 
 use crate::limits::{Limits, percentile};
 use crate::measure::{BoxError, secs};
@@ -25,12 +25,7 @@ pub(crate) fn proofs(log: &Log, limits: &Limits, rows: &mut Vec<Row>) -> Result<
             .next()
             .ok_or("missing entry")??
             .to_bytes();
-        cases.push((
-            seq,
-            size,
-            encoding::merkle_leaf_hash(&bytes),
-            log.tree_root(size)?,
-        ));
+        cases.push((seq, size, merkle_leaf_hash(&bytes), log.tree_root(size)?));
     }
     let (mut gen_t, mut ver_t, mut hashes) = (Vec::new(), Vec::new(), 0usize);
     for (seq, size, leaf, root) in &cases {

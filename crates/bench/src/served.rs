@@ -13,9 +13,10 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use serde::Deserialize;
 use serde_json::json;
-use trail_core::entry::UnsignedEntry;
+use trail_core::UnsignedEntry;
+use trail_core::tiles::entry_bundle;
 use trail_core::transparency::{Policy, log_operators, verify_inclusion};
-use trail_core::{EntryHash, Event, Id, Log, SecretKey, Timestamp, encoding, entry_bundle};
+use trail_core::{EntryHash, Event, Id, Log, SecretKey, Timestamp, entry_hash};
 
 use crate::limits::percentile;
 use crate::measure::{BoxError, claim, secs, vmhwm_kib_of};
@@ -314,7 +315,7 @@ impl<'a> Appender<'a> {
                 );
             };
             let proven = verify_inclusion(accepted.receipt.as_bytes(), Some(&entry), self.policy)?;
-            let hash = encoding::entry_hash(&entry);
+            let hash = entry_hash(&entry);
             if accepted.seq != seq
                 || proven.entry.unsigned.seq != seq
                 || accepted.hash != hash.to_string()

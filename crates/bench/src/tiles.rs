@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 use trail_core::merkle::{EMPTY_ROOT, Hash, leaf_hash, node_hash};
-use trail_core::publish::{Published, publish};
 use trail_core::transparency::sign_checkpoint;
 use trail_core::{Log, SecretKey};
+use trail_core::{Published, publish};
 
 use crate::child::{Peak, run};
 use crate::limits::{Fsync, Signed, percentile};

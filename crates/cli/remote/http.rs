@@ -161,7 +161,7 @@ impl Server {
         entries: &[Vec<u8>],
         allow_future_dates: bool,
     ) -> Result<Vec<Accepted>, Refusal> {
-        let body = trail_core::entry_bundle::encode(entries.iter().map(Vec::as_slice))
+        let body = trail_core::tiles::entry_bundle::encode(entries.iter().map(Vec::as_slice))
             .map_err(|e| Refusal::Other(e.into()))?;
         let mut url = format!("{}/add-entries", self.base);
         if allow_future_dates {

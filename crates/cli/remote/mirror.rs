@@ -8,9 +8,10 @@
 
 use std::path::{Path, PathBuf};
 
+use trail_core::tiles::entry_bundle;
 use trail_core::tiles::{TILE_WIDTH, Tile, TileKind};
 use trail_core::transparency::{TransparencyError, check_against_log, parse_checkpoint_note};
-use trail_core::{Arrival, Error, Log, encoding, entry_bundle};
+use trail_core::{Arrival, Error, Log, merkle_leaf_hash};
 
 use super::Server;
 use crate::Failure;
@@ -178,7 +179,7 @@ pub fn pull(source: &Source, log: &Log, evidence: &Path, quiet: bool) -> Result<
                 continue;
             }
             let leaf = &leaves[(seq - before) as usize];
-            if encoding::merkle_leaf_hash(&bytes) != *leaf {
+            if merkle_leaf_hash(&bytes) != *leaf {
                 return Err(refused(
                     source,
                     format!(

@@ -137,7 +137,7 @@ fn check_receipts(
                 a.seq
             ))
         })?;
-        let hash = trail_core::encoding::entry_hash(bytes);
+        let hash = trail_core::entry_hash(bytes);
         if proven.entry.unsigned.seq != a.seq || a.hash != hash.to_string() {
             return Err(lied(format!(
                 "the answer for seq {} names another entry than the one sent",

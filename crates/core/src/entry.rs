@@ -32,6 +32,12 @@ pub struct Entry {
 }
 
 impl UnsignedEntry {
+    /// The canonical bytes the signature covers, before the signing context
+    /// is prefixed (docs/FORMAT.md, "Signing input").
+    pub fn to_bytes(&self) -> Vec<u8> {
+        encoding::unsigned_bytes(self)
+    }
+
     /// Signs the entry with `key`, whose public key must be `self.signer`.
     pub fn sign(self, key: &SecretKey) -> Entry {
         let input = encoding::signing_input(&encoding::unsigned_bytes(&self));

@@ -58,7 +58,7 @@ impl Log {
             TileKind::Entries => {
                 let mut out = Vec::with_capacity(usize::from(tile.width) * 512);
                 for bytes in self.entry_bytes(first, last) {
-                    crate::entry_bundle::push(&mut out, &bytes?)?;
+                    crate::tiles::entry_bundle::push(&mut out, &bytes?)?;
                 }
                 Ok(Some(out))
             }

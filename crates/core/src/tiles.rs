@@ -13,6 +13,11 @@
 
 use std::fmt;
 
+/// Entry bundles: the entries of a level-0 tile, each with a big-endian
+/// u16 length (docs/FORMAT.md, "Entry bundles").
+#[path = "entry_bundle.rs"]
+pub mod entry_bundle;
+
 /// Levels of the tree one tile spans.
 pub const TILE_HEIGHT: u32 = 8;
 /// Hashes in a full tile, and entries in a full entry bundle: 2^8.

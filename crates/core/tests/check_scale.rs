@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 
 use northshire::*;
 use trail_core::check::Rule;
-use trail_core::{CheckConfig, Event, as_of, check};
+use trail_core::state::as_of;
+use trail_core::{CheckConfig, Event, check};
 
 const CLAIMS: usize = 100_000;
 

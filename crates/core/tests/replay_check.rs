@@ -8,8 +8,10 @@ use std::collections::BTreeSet;
 
 use trail_core::check::{CheckConfig, Rule, check};
 use trail_core::event::{ClaimStatus, Position};
-use trail_core::state::{ClosureStatus, Party, ResponseClock, ScheduleStatus, Standing, State};
-use trail_core::{Id, Timestamp, as_of, up_to_seq};
+use trail_core::state::{
+    ClosureStatus, Party, ResponseClock, ScheduleStatus, Standing, State, as_of, up_to_seq,
+};
+use trail_core::{Id, Timestamp};
 
 #[path = "fixtures/northshire.rs"]
 mod northshire;

@@ -11,7 +11,7 @@
 mod northshire;
 
 use northshire::*;
-use trail_core::snapshot::{Cut, SnapshotOptions};
+use trail_core::{Cut, SnapshotOptions};
 use trail_core::{Day, Id, Index, Log, RecSelection, View};
 
 /// The fixture, plus a correction that replaces a claim, a retraction, a

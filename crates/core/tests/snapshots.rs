@@ -4,7 +4,7 @@
 
 use proptest::prelude::*;
 use serde_json::json;
-use trail_core::snapshot::{Cut, SnapshotOptions};
+use trail_core::{Cut, SnapshotOptions};
 use trail_core::{Day, Event, Id, Log, SecretKey, State, Timestamp};
 
 /// A tiny deterministic generator, so a failing seed reproduces.

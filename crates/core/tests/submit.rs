@@ -4,8 +4,8 @@
 
 use std::path::Path;
 
+use trail_core::MAX_CLOCK_SKEW;
 use trail_core::event::{KeyGranted, ReportPublished};
-use trail_core::store::MAX_CLOCK_SKEW;
 use trail_core::{
     AppendOptions, Appended, Arrival, Day, Entry, EntryHash, Error, Event, Head, Id, Log, Problem,
     Rejection, Role, SecretKey, Timestamp, UnsignedEntry, VerifyError,

@@ -6,7 +6,7 @@ use ed25519_dalek::SigningKey;
 use trail_core::merkle::tree::{LeafIndex, MemoryStore, TreeSize, consistency_proof, root};
 use trail_core::merkle::{Checkpoint, CosignatureSigner, NoteSigner, TlogProof};
 use trail_core::transparency::{ConsistencyProofFile, origin_for};
-use trail_core::{EntryHash, encoding};
+use trail_core::{EntryHash, merkle_leaf_hash};
 
 const DOC: &str = include_str!("../../../docs/FORMAT.md");
 
@@ -51,10 +51,7 @@ fn compute() -> Vectors {
     let genesis = EntryHash(documented("Vector 1", "entry hash").try_into().unwrap());
     let origin = origin_for(&genesis);
     let mut tree = MemoryStore::new();
-    let leaves: Vec<_> = [&e0, &e1]
-        .iter()
-        .map(|e| encoding::merkle_leaf_hash(e))
-        .collect();
+    let leaves: Vec<_> = [&e0, &e1].iter().map(|e| merkle_leaf_hash(e)).collect();
     for leaf in &leaves {
         tree.push(*leaf).unwrap();
     }
@@ -177,9 +174,9 @@ fn vector_7_tiles() {
     assert_eq!(tiles, [bundle_tile, hash_tile]);
     let hashes: Vec<u8> = [&e0, &e1]
         .iter()
-        .flat_map(|e| encoding::merkle_leaf_hash(e).as_bytes().to_vec())
+        .flat_map(|e| merkle_leaf_hash(e).as_bytes().to_vec())
         .collect();
-    let bundle = trail_core::entry_bundle::encode([e0.as_slice(), e1.as_slice()]).unwrap();
+    let bundle = trail_core::tiles::entry_bundle::encode([e0.as_slice(), e1.as_slice()]).unwrap();
     let lengths = format!(
         "{} {}",
         hex::encode(&bundle[..2]),

@@ -4,9 +4,9 @@
 //! the code cannot drift apart: change the format and this test fails until
 //! the document (and the format version) changes with it.
 
-use trail_core::encoding;
 use trail_core::event::{ClaimStatus, Evidence, EvidenceKind, LogCreated, ProgressClaim};
 use trail_core::{Day, Digest, EntryHash, Event, Id, SecretKey, Timestamp, UnsignedEntry};
+use trail_core::{ENTRY_FORMAT_WITH_ORIGIN, signing_input};
 
 /// Finds the hex value on the line `name: <hex>` under `## heading` in FORMAT.md,
 /// joining continuation lines that hold only hex.
@@ -40,8 +40,8 @@ fn check(vector: &str, seed: u8, unsigned: UnsignedEntry) {
         documented(vector, "public key"),
         key.public_key().to_string()
     );
-    let unsigned_bytes = encoding::unsigned_bytes(&unsigned);
-    let signing_input = encoding::signing_input(&unsigned_bytes);
+    let unsigned_bytes = unsigned.to_bytes();
+    let signing_input = signing_input(&unsigned_bytes);
     let entry = unsigned.sign(&key);
     let bytes = entry.to_bytes();
     assert_eq!(
@@ -104,7 +104,7 @@ fn vector_8_genesis_with_an_origin() {
     let (key, unsigned) = vector_genesis(Some("watchdog.example.org/linden"));
     check("Vector 8", 1, unsigned.clone());
     let bytes = unsigned.sign(&key).to_bytes();
-    assert_eq!(bytes[0], encoding::ENTRY_FORMAT_WITH_ORIGIN);
+    assert_eq!(bytes[0], ENTRY_FORMAT_WITH_ORIGIN);
     // Format 1 with the origin's bytes, or format 2 without them, is refused.
     let mut as_format_1 = bytes.clone();
     as_format_1[0] = 1;

@@ -14,8 +14,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
-use trail_core::snapshot::{Cut, SnapshotOptions};
 use trail_core::{CheckConfig, Day, Id, RecSelection, Timestamp, View, check};
+use trail_core::{Cut, SnapshotOptions};
 
 use crate::routes::{Shared, blocking, plain};
 

@@ -229,7 +229,7 @@ async fn head(State(shared): State<Arc<Shared>>) -> Response {
             .map_err(internal)?;
         let hash = last
             .filter(|_| size > 0)
-            .map(|b| trail_core::encoding::entry_hash(&b))
+            .map(|b| trail_core::entry_hash(&b))
             .unwrap_or_default();
         let note = s.published_checkpoint(size).map_err(internal)?;
         Ok(json!({
@@ -321,7 +321,7 @@ async fn entries(
         if range.start < end {
             for bytes in s.log.entry_bytes(range.start, end - 1) {
                 let bytes = bytes.map_err(internal)?;
-                trail_core::entry_bundle::push(&mut body, &bytes).map_err(internal)?;
+                trail_core::tiles::entry_bundle::push(&mut body, &bytes).map_err(internal)?;
                 // Big entries: stop at a few MiB; the client asks again from there.
                 if body.len() >= MAX_ENTRIES_BODY {
                     break;
@@ -407,9 +407,9 @@ async fn add_entries_checked(
         ));
     }
     let bytes = read_body(body, limits).await?;
-    let batch = trail_core::entry_bundle::decode(&bytes, limits.max_batch).map_err(|e| {
+    let batch = trail_core::tiles::entry_bundle::decode(&bytes, limits.max_batch).map_err(|e| {
         let status = match e {
-            trail_core::entry_bundle::BundleFramingError::TooMany { .. } => {
+            trail_core::tiles::entry_bundle::BundleFramingError::TooMany { .. } => {
                 StatusCode::PAYLOAD_TOO_LARGE
             }
             _ => StatusCode::BAD_REQUEST,

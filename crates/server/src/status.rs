@@ -2,7 +2,7 @@
 //! what is true; this module only picks the status code.
 
 use axum::http::StatusCode;
-use trail_core::authority::Rejection;
+use trail_core::Rejection;
 use trail_core::{Error, Problem};
 
 /// The status for an append the library refused.

@@ -5,9 +5,9 @@
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
+use trail_core::Id;
 use trail_core::View;
 use trail_core::transparency::parse_checkpoint_note;
-use trail_core::types::Id;
 
 use super::text::inert;
 use crate::queries::When;
