@@ -375,61 +375,30 @@ impl<C> Decode<C> for event::LogCreated {
 }
 bincode::impl_borrow_decode!(event::LogCreated);
 
-impl Encode for Event {
-    fn encode<E: Encoder>(&self, e: &mut E) -> Result<(), EncodeError> {
-        (self.kind() as u16).encode(e)?;
-        match self {
-            Event::LogCreated(b) => b.encode(e),
-            Event::KeyGranted(b) => b.encode(e),
-            Event::KeyRevoked(b) => b.encode(e),
-            Event::ReportPublished(b) => b.encode(e),
-            Event::RecommendationIssued(b) => b.encode(e),
-            Event::ResponseRecorded(b) => b.encode(e),
-            Event::FundingDecision(b) => b.encode(e),
-            Event::ProgressClaim(b) => b.encode(e),
-            Event::Assessment(b) => b.encode(e),
-            Event::Correction(b) => b.encode(e),
-            Event::ResponseDeadlineExtended(b) => b.encode(e),
-            Event::TargetRevised(b) => b.encode(e),
-            Event::AccountabilitySession(b) => b.encode(e),
-            Event::RecommendationClosed(b) => b.encode(e),
-            Event::BodySucceeded(b) => b.encode(e),
-            Event::KeyRotated(b) => b.encode(e),
+/// The kind's code, then its body: generated from the one table of kinds
+/// (`event::with_event_kinds`), so no kind can be left out.
+macro_rules! encode_events {
+    ($($kind:ident = $code:literal, $name:literal;)*) => {
+        impl Encode for Event {
+            fn encode<E: Encoder>(&self, e: &mut E) -> Result<(), EncodeError> {
+                (self.kind() as u16).encode(e)?;
+                match self {
+                    $( Event::$kind(b) => b.encode(e), )*
+                }
+            }
         }
-    }
-}
 
-fn decode_event_of_kind<C, D: Decoder<Context = C>>(
-    kind: EventKind,
-    d: &mut D,
-) -> Result<Event, DecodeError> {
-    Ok(match kind {
-        EventKind::LogCreated => Event::LogCreated(event::LogCreated::decode(d)?),
-        EventKind::KeyGranted => Event::KeyGranted(event::KeyGranted::decode(d)?),
-        EventKind::KeyRevoked => Event::KeyRevoked(event::KeyRevoked::decode(d)?),
-        EventKind::ReportPublished => Event::ReportPublished(event::ReportPublished::decode(d)?),
-        EventKind::RecommendationIssued => {
-            Event::RecommendationIssued(event::RecommendationIssued::decode(d)?)
+        fn decode_event_of_kind<C, D: Decoder<Context = C>>(
+            kind: EventKind,
+            d: &mut D,
+        ) -> Result<Event, DecodeError> {
+            Ok(match kind {
+                $( EventKind::$kind => Event::$kind(event::$kind::decode(d)?), )*
+            })
         }
-        EventKind::ResponseRecorded => Event::ResponseRecorded(event::ResponseRecorded::decode(d)?),
-        EventKind::FundingDecision => Event::FundingDecision(event::FundingDecision::decode(d)?),
-        EventKind::ProgressClaim => Event::ProgressClaim(event::ProgressClaim::decode(d)?),
-        EventKind::Assessment => Event::Assessment(event::Assessment::decode(d)?),
-        EventKind::Correction => Event::Correction(event::Correction::decode(d)?),
-        EventKind::ResponseDeadlineExtended => {
-            Event::ResponseDeadlineExtended(event::ResponseDeadlineExtended::decode(d)?)
-        }
-        EventKind::TargetRevised => Event::TargetRevised(event::TargetRevised::decode(d)?),
-        EventKind::AccountabilitySession => {
-            Event::AccountabilitySession(event::AccountabilitySession::decode(d)?)
-        }
-        EventKind::RecommendationClosed => {
-            Event::RecommendationClosed(event::RecommendationClosed::decode(d)?)
-        }
-        EventKind::BodySucceeded => Event::BodySucceeded(event::BodySucceeded::decode(d)?),
-        EventKind::KeyRotated => Event::KeyRotated(event::KeyRotated::decode(d)?),
-    })
+    };
 }
+event::with_event_kinds!(encode_events);
 
 fn decode_kind<C, D: Decoder<Context = C>>(d: &mut D) -> Result<EventKind, DecodeError> {
     let code = u16::decode(d)?;

@@ -504,103 +504,98 @@ pub struct Correction {
 #[serde(transparent)]
 pub struct Replacement(pub Box<Event>);
 
-/// One typed event. The JSON form is internally tagged by `type`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-#[allow(missing_docs)] // each variant is documented by its body type
-pub enum Event {
-    LogCreated(LogCreated),
-    KeyGranted(KeyGranted),
-    KeyRevoked(KeyRevoked),
-    ReportPublished(ReportPublished),
-    RecommendationIssued(RecommendationIssued),
-    ResponseRecorded(ResponseRecorded),
-    FundingDecision(FundingDecision),
-    ProgressClaim(ProgressClaim),
-    Assessment(Assessment),
-    Correction(Correction),
-    ResponseDeadlineExtended(ResponseDeadlineExtended),
-    TargetRevised(TargetRevised),
-    AccountabilitySession(AccountabilitySession),
-    RecommendationClosed(RecommendationClosed),
-    BodySucceeded(BodySucceeded),
-    KeyRotated(KeyRotated),
-}
-
-/// The stable numeric code of each event kind, written before its body.
+/// The one table of event kinds: each kind's variant (named as its body
+/// type), its stable numeric code, written before its body, and its JSON
+/// `type` name. Codes are never reused or renumbered: that is what keeps old
+/// entries' bytes valid as kinds are added.
 ///
-/// Codes are never reused or renumbered: that is what keeps old entries'
-/// bytes valid as kinds are added.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[repr(u16)]
-#[allow(missing_docs)] // names match the event kinds
-pub enum EventKind {
-    LogCreated = 1,
-    KeyGranted = 2,
-    KeyRevoked = 3,
-    ReportPublished = 4,
-    RecommendationIssued = 5,
-    ResponseRecorded = 6,
-    FundingDecision = 7,
-    ProgressClaim = 8,
-    Assessment = 9,
-    Correction = 10,
-    ResponseDeadlineExtended = 11,
-    TargetRevised = 12,
-    AccountabilitySession = 13,
-    RecommendationClosed = 14,
-    BodySucceeded = 15,
-    KeyRotated = 16,
-}
-
-impl EventKind {
-    /// Every kind, in code order.
-    pub const ALL: [EventKind; 16] = [
-        EventKind::LogCreated,
-        EventKind::KeyGranted,
-        EventKind::KeyRevoked,
-        EventKind::ReportPublished,
-        EventKind::RecommendationIssued,
-        EventKind::ResponseRecorded,
-        EventKind::FundingDecision,
-        EventKind::ProgressClaim,
-        EventKind::Assessment,
-        EventKind::Correction,
-        EventKind::ResponseDeadlineExtended,
-        EventKind::TargetRevised,
-        EventKind::AccountabilitySession,
-        EventKind::RecommendationClosed,
-        EventKind::BodySucceeded,
-        EventKind::KeyRotated,
-    ];
-
-    /// The kind with this code, if there is one.
-    pub fn from_code(code: u16) -> Option<EventKind> {
-        EventKind::ALL.into_iter().find(|k| *k as u16 == code)
-    }
-
-    /// The `type` name used in JSON.
-    pub fn name(self) -> &'static str {
-        match self {
-            EventKind::LogCreated => "log_created",
-            EventKind::KeyGranted => "key_granted",
-            EventKind::KeyRevoked => "key_revoked",
-            EventKind::ReportPublished => "report_published",
-            EventKind::RecommendationIssued => "recommendation_issued",
-            EventKind::ResponseRecorded => "response_recorded",
-            EventKind::FundingDecision => "funding_decision",
-            EventKind::ProgressClaim => "progress_claim",
-            EventKind::Assessment => "assessment",
-            EventKind::Correction => "correction",
-            EventKind::ResponseDeadlineExtended => "response_deadline_extended",
-            EventKind::TargetRevised => "target_revised",
-            EventKind::AccountabilitySession => "accountability_session",
-            EventKind::RecommendationClosed => "recommendation_closed",
-            EventKind::BodySucceeded => "body_succeeded",
-            EventKind::KeyRotated => "key_rotated",
+/// Whatever must list every kind is generated from this table by the macro
+/// named in the call: [`Event`], [`EventKind`] and their accessors here
+/// (`declare_events`), and the binary encoding in `encoding.rs`
+/// (`encode_events`). Adding a kind means a row here, its body type above,
+/// and its rules: who may sign it (`authority.rs`) and what replay makes of
+/// it (`state/`).
+macro_rules! with_event_kinds {
+    ($then:ident) => {
+        $then! {
+            LogCreated = 1, "log_created";
+            KeyGranted = 2, "key_granted";
+            KeyRevoked = 3, "key_revoked";
+            ReportPublished = 4, "report_published";
+            RecommendationIssued = 5, "recommendation_issued";
+            ResponseRecorded = 6, "response_recorded";
+            FundingDecision = 7, "funding_decision";
+            ProgressClaim = 8, "progress_claim";
+            Assessment = 9, "assessment";
+            Correction = 10, "correction";
+            ResponseDeadlineExtended = 11, "response_deadline_extended";
+            TargetRevised = 12, "target_revised";
+            AccountabilitySession = 13, "accountability_session";
+            RecommendationClosed = 14, "recommendation_closed";
+            BodySucceeded = 15, "body_succeeded";
+            KeyRotated = 16, "key_rotated";
         }
-    }
+    };
 }
+pub(crate) use with_event_kinds;
+
+/// [`Event`], [`EventKind`] and what maps one to the other, from the table.
+macro_rules! declare_events {
+    ($($kind:ident = $code:literal, $name:literal;)*) => {
+        /// One typed event. The JSON form is internally tagged by `type`.
+        #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+        #[serde(tag = "type")]
+        #[allow(missing_docs)] // each variant is documented by its body type
+        pub enum Event {
+            $( #[serde(rename = $name)] $kind($kind), )*
+        }
+
+        /// The stable numeric code of each event kind (see `with_event_kinds`).
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        #[repr(u16)]
+        #[allow(missing_docs)] // names match the event kinds
+        pub enum EventKind {
+            $( $kind = $code, )*
+        }
+
+        impl EventKind {
+            /// Every kind, in code order.
+            pub const ALL: [EventKind; [$($code),*].len()] = [$(EventKind::$kind),*];
+
+            /// The `type` name used in JSON.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $( EventKind::$kind => $name, )*
+                }
+            }
+
+            /// The kind with this code, if there is one.
+            pub fn from_code(code: u16) -> Option<EventKind> {
+                match code {
+                    $( $code => Some(EventKind::$kind), )*
+                    _ => None,
+                }
+            }
+        }
+
+        impl Event {
+            /// The event's kind.
+            pub fn kind(&self) -> EventKind {
+                match self {
+                    $( Event::$kind(_) => EventKind::$kind, )*
+                }
+            }
+
+            /// The effective date: the day the event speaks about.
+            pub fn date(&self) -> Day {
+                match self {
+                    $( Event::$kind(e) => e.date, )*
+                }
+            }
+        }
+    };
+}
+with_event_kinds!(declare_events);
 
 impl fmt::Display for EventKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -689,50 +684,6 @@ fn check_optional(field: &'static str, text: &Option<String>) -> Result<(), Inva
 }
 
 impl Event {
-    /// The event's kind.
-    pub fn kind(&self) -> EventKind {
-        match self {
-            Event::LogCreated(_) => EventKind::LogCreated,
-            Event::KeyGranted(_) => EventKind::KeyGranted,
-            Event::KeyRevoked(_) => EventKind::KeyRevoked,
-            Event::ReportPublished(_) => EventKind::ReportPublished,
-            Event::RecommendationIssued(_) => EventKind::RecommendationIssued,
-            Event::ResponseRecorded(_) => EventKind::ResponseRecorded,
-            Event::FundingDecision(_) => EventKind::FundingDecision,
-            Event::ProgressClaim(_) => EventKind::ProgressClaim,
-            Event::Assessment(_) => EventKind::Assessment,
-            Event::Correction(_) => EventKind::Correction,
-            Event::ResponseDeadlineExtended(_) => EventKind::ResponseDeadlineExtended,
-            Event::TargetRevised(_) => EventKind::TargetRevised,
-            Event::AccountabilitySession(_) => EventKind::AccountabilitySession,
-            Event::RecommendationClosed(_) => EventKind::RecommendationClosed,
-            Event::BodySucceeded(_) => EventKind::BodySucceeded,
-            Event::KeyRotated(_) => EventKind::KeyRotated,
-        }
-    }
-
-    /// The effective date: the day the event speaks about.
-    pub fn date(&self) -> Day {
-        match self {
-            Event::LogCreated(e) => e.date,
-            Event::KeyGranted(e) => e.date,
-            Event::KeyRevoked(e) => e.date,
-            Event::ReportPublished(e) => e.date,
-            Event::RecommendationIssued(e) => e.date,
-            Event::ResponseRecorded(e) => e.date,
-            Event::FundingDecision(e) => e.date,
-            Event::ProgressClaim(e) => e.date,
-            Event::Assessment(e) => e.date,
-            Event::Correction(e) => e.date,
-            Event::ResponseDeadlineExtended(e) => e.date,
-            Event::TargetRevised(e) => e.date,
-            Event::AccountabilitySession(e) => e.date,
-            Event::RecommendationClosed(e) => e.date,
-            Event::BodySucceeded(e) => e.date,
-            Event::KeyRotated(e) => e.date,
-        }
-    }
-
     /// A one-line summary for tables: what the event is about (its
     /// recommendation, report, decision, actor, forum or name) and its gist
     /// (a position, status, verdict, stage, outcome, title, subject or
