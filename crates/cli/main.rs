@@ -49,10 +49,19 @@ impl From<trail_core::Error> for Failure {
             ));
         }
         let code = if e.is_verification_failure() { 1 } else { 2 };
+        // The library says what is wrong; what to do about it is ours.
+        let advice = match &e {
+            E::NotALog { .. } => " (run trail init to create one)",
+            E::KeyFileTooOpen { .. } => "; run chmod 600 on it",
+            E::Publish(trail_core::PublishError::AheadOfLog { .. }) => {
+                "; sign a newer checkpoint first"
+            }
+            _ => "",
+        };
         Failure {
             broken_pipe: false,
             code,
-            message: e.to_string(),
+            message: format!("{e}{advice}"),
         }
     }
 }
@@ -69,11 +78,11 @@ impl From<std::io::Error> for Failure {
 
 impl Failure {
     /// An input or usage problem (exit 2).
-    pub fn input(message: impl Into<String>) -> Failure {
+    pub fn input(message: impl std::fmt::Display) -> Failure {
         Failure {
             broken_pipe: false,
             code: 2,
-            message: message.into(),
+            message: message.to_string(),
         }
     }
 }

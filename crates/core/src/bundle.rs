@@ -13,13 +13,13 @@ use std::fs::File;
 use std::io::{BufReader, BufWriter, ErrorKind, Read, Write};
 use std::path::Path;
 
-use crate::error::{Error, Result};
+use crate::error::{BundleError, Damage, Error, Result};
 use crate::limits::MAX_ENTRY_BYTES;
 use crate::merkle::Checkpoint;
 use crate::store::{Log, sync_dir};
 use crate::transparency::RootTracker;
 use crate::types::EntryHash;
-use crate::verify::{Prepared, VerifiedEntry, Verifier};
+use crate::verify::{Prepared, Problem, VerifiedEntry, Verifier, VerifyError};
 
 /// First bytes of every bundle.
 pub const MAGIC: &[u8; 8] = b"TRAILBDL";
@@ -110,9 +110,7 @@ impl<R: Read> BundleReader<R> {
         let mut header = [0u8; 10];
         // Too short is damage (a bundle cut short); wrong magic or version
         // is another file altogether.
-        read_exact_or(&mut input, &mut header, || {
-            "file is too short to be a trail bundle".into()
-        })?;
+        read_exact_or(&mut input, &mut header, || BundleError::TooShort)?;
         if &header[..8] != MAGIC {
             return Err(Error::NotABundle {
                 reason: "not a trail bundle (wrong magic bytes)".into(),
@@ -132,10 +130,10 @@ impl<R: Read> BundleReader<R> {
         })
     }
 
-    fn truncated(&self) -> String {
+    fn truncated(&self) -> BundleError {
         match self.entries_read {
-            0 => "bundle is truncated: it ends before its first entry".into(),
-            n => format!("bundle is truncated after seq {}", n - 1),
+            0 => BundleError::TruncatedBeforeFirst,
+            n => BundleError::TruncatedAfter { last_seq: n - 1 },
         }
     }
 
@@ -147,10 +145,12 @@ impl<R: Read> BundleReader<R> {
         match head[0] {
             TAG_ENTRY => {
                 if len > MAX_ENTRY_BYTES {
-                    return Err(Error::Bundle(format!(
-                        "entry record at seq {} claims {len} bytes; the limit is {MAX_ENTRY_BYTES}",
-                        self.entries_read
-                    )));
+                    return Err(BundleError::EntryTooLong {
+                        seq: self.entries_read,
+                        len,
+                        limit: MAX_ENTRY_BYTES,
+                    }
+                    .into());
                 }
                 let mut bytes = vec![0u8; len];
                 read_exact_or(&mut self.input, &mut bytes, || truncated.clone())?;
@@ -159,14 +159,14 @@ impl<R: Read> BundleReader<R> {
             }
             TAG_CHECKPOINT => {
                 if self.entries_read != 0 {
-                    return Err(Error::Bundle(
-                        "a checkpoint record may only come before the first entry".into(),
-                    ));
+                    return Err(BundleError::LateCheckpoint.into());
                 }
                 if len > MAX_CHECKPOINT_BYTES {
-                    return Err(Error::Bundle(format!(
-                        "checkpoint record claims {len} bytes; the limit is {MAX_CHECKPOINT_BYTES}"
-                    )));
+                    return Err(BundleError::CheckpointTooLong {
+                        len,
+                        limit: MAX_CHECKPOINT_BYTES,
+                    }
+                    .into());
                 }
                 let mut bytes = vec![0u8; len];
                 read_exact_or(&mut self.input, &mut bytes, || truncated.clone())?;
@@ -174,7 +174,7 @@ impl<R: Read> BundleReader<R> {
             }
             TAG_END => {
                 if len != 40 {
-                    return Err(Error::Bundle("end record has the wrong length".into()));
+                    return Err(BundleError::EndLength.into());
                 }
                 let mut bytes = [0u8; 40];
                 read_exact_or(&mut self.input, &mut bytes, || truncated.clone())?;
@@ -184,19 +184,18 @@ impl<R: Read> BundleReader<R> {
                 last.copy_from_slice(&bytes[8..]);
                 let mut rest = [0u8; 1];
                 if self.input.read(&mut rest).map_err(bundle_io)? != 0 {
-                    return Err(Error::Bundle(
-                        "unexpected bytes after the end record".into(),
-                    ));
+                    return Err(BundleError::AfterEnd.into());
                 }
                 Ok(Record::End {
                     count: u64::from_le_bytes(count),
                     last: EntryHash(last),
                 })
             }
-            tag => Err(Error::Bundle(format!(
-                "unknown record type 0x{tag:02x} after {} entries",
-                self.entries_read
-            ))),
+            tag => Err(BundleError::UnknownRecord {
+                tag,
+                entries: self.entries_read,
+            }
+            .into()),
         }
     }
 }
@@ -208,10 +207,10 @@ fn bundle_io(e: std::io::Error) -> Error {
 fn read_exact_or(
     input: &mut impl Read,
     buf: &mut [u8],
-    message: impl FnOnce() -> String,
+    truncated: impl FnOnce() -> BundleError,
 ) -> Result<()> {
     input.read_exact(buf).map_err(|e| match e.kind() {
-        ErrorKind::UnexpectedEof => Error::Bundle(message()),
+        ErrorKind::UnexpectedEof => Error::Bundle(truncated()),
         _ => bundle_io(e),
     })
 }
@@ -270,7 +269,7 @@ pub fn verify_reader_with_checkpoint(
         match record {
             Record::Checkpoint(bytes) => {
                 if checkpoint.is_some() {
-                    return Err(Error::Bundle("more than one checkpoint record".into()));
+                    return Err(BundleError::TwoCheckpoints.into());
                 }
                 let tracker = RootTracker::new(&bytes)?;
                 checkpoint = Some((bytes, tracker));
@@ -300,14 +299,16 @@ pub fn verify_reader_with_checkpoint(
                 let verified = verifier.verify_chunk(chunk)?;
                 take(&verifier, &verified, &mut checkpoint)?;
                 if count != verifier.len() || last != verifier.head_hash() {
-                    return Err(Error::Bundle(format!(
-                        "end record says {count} entries ending in {last}, but the bundle holds {} ending in {}",
-                        verifier.len(),
-                        verifier.head_hash()
-                    )));
+                    return Err(BundleError::EndMismatch {
+                        count,
+                        last,
+                        held: verifier.len(),
+                        head: verifier.head_hash(),
+                    }
+                    .into());
                 }
                 if verifier.is_empty() {
-                    return Err(Error::Bundle("bundle holds no entries".into()));
+                    return Err(BundleError::Empty.into());
                 }
                 let checkpoint = match checkpoint {
                     None => None,
@@ -470,10 +471,10 @@ pub fn export_partial(log: &Log, out: &Path) -> Result<PartialExport> {
     for item in log.raw_entries() {
         let step = item.and_then(|(seq, bytes)| {
             if seq != verifier.len() {
-                return Err(Error::Corrupt(format!(
-                    "entry {} is missing from the store",
-                    verifier.len()
-                )));
+                return Err(Error::Verify(VerifyError {
+                    seq: verifier.len(),
+                    problem: Problem::Missing,
+                }));
             }
             Ok(verifier.verify_one(bytes)?)
         });
@@ -492,7 +493,7 @@ pub fn export_partial(log: &Log, out: &Path) -> Result<PartialExport> {
     }
     if verifier.is_empty() {
         let _ = std::fs::remove_file(&tmp);
-        return Err(stopped.unwrap_or_else(|| Error::Bundle("the log holds no entries".into())));
+        return Err(stopped.unwrap_or_else(|| Damage::NoGenesis.into()));
     }
     let file = writer
         .finish()
@@ -599,11 +600,11 @@ pub fn extend(bundle: &Path, log: &Log, progress: &mut dyn FnMut(u64)) -> Result
                 .next()
                 .transpose()?;
             if ours.as_deref() != Some(entry.bytes()) {
-                return Err(Error::Bundle(format!(
-                    "{}: its entry at seq {} differs from the log's: the bundle holds another history",
-                    bundle.display(),
-                    entry.seq()
-                )));
+                return Err(BundleError::OtherHistory {
+                    path: bundle.to_owned(),
+                    seq: entry.seq(),
+                }
+                .into());
             }
         }
         progress(v.len().min(before));

@@ -339,7 +339,7 @@ impl Encode for Id {
 impl<C> Decode<C> for Id {
     fn decode<D: Decoder<Context = C>>(d: &mut D) -> Result<Self, DecodeError> {
         let s = String::decode(d)?;
-        Id::new(&s).map_err(DecodeError::OtherString)
+        Id::new(&s).map_err(|e| DecodeError::OtherString(e.to_string()))
     }
 }
 bincode::impl_borrow_decode!(Id);

@@ -68,14 +68,18 @@ impl fmt::Display for Role {
 }
 
 impl std::str::FromStr for Role {
-    type Err = String;
+    type Err = crate::error::ParseError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Role::ALL
             .into_iter()
             .find(|r| r.name() == s)
             .ok_or_else(|| {
                 let names: Vec<_> = Role::ALL.iter().map(|r| r.name()).collect();
-                format!("unknown role {s:?}; roles are {}", names.join(", "))
+                crate::error::ParseError::UnknownName {
+                    what: "role",
+                    given: s.to_owned(),
+                    names: names.join(", "),
+                }
             })
     }
 }
@@ -866,34 +870,57 @@ impl Event {
     }
 
     /// Parses one event from its JSON form, with a message that names what is wrong.
-    pub fn from_json(text: &str) -> Result<Event, String> {
-        let mut event: Event = serde_json::from_str(text).map_err(|e| json_error_message(&e))?;
+    pub fn from_json(text: &str) -> Result<Event, EventJsonError> {
+        let mut event: Event = serde_json::from_str(text).map_err(|e| EventJsonError::of(&e))?;
         event.normalize();
         Ok(event)
     }
 }
 
 /// Turns serde_json's message into one a person can act on.
-fn json_error_message(e: &serde_json::Error) -> String {
-    let msg = e.to_string();
-    if e.is_syntax() || e.is_eof() {
-        return format!("not valid JSON: {msg}");
+/// Why text is not an event in JSON.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EventJsonError {
+    /// Not JSON at all, or cut short.
+    #[error("not valid JSON: {0}")]
+    Syntax(String),
+    /// No `type` field.
+    #[error("the event has no \"type\" field")]
+    NoType,
+    /// A `type` that names no event.
+    #[error("unknown event type {0}")]
+    UnknownType(String),
+    /// A field value outside its set (a status, verdict, role...).
+    #[error("unknown value {0}")]
+    UnknownValue(String),
+    /// A field missing, unknown, or of the wrong kind, as serde says it.
+    #[error("{0}")]
+    Fields(String),
+}
+
+impl EventJsonError {
+    fn of(e: &serde_json::Error) -> EventJsonError {
+        let msg = e.to_string();
+        if e.is_syntax() || e.is_eof() {
+            return EventJsonError::Syntax(msg);
+        }
+        // serde's internally tagged enums say "unknown variant `x`, expected one of ...";
+        // only when the expected names are event types is `x` the event's type.
+        if let Some(rest) = msg.strip_prefix("unknown variant ")
+            && rest.contains("`log_created`")
+        {
+            let name = rest.split(',').next().unwrap_or(rest);
+            return EventJsonError::UnknownType(name.to_owned());
+        }
+        if let Some(rest) = msg.strip_prefix("unknown variant ") {
+            return EventJsonError::UnknownValue(rest.to_owned());
+        }
+        if msg.starts_with("missing field `type`") {
+            return EventJsonError::NoType;
+        }
+        EventJsonError::Fields(msg)
     }
-    // serde's internally tagged enums say "unknown variant `x`, expected one of ...";
-    // only when the expected names are event types is `x` the event's type.
-    if let Some(rest) = msg.strip_prefix("unknown variant ")
-        && rest.contains("`log_created`")
-    {
-        let name = rest.split(',').next().unwrap_or(rest);
-        return format!("unknown event type {name}");
-    }
-    if let Some(rest) = msg.strip_prefix("unknown variant ") {
-        return format!("unknown value {rest}");
-    }
-    if msg.starts_with("missing field `type`") {
-        return "the event has no \"type\" field".into();
-    }
-    msg
 }
 
 #[cfg(test)]
@@ -916,22 +943,26 @@ mod tests {
     #[test]
     fn unknown_type_and_fields_are_named() {
         let err = Event::from_json(r#"{"type":"rumour","date":"2021-11-23"}"#).unwrap_err();
-        assert!(err.contains("unknown event type `rumour`"), "{err}");
+        assert_eq!(err, EventJsonError::UnknownType("`rumour`".into()));
+        let err = Event::from_json(r#"{"date":"2021-11-23"}"#).unwrap_err();
+        assert_eq!(err, EventJsonError::NoType);
+        let err = Event::from_json(r#"{"type":"#).unwrap_err();
+        assert!(matches!(err, EventJsonError::Syntax(_)), "{err}");
         let err = Event::from_json(
             r#"{"type":"key_revoked","public_key":"00","reason":"x","date":"2021-11-23"}"#,
         )
         .unwrap_err();
-        assert!(err.contains("public key"), "{err}");
+        assert!(err.to_string().contains("public key"), "{err}");
         let err = Event::from_json(
             r#"{"type":"key_revoked","public_key":"0000000000000000000000000000000000000000000000000000000000000000","date":"2021-11-23"}"#,
         )
         .unwrap_err();
-        assert!(err.contains("missing field `reason`"), "{err}");
+        assert!(err.to_string().contains("missing field `reason`"), "{err}");
         let err = Event::from_json(
             r#"{"type":"key_revoked","public_key":"0000000000000000000000000000000000000000000000000000000000000000","reason":"x","date":"2021-11-23","colour":"red"}"#,
         )
         .unwrap_err();
-        assert!(err.contains("unknown field `colour`"), "{err}");
+        assert!(err.to_string().contains("unknown field `colour`"), "{err}");
     }
 
     #[test]

@@ -24,7 +24,7 @@ use age::secrecy::{ExposeSecret, SecretString};
 use ed25519_dalek::SigningKey;
 use zeroize::Zeroizing;
 
-use crate::error::Error;
+use crate::error::{EncryptError, Error};
 use crate::types::PublicKey;
 
 /// First line of an unencrypted secret key file.
@@ -233,20 +233,18 @@ impl SecretKey {
         work: WorkFactor,
     ) -> Result<(), Error> {
         if passphrase.is_empty() {
-            return Err(Error::Input("the passphrase is empty".into()));
+            return Err(EncryptError::EmptyPassphrase.into());
         }
         let mut recipient = age::scrypt::Recipient::new(passphrase.0.clone());
         if let WorkFactor::Log2(log_n) = work {
             // age panics outside 1..=63; refuse instead.
             if !(1..64).contains(&log_n) {
-                return Err(Error::Input(format!(
-                    "scrypt work factor {log_n} is outside 1 to 63"
-                )));
+                return Err(EncryptError::WorkFactor(log_n).into());
             }
             recipient.set_work_factor(log_n);
         }
         let ciphertext = age::encrypt(&recipient, self.file_text().as_bytes())
-            .map_err(|e| Error::Input(format!("encrypting the key failed: {e}")))?;
+            .map_err(|e| EncryptError::Failed(e.to_string()))?;
         write_private(path, &ciphertext)
     }
 
@@ -364,7 +362,7 @@ mod tests {
             assert!(
                 matches!(
                     key.write_new_encrypted_file(&path, &pass(passphrase), work),
-                    Err(Error::Input(_))
+                    Err(Error::Encrypt(_))
                 ),
                 "{name}"
             );

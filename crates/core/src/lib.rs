@@ -100,8 +100,8 @@ pub use encoding::{
     signing_input,
 };
 pub use entry::{Entry, UnsignedEntry};
-pub use error::{Error, Result};
-pub use event::{Event, EventKind, Role};
+pub use error::{BundleError, Damage, EncryptError, Error, ParseError, PublishError, Result};
+pub use event::{Event, EventJsonError, EventKind, Role};
 pub use keys::{EncryptedKeyFile, KeyFile, Passphrase, SecretKey, WorkFactor};
 pub use limits::{MAX_ENTRY_BYTES, MAX_ID_LEN, MAX_LIST, MAX_LONG_TEXT, MAX_SHORT_TEXT};
 pub use publish::{Published, publish};

@@ -11,7 +11,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, PublishError, Result};
 use crate::store::{Log, parent_dir, sync_dir};
 use crate::tiles::{Tile, tiles_between};
 use crate::transparency::parse_checkpoint_note;
@@ -53,11 +53,12 @@ pub fn publish(log: &Log, out: &Path, progress: &mut dyn FnMut(usize, usize)) ->
         Err(e) => return Err(io(&current)(e)),
     };
     if from_size > size {
-        return Err(Error::Input(format!(
-            "{} already holds a checkpoint of {from_size} entries, more than the log's latest checkpoint ({size}); \
-             sign a newer checkpoint first",
-            current.display()
-        )));
+        return Err(PublishError::AheadOfLog {
+            path: current,
+            published: from_size,
+            size,
+        }
+        .into());
     }
     let tiles = tiles_between(from_size, size);
     let mut dirs: Vec<PathBuf> = Vec::new();
@@ -87,21 +88,24 @@ pub fn publish(log: &Log, out: &Path, progress: &mut dyn FnMut(usize, usize)) ->
 }
 
 fn missing(tile: &Tile, size: u64) -> Error {
-    Error::Corrupt(format!(
-        "the log cannot make {tile} for its checkpoint of {size} entries"
-    ))
+    PublishError::MissingTile {
+        tile: tile.to_string(),
+        size,
+    }
+    .into()
 }
 
 /// The size of the checkpoint a tile directory already holds, refusing one
 /// of another log (the directory is someone else's) or a fork.
 fn published_size(log: &Log, path: &Path, bytes: &[u8]) -> Result<u64> {
-    let (_, checkpoint) = parse_checkpoint_note(bytes)
-        .map_err(|e| Error::Input(format!("{}: not a checkpoint: {e}", path.display())))?;
-    crate::transparency::check_against_log(log, bytes).map_err(|e| {
-        Error::Input(format!(
-            "{}: the published checkpoint is not one of this log's: {e}",
-            path.display()
-        ))
+    let (_, checkpoint) =
+        parse_checkpoint_note(bytes).map_err(|e| PublishError::NotACheckpoint {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })?;
+    crate::transparency::check_against_log(log, bytes).map_err(|e| PublishError::OtherLog {
+        path: path.to_owned(),
+        reason: e.to_string(),
     })?;
     Ok(checkpoint.size().0)
 }

@@ -21,12 +21,12 @@ use bincode::{Decode, Encode};
 use crate::authority::History;
 use crate::encoding;
 use crate::entry::Entry;
-use crate::error::{Error, Result};
+use crate::error::{Damage, Error, Result};
 use crate::event::EventKind;
 use crate::state::State;
 use crate::store::{Log, entry_key};
 use crate::types::{PublicKey, Timestamp};
-use crate::verify::{ResumePoint, Verifier};
+use crate::verify::{Problem, ResumePoint, Verifier, VerifyError};
 
 /// Default number of entries between snapshots.
 ///
@@ -197,7 +197,10 @@ impl Log {
         self.tree
             .get(entry_key(seq))
             .map_err(|e| self.store_error(e))?
-            .ok_or_else(|| Error::Corrupt(format!("entry {seq} is missing")))
+            .ok_or(Error::Verify(VerifyError {
+                seq,
+                problem: Problem::Missing,
+            }))
     }
 
     /// The newest usable snapshot at or before `target`, deleting stale ones met on the way.
@@ -266,7 +269,7 @@ impl Log {
             for entry in verifier.verify_chunk(chunk)? {
                 state
                     .apply(&entry)
-                    .map_err(|e| Error::Corrupt(e.to_string()))?;
+                    .map_err(|e| Damage::Replay(e.to_string()))?;
             }
             if let Some(files) = files.as_ref().filter(|_| (end + 1) % options.every == 0) {
                 let snapshot = SnapshotOf {

@@ -28,7 +28,7 @@ use crate::authority::{Authority, History, KeyRecord, RecRecord, Row, Succession
 use crate::clock::AppendOptions;
 use crate::encoding::{self, decode_record, encode_record};
 use crate::entry::{Entry, UnsignedEntry};
-use crate::error::{Error, Result};
+use crate::error::{Damage, Error, Result};
 use crate::event::{Event, EventKind};
 use crate::keys::SecretKey;
 use crate::merkle::hash::Hash;
@@ -199,8 +199,10 @@ fn encode_head(head: &Head) -> Vec<u8> {
 }
 
 fn decode_head(bytes: &[u8]) -> Result<Head> {
-    let (seq, hash, recorded_at) =
-        decode_record(bytes).map_err(|e| Error::Corrupt(format!("head record: {e}")))?;
+    let (seq, hash, recorded_at) = decode_record(bytes).map_err(|e| Damage::Record {
+        what: "head record",
+        reason: e.to_string(),
+    })?;
     Ok(Head {
         seq,
         hash,
@@ -386,8 +388,10 @@ impl Log {
 
     fn load_authority(&self) -> Result<Authority> {
         let mut authority = Authority::default();
-        let corrupt =
-            |what: &str, e: encoding::DecodeFailure| Error::Corrupt(format!("{what} row: {e}"));
+        let corrupt = |what: &'static str, e: encoding::DecodeFailure| Damage::Record {
+            what,
+            reason: e.to_string(),
+        };
         for prefix in [b"k:", b"a:", b"p:", b"r:", b"s:"] {
             for item in self.tree.scan_prefix(prefix) {
                 let (key, value) = item.map_err(|e| self.store_error(e))?;
@@ -396,14 +400,17 @@ impl Log {
                     std::str::from_utf8(id)
                         .ok()
                         .and_then(|s| Id::new(s).ok())
-                        .ok_or_else(|| Error::Corrupt("registry row with a bad id".into()))
+                        .ok_or_else(|| Damage::Record {
+                            what: "registry row",
+                            reason: "its id is not valid".into(),
+                        })
                 };
                 match prefix {
                     b"k:" => {
-                        let pk = PublicKey(
-                            id.try_into()
-                                .map_err(|_| Error::Corrupt("key row with a bad key".into()))?,
-                        );
+                        let pk = PublicKey(id.try_into().map_err(|_| Damage::Record {
+                            what: "key row",
+                            reason: "its key is not 32 bytes".into(),
+                        })?);
                         let record: KeyRecord =
                             decode_record(&value).map_err(|e| corrupt("key", e))?;
                         authority.keys.insert(pk, record);
@@ -481,9 +488,7 @@ impl Log {
     /// Appends one event signed by `key`; returns once it is on disk.
     pub fn append(&self, key: &SecretKey, event: Event) -> Result<Appended> {
         let mut appended = self.append_all(key, vec![event])?;
-        appended
-            .pop()
-            .ok_or_else(|| Error::Input("nothing to append".into()))
+        appended.pop().ok_or(Error::EmptyBatch)
     }
 
     /// Appends several events signed by `key`, all or nothing, with one flush.
@@ -686,7 +691,10 @@ impl Log {
                 .get(ENTRY_PREFIX.len()..)
                 .and_then(|b| <[u8; 8]>::try_from(b).ok())
                 .map(u64::from_be_bytes)
-                .ok_or_else(|| Error::Corrupt("an entry key of the wrong length".into()))?;
+                .ok_or_else(|| Damage::Record {
+                    what: "entry key",
+                    reason: "it is not 10 bytes long".into(),
+                })?;
             Ok((seq, value.to_vec()))
         })
     }
@@ -760,9 +768,7 @@ impl Log {
                     if stored_seq != Some(expected) {
                         return Err(Error::Verify(VerifyError {
                             seq: expected,
-                            problem: Problem::Undecodable(encoding::DecodeFailure(
-                                "entry is missing from the store".into(),
-                            )),
+                            problem: Problem::Missing,
                         }));
                     }
                     Ok(value)
@@ -801,15 +807,10 @@ impl Log {
             }));
         }
         if state.head.map(|h| h.hash) != Some(verifier.head_hash()) {
-            return Err(Error::Corrupt(
-                "the head record's hash does not match the last entry".into(),
-            ));
+            return Err(Damage::HeadMismatch.into());
         }
         if self.authority_in(&mut state)? != verifier.authority() {
-            return Err(Error::Corrupt(
-                "the stored key and recommendation registry differs from what the entries imply"
-                    .into(),
-            ));
+            return Err(Damage::RegistryMismatch.into());
         }
         let mut verifier = verifier;
         if !self.index_rows_match(expected_rows)? {
@@ -840,8 +841,10 @@ impl Log {
         let Some(bytes) = self.tree.get(WHOLE_KEY).map_err(|e| self.store_error(e))? else {
             return Ok(None);
         };
-        let (at, seq) = decode_record(&bytes)
-            .map_err(|e| Error::Corrupt(format!("whole-verification record: {e}")))?;
+        let (at, seq) = decode_record(&bytes).map_err(|e| Damage::Record {
+            what: "whole-verification record",
+            reason: e.to_string(),
+        })?;
         Ok(Some((at, seq)))
     }
 
@@ -1260,9 +1263,10 @@ fn store_error(path: &Path, e: sled::Error) -> Error {
             path: path.to_owned(),
             source,
         },
-        sled::Error::Corruption { .. } => {
-            Error::Corrupt(format!("sled reports corruption in {}", path.display()))
+        sled::Error::Corruption { .. } => Damage::Sled {
+            path: path.to_owned(),
         }
+        .into(),
         other => Error::Store {
             path: path.to_owned(),
             message: other.to_string(),

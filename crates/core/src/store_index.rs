@@ -35,7 +35,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use crate::entry::Entry;
-use crate::error::{Error, Result};
+use crate::error::{Damage, Result};
 use crate::event::{Event, EventKind};
 use crate::store::{ENTRY_PREFIX, Log, entry_key};
 use crate::types::{Id, PublicKey};
@@ -430,8 +430,10 @@ impl Log {
             if key.len() != prefix.len() + 4 {
                 continue;
             }
-            let seqs = seqs_of(&key, &value)
-                .ok_or_else(|| Error::Corrupt("a malformed index list".into()))?;
+            let seqs = seqs_of(&key, &value).ok_or_else(|| Damage::Record {
+                what: "index list",
+                reason: "its length is not a whole number of offsets".into(),
+            })?;
             out.extend(seqs);
         }
         Ok(out)
@@ -446,7 +448,10 @@ impl Log {
             let id = key
                 .get(index.prefix().len()..key.len().saturating_sub(5))
                 .and_then(|b| std::str::from_utf8(b).ok())
-                .ok_or_else(|| Error::Corrupt("an index row with a bad id".into()))?;
+                .ok_or_else(|| Damage::Record {
+                    what: "index row",
+                    reason: "its id is not valid".into(),
+                })?;
             if out.last().map(String::as_str) != Some(id) {
                 out.push(id.to_owned());
             }

@@ -24,7 +24,7 @@ use memchr::memmem::Finder;
 use rayon::prelude::*;
 
 use crate::entry::Entry;
-use crate::error::{Error, Result};
+use crate::error::{Damage, Error, Result};
 use crate::event::Event;
 use crate::store::Log;
 use crate::verify::VerifiedEntry;
@@ -182,10 +182,9 @@ impl Log {
             self.extend_search_file(found.next, found.end)?;
         }
         let scanned = scanned.ok_or_else(|| {
-            Error::Corrupt(format!(
-                "{} could not be brought up to date",
-                path.display()
-            ))
+            Error::from(Damage::DerivedFile {
+                path: path.to_owned(),
+            })
         })?;
         let mut hits = Vec::with_capacity(scanned.matched.len());
         for seq in scanned.matched {

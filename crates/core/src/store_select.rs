@@ -21,7 +21,7 @@
 use std::collections::BTreeSet;
 
 use crate::encoding;
-use crate::error::{Error, Result};
+use crate::error::{Damage, Error, Result};
 use crate::event::EventKind;
 use crate::merkle::tree::NodeStore;
 use crate::snapshot::Cut;
@@ -136,7 +136,7 @@ impl Log {
             .to_vec();
         let leaf = SledNodes(&self.tree)
             .get(0, seq)
-            .map_err(|e| Error::Corrupt(format!("Merkle tree: {e}")))?;
+            .map_err(|e| Damage::Tree(e.to_string()))?;
         if leaf != Some(encoding::merkle_leaf_hash(&bytes)) {
             return Err(Error::Verify(VerifyError {
                 seq,
@@ -158,7 +158,7 @@ impl Log {
         for entry in &entries {
             state
                 .apply_selected(entry)
-                .map_err(|e| Error::Corrupt(e.to_string()))?;
+                .map_err(|e| Damage::Replay(e.to_string()))?;
         }
         // The state is as of the cut, whatever entry was folded last.
         let last = self.reread(target)?;
@@ -272,9 +272,7 @@ impl Log {
 fn missing(seq: u64) -> Error {
     Error::Verify(VerifyError {
         seq,
-        problem: Problem::Undecodable(encoding::DecodeFailure(
-            "entry is missing from the store".into(),
-        )),
+        problem: Problem::Missing,
     })
 }
 

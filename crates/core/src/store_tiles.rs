@@ -71,9 +71,9 @@ impl Log {
                         .get(level, index)
                         .map_err(|e| tree_error(&self.path, TreeError::Store(e)))?
                         .ok_or_else(|| {
-                            crate::Error::Corrupt(format!(
-                                "the Merkle tree lacks node (level {level}, index {index})"
-                            ))
+                            crate::Error::from(crate::Damage::Tree(format!(
+                                "the tree lacks node (level {level}, index {index})"
+                            )))
                         })?;
                     out.extend_from_slice(hash.as_bytes());
                 }

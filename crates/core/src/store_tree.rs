@@ -12,7 +12,7 @@ use std::path::Path;
 use rayon::prelude::*;
 
 use crate::encoding;
-use crate::error::Error;
+use crate::error::{Damage, Error};
 use crate::merkle::hash::{EMPTY_ROOT, Hash, node_hash};
 use crate::merkle::tree::{
     NodeId, NodeStore, StoredNode, TreeError, TreeSize, append_leaf, root as merkle_root,
@@ -127,7 +127,7 @@ pub(crate) fn tree_error(path: &Path, e: TreeError<NodeReadError>) -> Error {
             path: path.to_owned(),
             message: e.to_string(),
         },
-        other => Error::Corrupt(format!("Merkle tree: {}", display_chain(&other))),
+        other => Damage::Tree(display_chain(&other)).into(),
     }
 }
 
@@ -159,11 +159,12 @@ pub(crate) fn check_nodes(
             let (level, index) = (node.id.level, node.id.index);
             let found = stored.get(level, index).map_err(corrupt)?;
             if found != Some(node.hash) {
-                return Err(Error::Corrupt(format!(
-                    "the stored Merkle tree does not match the entries: node (level {level}, index {index}) is {} but the entries give {}",
+                return Err(Damage::Tree(format!(
+                    "the stored tree does not match the entries: node (level {level}, index {index}) is {} but the entries give {}",
                     found.map_or_else(|| "missing".to_owned(), |h| h.to_hex()),
                     node.hash.to_hex()
-                )));
+                ))
+                .into());
             }
         }
     }
@@ -176,17 +177,19 @@ pub(crate) fn check_root(tree: &sled::Tree, path: &Path, frontier: &Frontier) ->
     let size = frontier.size();
     let stored = SledNodes(tree);
     if stored.get(0, size).map_err(corrupt)?.is_some() {
-        return Err(Error::Corrupt(format!(
-            "the stored Merkle tree has a leaf at index {size}, beyond the last entry"
-        )));
+        return Err(Damage::Tree(format!(
+            "the stored tree has a leaf at index {size}, beyond the last entry"
+        ))
+        .into());
     }
     let root = merkle_root(&stored, TreeSize(size)).map_err(|e| tree_error(path, e))?;
     if root != frontier.root() {
-        return Err(Error::Corrupt(format!(
-            "the stored Merkle tree root {} differs from the root of the entries {}",
+        return Err(Damage::Tree(format!(
+            "the stored root {} differs from the root of the entries {}",
             root.to_hex(),
             frontier.root().to_hex()
-        )));
+        ))
+        .into());
     }
     Ok(())
 }
@@ -227,7 +230,7 @@ pub(crate) fn rebuild_if_missing(
 }
 
 fn corrupt(e: NodeReadError) -> Error {
-    Error::Corrupt(format!("Merkle tree: {e}"))
+    Damage::Tree(e.to_string()).into()
 }
 
 /// The right edge of a tree being rebuilt leaf by leaf without reading any
@@ -255,10 +258,10 @@ impl Frontier {
                 .get(level, offset >> level)
                 .map_err(|e| tree_error(path, TreeError::Store(e)))?
                 .ok_or_else(|| {
-                    Error::Corrupt(format!(
-                        "the Merkle tree lacks node (level {level}, index {})",
+                    Error::from(Damage::Tree(format!(
+                        "the tree lacks node (level {level}, index {})",
                         offset >> level
-                    ))
+                    )))
                 })?;
             stack.push(hash);
             offset += 1u64 << level;

@@ -9,6 +9,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::error::ParseError;
 use crate::limits;
 
 /// A civil (calendar) date with no time zone: the date an event speaks about.
@@ -47,14 +48,12 @@ impl fmt::Display for Day {
 }
 
 impl FromStr for Day {
-    type Err = String;
+    type Err = ParseError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         // jiff accepts only the ISO 8601 extended form YYYY-MM-DD here.
-        let date: jiff::civil::Date = s
-            .parse()
-            .map_err(|_| format!("{s:?} is not a date of the form YYYY-MM-DD"))?;
+        let date: jiff::civil::Date = s.parse().map_err(|_| ParseError::Day(s.to_owned()))?;
         if date.to_string() != s {
-            return Err(format!("{s:?} is not a date of the form YYYY-MM-DD"));
+            return Err(ParseError::Day(s.to_owned()));
         }
         Ok(Day(date))
     }
@@ -115,12 +114,11 @@ impl fmt::Display for Timestamp {
 }
 
 impl FromStr for Timestamp {
-    type Err = String;
+    type Err = ParseError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let ts: jiff::Timestamp = s.parse().map_err(|_| {
-            format!("{s:?} is not an RFC 3339 timestamp such as 2021-11-23T10:00:00Z")
-        })?;
-        Timestamp::from_micros(ts.as_microsecond()).ok_or_else(|| format!("{s:?} is out of range"))
+        let bad = || ParseError::Timestamp(s.to_owned());
+        let ts: jiff::Timestamp = s.parse().map_err(|_| bad())?;
+        Timestamp::from_micros(ts.as_microsecond()).ok_or_else(bad)
     }
 }
 
@@ -157,14 +155,14 @@ macro_rules! bytes32 {
         }
 
         impl FromStr for $name {
-            type Err = String;
+            type Err = ParseError;
             fn from_str(s: &str) -> Result<Self, Self::Err> {
                 let mut out = [0u8; 32];
+                let bad = ParseError::Hex { what: $what };
                 if s.len() != 64 || s.bytes().any(|b| b.is_ascii_uppercase()) {
-                    return Err(format!("{} must be 64 lowercase hex digits", $what));
+                    return Err(bad);
                 }
-                hex::decode_to_slice(s, &mut out)
-                    .map_err(|_| format!("{} must be 64 lowercase hex digits", $what))?;
+                hex::decode_to_slice(s, &mut out).map_err(|_| bad)?;
                 Ok($name(out))
             }
         }
@@ -289,26 +287,24 @@ impl Id {
     }
 
     /// Checks that `s` is a well-formed id and wraps it.
-    pub fn new(s: &str) -> Result<Id, String> {
+    pub fn new(s: &str) -> Result<Id, ParseError> {
         if s.is_empty() {
-            return Err("an id must not be empty".into());
+            return Err(ParseError::EmptyId);
         }
         if s.len() > limits::MAX_ID_LEN {
-            return Err(format!(
-                "id is {} bytes long; the limit is {}",
-                s.len(),
-                limits::MAX_ID_LEN
-            ));
+            return Err(ParseError::IdTooLong {
+                len: s.len(),
+                max: limits::MAX_ID_LEN,
+            });
         }
         if let Some(c) = s
             .chars()
             .find(|c| !(c.is_ascii_alphanumeric() || "-_./:".contains(*c)))
         {
-            return Err(format!(
-                "id {:?} contains {:?}; ids may hold only ASCII letters, digits and - _ . / :",
-                s.escape_default().to_string(),
-                c
-            ));
+            return Err(ParseError::IdCharacter {
+                id: s.escape_default().to_string(),
+                found: c,
+            });
         }
         Ok(Id(s.to_owned()))
     }
@@ -321,7 +317,7 @@ impl fmt::Display for Id {
 }
 
 impl FromStr for Id {
-    type Err = String;
+    type Err = ParseError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Id::new(s)
     }

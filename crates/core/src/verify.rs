@@ -129,6 +129,9 @@ pub enum Problem {
     /// A stored entry read back from the verified prefix no longer hashes to
     /// the Merkle leaf written with it: it changed after it was verified.
     ChangedSinceVerified,
+    /// There is no entry at this seq, though the log goes on past it, or its
+    /// head record says it should be there.
+    Missing,
 }
 
 impl fmt::Display for Problem {
@@ -152,6 +155,7 @@ impl fmt::Display for Problem {
             Problem::ChangedSinceVerified => f.write_str(
                 "stored entry changed after the log was verified (it no longer matches its Merkle leaf)",
             ),
+            Problem::Missing => f.write_str("entry is missing from the store"),
         }
     }
 }

@@ -56,12 +56,16 @@ impl fmt::Display for Severity {
 }
 
 impl std::str::FromStr for Severity {
-    type Err = String;
+    type Err = crate::error::ParseError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         [Severity::Info, Severity::Warning, Severity::Error]
             .into_iter()
             .find(|v| v.name() == s)
-            .ok_or_else(|| format!("unknown severity {s:?}; severities are info, warning, error"))
+            .ok_or_else(|| crate::error::ParseError::UnknownName {
+                what: "severity",
+                given: s.to_owned(),
+                names: "info, warning, error".into(),
+            })
     }
 }
 

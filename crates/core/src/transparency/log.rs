@@ -4,7 +4,7 @@ use std::path::Path;
 
 use crate::authority::Authority;
 use crate::encoding;
-use crate::error::{Error, Result};
+use crate::error::{BundleError, Damage, Error, Result};
 use crate::event::Role;
 use crate::keys::SecretKey;
 use crate::merkle::hash::{EMPTY_ROOT, Hash};
@@ -25,7 +25,7 @@ pub fn log_origin(log: &Log) -> Result<String> {
     let genesis = log
         .entries(0, Some(0))
         .next()
-        .ok_or_else(|| Error::Corrupt("the log has no genesis entry".into()))??;
+        .ok_or(Error::Damaged(Damage::NoGenesis))??;
     Ok(origin_of_genesis(&genesis))
 }
 
@@ -266,7 +266,7 @@ impl RootTracker {
         let origin = self
             .origin
             .clone()
-            .ok_or_else(|| Error::Bundle("bundle holds no entries".into()))?;
+            .ok_or(Error::Bundle(BundleError::Empty))?;
         let full = self.frontier.root();
         let size = self.frontier.size();
         let root_at = |n| {
@@ -274,7 +274,7 @@ impl RootTracker {
                 Ok(full)
             } else {
                 self.root_at_claimed
-                    .ok_or_else(|| Error::Corrupt("no tree root at that size".into()))
+                    .ok_or_else(|| Damage::Tree(format!("no root at size {n}")).into())
             }
         };
         let known = Known {

@@ -143,7 +143,7 @@ fn import_builds_the_same_tree_and_verify_catches_a_doctored_one() {
         panic!("a doctored tree verified")
     };
     assert!(
-        matches!(&err, Error::Corrupt(m) if m.contains("Merkle tree") && m.contains("level 1, index 0")),
+        matches!(&err, Error::Damaged(crate::Damage::Tree(m)) if m.contains("level 1, index 0")),
         "{err}"
     );
 }
