@@ -1,9 +1,12 @@
 //! Command-line arguments: every command, flag and its help text.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::str::FromStr;
 
 use clap::{Args, Parser, Subcommand};
-use trail_core::{Day, Id, PublicKey, Role};
+use trail_core::{Day, Id, PublicKey, Role, Severity, Timestamp};
+use trail_server::Limits;
 
 /// `trail --version`: the program's version and the formats it writes and
 /// reads (tests/cli_help.rs checks the numbers against the library's).
@@ -252,7 +255,7 @@ pub enum Command {
         #[arg(long)]
         to: Option<u64>,
         #[command(flatten)]
-        filter: crate::filters::EntryFilter,
+        filter: EntryFilter,
         /// Print JSON Lines instead of a table.
         #[arg(long)]
         json: bool,
@@ -287,16 +290,16 @@ pub enum Command {
         json: bool,
     },
     /// Sign a checkpoint (C2SP tlog-checkpoint) of the whole log with an operator key.
-    Checkpoint(crate::proofs::CheckpointArgs),
+    Checkpoint(CheckpointArgs),
     /// As a witness, cosign a checkpoint after checking it against the log and the last one cosigned.
-    Cosign(crate::proofs::CosignArgs),
+    Cosign(CosignArgs),
     /// Write an inclusion or consistency proof that others can check without the log.
     Prove {
         #[command(subcommand)]
-        what: crate::proofs::Prove,
+        what: Prove,
     },
     /// Check an inclusion or consistency proof file without the log, against trusted keys.
-    VerifyProof(crate::proofs::VerifyProofArgs),
+    VerifyProof(VerifyProofArgs),
     /// Print the BLAKE3 digest of a document, to cite it as evidence.
     Evidence {
         /// The document; `-` reads standard input.
@@ -320,7 +323,7 @@ pub enum Command {
         #[arg(long, value_name = "N", conflicts_with = "known_at")]
         at_seq: Option<u64>,
         #[command(flatten)]
-        filter: crate::filters::RecFilter,
+        filter: RecFilter,
         /// Print the state as JSON.
         #[arg(long)]
         json: bool,
@@ -364,7 +367,7 @@ pub enum Command {
         #[arg(long, default_value = "error", value_name = "SEVERITY")]
         fail_on: trail_core::Severity,
         #[command(flatten)]
-        filter: crate::filters::FindingFilter,
+        filter: FindingFilter,
         #[command(flatten)]
         thresholds: Thresholds,
     },
@@ -376,7 +379,7 @@ pub enum Command {
         when: WhenArgs,
         /// md (Markdown), html (one self-contained page with timelines) or json.
         #[arg(long, value_name = "FORMAT")]
-        format: crate::report::ReportFormat,
+        format: ReportFormat,
         /// The file to write.
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
@@ -389,13 +392,13 @@ pub enum Command {
     /// Runs until SIGTERM or SIGINT, then finishes the requests in flight.
     /// Every entry is on disk before it is acknowledged. Access is logged on
     /// standard error (RUST_LOG=debug for more).
-    Serve(crate::serve::ServeArgs),
+    Serve(ServeArgs),
     /// Write the log as C2SP tlog-tiles (checkpoint, hash tiles, entry
     /// bundles) into a directory any web server or CDN can serve.
     ///
     /// Incremental and crash-safe: only new tiles are written, each renamed
     /// into place before the checkpoint that covers them. docs/FORMAT.md, "Tiles".
-    Publish(crate::publish::PublishArgs),
+    Publish(PublishArgs),
     /// Keep a verified local copy of a log from its tiles (a URL or a
     /// directory), fetching only what it lacks.
     ///
@@ -405,11 +408,11 @@ pub enum Command {
     /// link, signature and role checks. On a
     /// fork it stops, keeps the copy as it was and writes both checkpoints
     /// as evidence (exit 1). The copy is an ordinary log for every read command.
-    Mirror(crate::mirror::MirrorArgs),
+    Mirror(MirrorArgs),
     /// Run an independent witness (C2SP tlog-witness) that cosigns checkpoints.
     Witness {
         #[command(subcommand)]
-        command: crate::witness::WitnessCommand,
+        command: WitnessCommand,
     },
     /// Build a demonstration log from the Operation Linden case, verify it, export and re-verify it.
     Demo {
@@ -519,8 +522,392 @@ pub struct Thresholds {
 pub struct WhenArgs {
     /// Effective date: count events whose date is up to this day (default: today).
     #[arg(long, value_name = "DATE")]
-    pub at: Option<crate::replay::When>,
+    pub at: Option<When>,
     /// Recorded time: count only entries recorded up to this date or timestamp (default: now).
     #[arg(long, value_name = "DATE")]
-    pub known_at: Option<crate::replay::When>,
+    pub known_at: Option<When>,
+}
+
+/// A date or a full timestamp given on the command line.
+#[derive(Clone, Copy, Debug)]
+pub enum When {
+    /// A calendar day (for `--known-at`, the whole day counts).
+    Day(Day),
+    /// An exact instant.
+    Instant(Timestamp),
+}
+
+impl FromStr for When {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if let Ok(day) = s.parse::<Day>() {
+            return Ok(When::Day(day));
+        }
+        s.parse::<Timestamp>().map(When::Instant).map_err(|_| {
+            format!(
+                "{s:?} is neither a date (YYYY-MM-DD) nor a timestamp (e.g. 2022-01-17T09:00:00Z)"
+            )
+        })
+    }
+}
+
+impl When {
+    /// The effective day this stands for.
+    pub fn day(self) -> Day {
+        match self {
+            When::Day(d) => d,
+            When::Instant(t) => Day::of_timestamp(t),
+        }
+    }
+
+    /// The last instant this stands for: a day includes everything recorded on it.
+    pub fn instant(self) -> Timestamp {
+        match self {
+            When::Day(d) => Timestamp::end_of_day(d),
+            When::Instant(t) => t,
+        }
+    }
+}
+
+/// `trail checkpoint`.
+#[derive(Args, Debug)]
+pub struct CheckpointArgs {
+    #[command(flatten)]
+    pub log: LogArg,
+    /// The operator's secret key file (its key must hold the operator role).
+    #[arg(long, value_name = "FILE")]
+    pub key: PathBuf,
+    /// Where to write the signed checkpoint (C2SP signed note).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// A witness (C2SP tlog-witness URL) to ask for a cosignature. Repeat
+    /// for more; only cosignatures by keys holding the witness role in the
+    /// log are kept.
+    #[arg(long, value_name = "URL")]
+    pub witness: Vec<String>,
+    /// How many witnesses must cosign, or the command fails (exit 1).
+    #[arg(long, value_name = "K", default_value_t = 0)]
+    pub quorum: usize,
+    /// Print the result as JSON Lines.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `trail cosign`.
+#[derive(Args, Debug)]
+pub struct CosignArgs {
+    #[command(flatten)]
+    pub log: LogArg,
+    /// The witness's secret key file (its key must hold the witness role).
+    #[arg(long, value_name = "FILE")]
+    pub key: PathBuf,
+    /// The signed checkpoint to cosign; the cosignature is added to this file.
+    #[arg(long, value_name = "FILE")]
+    pub checkpoint: PathBuf,
+    /// The last checkpoint this witness cosigned: refuse unless the new one extends it.
+    #[arg(long, value_name = "FILE")]
+    pub since: Option<PathBuf>,
+    /// Print the result as JSON Lines.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `trail prove ...`.
+#[derive(Subcommand, Debug)]
+pub enum Prove {
+    /// Write a C2SP tlog-proof that entry SEQ is in a signed checkpoint.
+    Inclusion {
+        #[command(flatten)]
+        log: LogArg,
+        /// The entry's seq.
+        #[arg(long, value_name = "N")]
+        seq: u64,
+        /// The signed checkpoint to prove against (default: the latest one kept with the log).
+        #[arg(long, value_name = "FILE")]
+        checkpoint: Option<PathBuf>,
+        /// Where to write the proof.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Also write the entry's canonical bytes to this file.
+        #[arg(long, value_name = "FILE")]
+        entry_out: Option<PathBuf>,
+        /// Print the result as JSON Lines.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write one recommendation's record: its entries, the key entries they
+    /// rest on, and an inclusion proof of each against one signed checkpoint,
+    /// checkable with `trail verify-proof` and no log.
+    Recommendation {
+        #[command(flatten)]
+        log: LogArg,
+        /// The recommendation id, e.g. LINDEN-R1.
+        rec: String,
+        /// The signed checkpoint to prove against (default: the latest one kept with the log).
+        #[arg(long, value_name = "FILE")]
+        checkpoint: Option<PathBuf>,
+        /// Where to write the record.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Print the result as JSON Lines.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a proof that the tree of checkpoint OLD is a prefix of that of NEW.
+    Consistency {
+        #[command(flatten)]
+        log: LogArg,
+        /// The older signed checkpoint.
+        #[arg(long, value_name = "OLD")]
+        from: PathBuf,
+        /// The newer signed checkpoint.
+        #[arg(long, value_name = "NEW")]
+        to: PathBuf,
+        /// Where to write the proof.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Print the result as JSON Lines.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `trail verify-proof`.
+#[derive(Args, Debug)]
+pub struct VerifyProofArgs {
+    /// The proof file (inclusion: c2sp.org/tlog-proof@v1; consistency:
+    /// trail.consistency-proof@v1; a recommendation's record:
+    /// trail.recommendation-record@v1).
+    #[arg(long, value_name = "FILE")]
+    pub proof: PathBuf,
+    /// The entry's canonical bytes (default: the copy inside the proof).
+    #[arg(long, value_name = "FILE", conflicts_with = "bundle")]
+    pub entry: Option<PathBuf>,
+    /// A bundle holding the entry; it is verified and must be of the same log.
+    #[arg(long, value_name = "FILE")]
+    pub bundle: Option<PathBuf>,
+    /// A checkpoint you already trust: the proof's checkpoint must agree with it.
+    #[arg(long, value_name = "FILE")]
+    pub checkpoint: Option<PathBuf>,
+    /// A trusted operator verifier key (`trail/<hash>+<id>+<base64>`), or a file of them. Repeat for more.
+    #[arg(long = "operator-key", value_name = "VKEY|FILE", required = true)]
+    pub operator_keys: Vec<String>,
+    /// A trusted witness verifier key, or a file of them. Repeat for more.
+    #[arg(long = "witness-key", value_name = "VKEY|FILE")]
+    pub witness_keys: Vec<String>,
+    /// How many trusted witnesses must have cosigned the (newer) checkpoint.
+    #[arg(long, value_name = "K", default_value_t = 0)]
+    pub witnesses: usize,
+    /// For a recommendation record: the effective date its state is shown on (default: today).
+    #[arg(long, value_name = "DATE")]
+    pub at: Option<trail_core::Day>,
+    /// Print the result as JSON Lines.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Flags of `trail serve`.
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// The log directory to serve; no other process may open it meanwhile.
+    #[arg(long, env = "TRAIL_LOG", value_name = "DIR")]
+    pub log: PathBuf,
+    /// The address to listen on (port 0 picks a free one).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// The operator's secret key file: signs the checkpoints that receipts
+    /// prove entries against. It must hold the operator role in the log.
+    #[arg(long, value_name = "FILE")]
+    pub operator_key: PathBuf,
+    /// Serve HTTPS with this PEM certificate chain (with --tls-key).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Writes need a bearer token from this file: one `ORGANISATION TOKEN`
+    /// pair a line (tokens of at least 16 characters). Reads stay open.
+    #[arg(long, value_name = "FILE")]
+    pub tokens: Option<PathBuf>,
+    /// Entries each signing key may append per UTC day (429 beyond it).
+    #[arg(long, value_name = "N")]
+    pub quota: Option<u64>,
+    /// Refuse every write (503) and serve reads only.
+    #[arg(long)]
+    pub read_only: bool,
+    /// Largest request body, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_body_bytes)]
+    pub max_body: usize,
+    /// Most connections served at once.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_connections)]
+    pub max_connections: usize,
+    /// A witness (C2SP tlog-witness URL) to ask for a cosignature of the
+    /// checkpoint after accepted batches; repeat for more. The cosigned
+    /// checkpoint is served once --quorum of them have cosigned it.
+    #[arg(long, value_name = "URL")]
+    pub witness: Vec<String>,
+    /// How many witnesses must cosign a checkpoint before it is served as cosigned.
+    #[arg(long, value_name = "K", default_value_t = 1, requires = "witness")]
+    pub quorum: usize,
+    /// Seconds a client may take to send a request's headers, and its body.
+    #[arg(long, value_name = "SECONDS", default_value_t = Limits::default().read_timeout.as_secs())]
+    pub read_timeout: u64,
+    /// Print the start and the stop as JSON Lines (the access log stays on standard error).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Flags of `trail publish`.
+#[derive(Args, Debug)]
+pub struct PublishArgs {
+    #[command(flatten)]
+    pub log: LogArg,
+    /// The tile directory to write (made if missing); publishing again
+    /// writes only what the log added since.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Sign a checkpoint of the whole log with this operator key first;
+    /// without it, the latest checkpoint kept with the log (`trail checkpoint`) is published.
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
+    /// Print the result as JSON Lines.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Flags of `trail mirror`.
+#[derive(Args, Debug)]
+pub struct MirrorArgs {
+    /// Where the log's C2SP tlog-tiles are: a URL (`trail serve`, or any web
+    /// server or CDN holding a `trail publish` directory) or a directory.
+    #[arg(long, value_name = "URL|DIR")]
+    pub from: String,
+    /// The local copy: made if missing, else brought up to date.
+    #[arg(long, env = "TRAIL_LOG", value_name = "DIR")]
+    pub log: PathBuf,
+    /// Where to write both signed checkpoints if the source shows a fork
+    /// (default: beside the copy, DIR.fork-evidence.txt).
+    #[arg(long, value_name = "FILE")]
+    pub evidence: Option<PathBuf>,
+    /// Trust an HTTPS source whose certificate chains to this PEM file.
+    #[arg(long, env = "TRAIL_CA_CERT", value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+    /// Print the result as JSON Lines.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `trail witness ...`.
+#[derive(Subcommand, Debug)]
+pub enum WitnessCommand {
+    /// Serve C2SP tlog-witness `POST /add-checkpoint`: cosign each checkpoint
+    /// of a known log that extends the last one cosigned for it.
+    ///
+    /// Works for any C2SP log whose key is given, not only trail logs. The
+    /// last size and root cosigned per log are kept in --state and synced
+    /// before each cosignature is returned, so the witness never cosigns two
+    /// sizes inconsistently, across restarts and crashes.
+    Serve(WitnessServeArgs),
+}
+
+/// Flags of `trail witness serve`.
+#[derive(Args, Debug)]
+pub struct WitnessServeArgs {
+    /// The witness's secret key file.
+    #[arg(long, value_name = "FILE")]
+    pub key: PathBuf,
+    /// The witness's name in its cosignatures; for a trail log, the actor id
+    /// its key is granted the witness role under.
+    #[arg(long, value_name = "NAME")]
+    pub name: Id,
+    /// The directory holding the witness's state (made if missing).
+    #[arg(long, value_name = "DIR")]
+    pub state: PathBuf,
+    /// The address to listen on (port 0 picks a free one).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8081")]
+    pub listen: SocketAddr,
+    /// A log's verifier key (`<origin>+<id>+<base64>`, as `trail checkpoint`
+    /// prints it); its name is the log's origin. Repeat for more logs.
+    #[arg(long, value_name = "VKEY", required = true)]
+    pub log_key: Vec<String>,
+    /// Serve HTTPS with this PEM certificate chain (with --tls-key).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Most connections served at once.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_connections)]
+    pub max_connections: usize,
+    /// Seconds a client may take to send a request's headers, and its body.
+    #[arg(long, value_name = "SECONDS", default_value_t = Limits::default().read_timeout.as_secs())]
+    pub read_timeout: u64,
+    /// Print the start as a JSON Lines record (the access log stays on standard error).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `replay --rec --report --addressee --open`.
+#[derive(Args, Debug, Clone, Default)]
+pub struct RecFilter {
+    /// Only this recommendation (repeat for more).
+    #[arg(long = "rec", value_name = "ID")]
+    pub recs: Vec<String>,
+    /// Only the recommendations of this report (repeat for more).
+    #[arg(long = "report", value_name = "ID")]
+    pub reports: Vec<String>,
+    /// Only recommendations addressed to this actor (repeat for more).
+    #[arg(long = "addressee", value_name = "ACTOR")]
+    pub addressees: Vec<String>,
+    /// Only recommendations not yet closed.
+    #[arg(long)]
+    pub open: bool,
+}
+
+/// `show --rec --actor --type --since --until`.
+#[derive(Args, Debug, Clone, Default)]
+pub struct EntryFilter {
+    /// Only entries about this recommendation (repeat for more).
+    #[arg(long = "rec", value_name = "ID")]
+    pub recs: Vec<String>,
+    /// Only entries signed for this actor (repeat for more).
+    #[arg(long = "actor", value_name = "ID")]
+    pub actors: Vec<String>,
+    /// Only entries of this event type, e.g. progress_claim (repeat for more).
+    #[arg(long = "type", value_name = "EVENT")]
+    pub types: Vec<String>,
+    /// Only entries whose effective date is on or after this day.
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<Day>,
+    /// Only entries whose effective date is on or before this day.
+    #[arg(long, value_name = "DATE")]
+    pub until: Option<Day>,
+}
+
+/// `check --rule --severity --rec`.
+#[derive(Args, Debug, Clone, Default)]
+pub struct FindingFilter {
+    /// Only findings of this rule (repeat for more; `trail check --help` lists them).
+    #[arg(long = "rule", value_name = "ID")]
+    pub rules: Vec<String>,
+    /// Only findings of this severity: info, warning or error (repeat for more).
+    #[arg(long = "severity", value_name = "LEVEL")]
+    pub severities: Vec<Severity>,
+    /// Only findings about this recommendation (repeat for more).
+    #[arg(long = "rec", value_name = "ID")]
+    pub recs: Vec<String>,
+}
+
+/// The output formats of `trail report`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    /// Markdown: a table per report, then findings by recommendation.
+    #[value(name = "md")]
+    Markdown,
+    /// One self-contained HTML page with a timeline per recommendation.
+    #[value(name = "html")]
+    Html,
+    /// `{"view": ..., "findings": [...]}`, pretty-printed.
+    #[value(name = "json")]
+    Json,
 }

@@ -326,7 +326,8 @@ pub fn run(dir: Option<PathBuf>, json: bool) -> Result<(), Failure> {
 
 /// Shows the two questions auditors ask first, on the demo log.
 fn replay_and_check(log_dir: &std::path::Path, json: bool) -> Result<(), Failure> {
-    use crate::replay::{When, view_for};
+    use crate::args::When;
+    use crate::replay::view_for;
     let day = |s: &str| s.parse().map(When::Day).map_err(Failure::input);
     for (at, label) in [
         ("2023-01-31", "after Northshire's claim"),
@@ -336,11 +337,11 @@ fn replay_and_check(log_dir: &std::path::Path, json: bool) -> Result<(), Failure
         let north = view.recs.values().find(|r| r.rec.as_str() == "NORTH-R1");
         let claimed = north
             .and_then(|r| r.claimed.as_ref())
-            .map_or("nothing".into(), |c| crate::replay::name(&c.status));
+            .map_or("nothing".into(), |c| trail_core::json_name(&c.status));
         let verified = north
             .and_then(|r| r.verified.as_ref())
             .map_or("not assessed yet".into(), |v| {
-                format!("assessed {}", crate::replay::name(&v.verdict))
+                format!("assessed {}", trail_core::json_name(&v.verdict))
             });
         say(
             json,
@@ -357,7 +358,7 @@ fn replay_and_check(log_dir: &std::path::Path, json: bool) -> Result<(), Failure
             .find(|r| r.rec.as_str() == "NORTH-R1")
             .and_then(|r| r.verified.as_ref())
             .map_or("not assessed".into(), |v| {
-                format!("assessed {}", crate::replay::name(&v.verdict))
+                format!("assessed {}", trail_core::json_name(&v.verdict))
             }))
     };
     say(

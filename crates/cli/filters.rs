@@ -1,34 +1,16 @@
 //! The filters people asked for: which recommendations `replay` shows,
 //! which entries `show` prints, which findings `check` reports. Each flag
 //! may be repeated (any of its values matches); different flags combine
-//! (all must match).
+//! (all must match). The flags themselves are declared in args.rs; this is
+//! what they do.
 
-use clap::Args;
 use std::collections::BTreeSet;
-use trail_core::state::{ClosureStatus, RecView};
 
-use trail_core::{
-    Authority, Day, Entry, EventKind, Finding, Id, Index, Log, RecSelection, Rule, Severity,
-};
+use trail_core::state::{ClosureStatus, RecView};
+use trail_core::{Authority, Entry, EventKind, Finding, Id, Index, Log, RecSelection, Rule};
 
 use crate::Failure;
-
-/// `replay --rec --report --addressee --open`.
-#[derive(Args, Debug, Clone, Default)]
-pub struct RecFilter {
-    /// Only this recommendation (repeat for more).
-    #[arg(long = "rec", value_name = "ID")]
-    pub recs: Vec<String>,
-    /// Only the recommendations of this report (repeat for more).
-    #[arg(long = "report", value_name = "ID")]
-    pub reports: Vec<String>,
-    /// Only recommendations addressed to this actor (repeat for more).
-    #[arg(long = "addressee", value_name = "ACTOR")]
-    pub addressees: Vec<String>,
-    /// Only recommendations not yet closed.
-    #[arg(long)]
-    pub open: bool,
-}
+use crate::args::{EntryFilter, FindingFilter, RecFilter};
 
 impl RecFilter {
     /// What a replay need fold to answer this filter, when it names
@@ -60,26 +42,6 @@ impl RecFilter {
                     .any(|a| any(&self.addressees, a.as_str())))
             && (!self.open || rec.closure.status == ClosureStatus::Open)
     }
-}
-
-/// `show --rec --actor --type --since --until`.
-#[derive(Args, Debug, Clone, Default)]
-pub struct EntryFilter {
-    /// Only entries about this recommendation (repeat for more).
-    #[arg(long = "rec", value_name = "ID")]
-    pub recs: Vec<String>,
-    /// Only entries signed for this actor (repeat for more).
-    #[arg(long = "actor", value_name = "ID")]
-    pub actors: Vec<String>,
-    /// Only entries of this event type, e.g. progress_claim (repeat for more).
-    #[arg(long = "type", value_name = "EVENT")]
-    pub types: Vec<String>,
-    /// Only entries whose effective date is on or after this day.
-    #[arg(long, value_name = "DATE")]
-    pub since: Option<Day>,
-    /// Only entries whose effective date is on or before this day.
-    #[arg(long, value_name = "DATE")]
-    pub until: Option<Day>,
 }
 
 impl EntryFilter {
@@ -148,20 +110,6 @@ impl EntryFilter {
             && self.since.is_none_or(|d| date >= d)
             && self.until.is_none_or(|d| date <= d)
     }
-}
-
-/// `check --rule --severity --rec`.
-#[derive(Args, Debug, Clone, Default)]
-pub struct FindingFilter {
-    /// Only findings of this rule (repeat for more; `trail check --help` lists them).
-    #[arg(long = "rule", value_name = "ID")]
-    pub rules: Vec<String>,
-    /// Only findings of this severity: info, warning or error (repeat for more).
-    #[arg(long = "severity", value_name = "LEVEL")]
-    pub severities: Vec<Severity>,
-    /// Only findings about this recommendation (repeat for more).
-    #[arg(long = "rec", value_name = "ID")]
-    pub recs: Vec<String>,
 }
 
 impl FindingFilter {

@@ -2,33 +2,10 @@
 
 use std::path::PathBuf;
 
-use clap::Args;
-
 use crate::Failure;
+use crate::args::MirrorArgs;
 use crate::output;
 use crate::remote::mirror::{Source, pull};
-
-/// Flags of `trail mirror`.
-#[derive(Args, Debug)]
-pub struct MirrorArgs {
-    /// Where the log's C2SP tlog-tiles are: a URL (`trail serve`, or any web
-    /// server or CDN holding a `trail publish` directory) or a directory.
-    #[arg(long, value_name = "URL|DIR")]
-    pub from: String,
-    /// The local copy: made if missing, else brought up to date.
-    #[arg(long, env = "TRAIL_LOG", value_name = "DIR")]
-    pub log: PathBuf,
-    /// Where to write both signed checkpoints if the source shows a fork
-    /// (default: beside the copy, DIR.fork-evidence.txt).
-    #[arg(long, value_name = "FILE")]
-    pub evidence: Option<PathBuf>,
-    /// Trust an HTTPS source whose certificate chains to this PEM file.
-    #[arg(long, env = "TRAIL_CA_CERT", value_name = "FILE")]
-    pub ca_cert: Option<PathBuf>,
-    /// Print the result as JSON Lines.
-    #[arg(long)]
-    pub json: bool,
-}
 
 pub fn run(args: &MirrorArgs) -> Result<(), Failure> {
     let source = Source::new(&args.from, args.ca_cert.as_deref())?;

@@ -18,11 +18,6 @@ pub fn line(text: impl std::fmt::Display) -> std::io::Result<()> {
     writeln!(out, "{text}")
 }
 
-/// Sorts ids the way people number them: R2 before R10.
-pub fn natural_key(id: &str) -> Vec<(String, u64)> {
-    trail_core::Id::natural_key(id)
-}
-
 /// Longest text a table cell shows before it is cut, with "…".
 pub const MAX_CELL: usize = 72;
 
@@ -168,7 +163,7 @@ mod tests {
     #[test]
     fn ids_sort_the_way_people_number_them() {
         let mut ids = ["R10", "R2", "R1", "R1a", "LINDEN-R12", "LINDEN-R3"];
-        ids.sort_by_key(|i| super::natural_key(i));
+        ids.sort_by_key(|i| trail_core::Id::natural_key(i));
         assert_eq!(ids, ["LINDEN-R3", "LINDEN-R12", "R1", "R1a", "R2", "R10"]);
     }
 

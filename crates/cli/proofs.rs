@@ -3,9 +3,8 @@
 //! "Cosignatures", "Proof files").
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use clap::{Args, Subcommand};
 use serde_json::json;
 use trail_core::merkle::tree::LeafIndex;
 use trail_core::merkle::{Note, TlogProof};
@@ -17,7 +16,7 @@ use trail_core::transparency::{
 use trail_core::{Log, bundle};
 
 use crate::Failure;
-use crate::args::{LogArg, Source};
+use crate::args::{CheckpointArgs, CosignArgs, Prove, Source, VerifyProofArgs};
 use crate::output;
 
 type Outcome = Result<(), Failure>;
@@ -33,143 +32,6 @@ const MAX_FILE: u64 = 4 << 20;
 /// Largest recommendation record read: it carries every key entry of the
 /// log and each of the recommendation's entries, each with its path.
 const MAX_RECORD: u64 = 256 << 20;
-
-/// `trail checkpoint`.
-#[derive(Args, Debug)]
-pub struct CheckpointArgs {
-    #[command(flatten)]
-    pub log: LogArg,
-    /// The operator's secret key file (its key must hold the operator role).
-    #[arg(long, value_name = "FILE")]
-    pub key: PathBuf,
-    /// Where to write the signed checkpoint (C2SP signed note).
-    #[arg(long, value_name = "FILE")]
-    pub out: PathBuf,
-    /// A witness (C2SP tlog-witness URL) to ask for a cosignature. Repeat
-    /// for more; only cosignatures by keys holding the witness role in the
-    /// log are kept.
-    #[arg(long, value_name = "URL")]
-    pub witness: Vec<String>,
-    /// How many witnesses must cosign, or the command fails (exit 1).
-    #[arg(long, value_name = "K", default_value_t = 0)]
-    pub quorum: usize,
-    /// Print the result as JSON Lines.
-    #[arg(long)]
-    pub json: bool,
-}
-
-/// `trail cosign`.
-#[derive(Args, Debug)]
-pub struct CosignArgs {
-    #[command(flatten)]
-    pub log: LogArg,
-    /// The witness's secret key file (its key must hold the witness role).
-    #[arg(long, value_name = "FILE")]
-    pub key: PathBuf,
-    /// The signed checkpoint to cosign; the cosignature is added to this file.
-    #[arg(long, value_name = "FILE")]
-    pub checkpoint: PathBuf,
-    /// The last checkpoint this witness cosigned: refuse unless the new one extends it.
-    #[arg(long, value_name = "FILE")]
-    pub since: Option<PathBuf>,
-    /// Print the result as JSON Lines.
-    #[arg(long)]
-    pub json: bool,
-}
-
-/// `trail prove ...`.
-#[derive(Subcommand, Debug)]
-pub enum Prove {
-    /// Write a C2SP tlog-proof that entry SEQ is in a signed checkpoint.
-    Inclusion {
-        #[command(flatten)]
-        log: LogArg,
-        /// The entry's seq.
-        #[arg(long, value_name = "N")]
-        seq: u64,
-        /// The signed checkpoint to prove against (default: the latest one kept with the log).
-        #[arg(long, value_name = "FILE")]
-        checkpoint: Option<PathBuf>,
-        /// Where to write the proof.
-        #[arg(long, value_name = "FILE")]
-        out: PathBuf,
-        /// Also write the entry's canonical bytes to this file.
-        #[arg(long, value_name = "FILE")]
-        entry_out: Option<PathBuf>,
-        /// Print the result as JSON Lines.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Write one recommendation's record: its entries, the key entries they
-    /// rest on, and an inclusion proof of each against one signed checkpoint,
-    /// checkable with `trail verify-proof` and no log.
-    Recommendation {
-        #[command(flatten)]
-        log: LogArg,
-        /// The recommendation id, e.g. LINDEN-R1.
-        rec: String,
-        /// The signed checkpoint to prove against (default: the latest one kept with the log).
-        #[arg(long, value_name = "FILE")]
-        checkpoint: Option<PathBuf>,
-        /// Where to write the record.
-        #[arg(long, value_name = "FILE")]
-        out: PathBuf,
-        /// Print the result as JSON Lines.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Write a proof that the tree of checkpoint OLD is a prefix of that of NEW.
-    Consistency {
-        #[command(flatten)]
-        log: LogArg,
-        /// The older signed checkpoint.
-        #[arg(long, value_name = "OLD")]
-        from: PathBuf,
-        /// The newer signed checkpoint.
-        #[arg(long, value_name = "NEW")]
-        to: PathBuf,
-        /// Where to write the proof.
-        #[arg(long, value_name = "FILE")]
-        out: PathBuf,
-        /// Print the result as JSON Lines.
-        #[arg(long)]
-        json: bool,
-    },
-}
-
-/// `trail verify-proof`.
-#[derive(Args, Debug)]
-pub struct VerifyProofArgs {
-    /// The proof file (inclusion: c2sp.org/tlog-proof@v1; consistency:
-    /// trail.consistency-proof@v1; a recommendation's record:
-    /// trail.recommendation-record@v1).
-    #[arg(long, value_name = "FILE")]
-    pub proof: PathBuf,
-    /// The entry's canonical bytes (default: the copy inside the proof).
-    #[arg(long, value_name = "FILE", conflicts_with = "bundle")]
-    pub entry: Option<PathBuf>,
-    /// A bundle holding the entry; it is verified and must be of the same log.
-    #[arg(long, value_name = "FILE")]
-    pub bundle: Option<PathBuf>,
-    /// A checkpoint you already trust: the proof's checkpoint must agree with it.
-    #[arg(long, value_name = "FILE")]
-    pub checkpoint: Option<PathBuf>,
-    /// A trusted operator verifier key (`trail/<hash>+<id>+<base64>`), or a file of them. Repeat for more.
-    #[arg(long = "operator-key", value_name = "VKEY|FILE", required = true)]
-    pub operator_keys: Vec<String>,
-    /// A trusted witness verifier key, or a file of them. Repeat for more.
-    #[arg(long = "witness-key", value_name = "VKEY|FILE")]
-    pub witness_keys: Vec<String>,
-    /// How many trusted witnesses must have cosigned the (newer) checkpoint.
-    #[arg(long, value_name = "K", default_value_t = 0)]
-    pub witnesses: usize,
-    /// For a recommendation record: the effective date its state is shown on (default: today).
-    #[arg(long, value_name = "DATE")]
-    pub at: Option<trail_core::Day>,
-    /// Print the result as JSON Lines.
-    #[arg(long)]
-    pub json: bool,
-}
 
 fn read_file(path: &Path) -> Result<Vec<u8>, Failure> {
     read_file_up_to(path, MAX_FILE)

@@ -1,33 +1,12 @@
 //! `trail publish`: the log as C2SP tlog-tiles in a plain directory.
 
-use std::path::PathBuf;
-
-use clap::Args;
 use trail_core::Log;
 use trail_core::transparency::sign_checkpoint;
 
 use crate::Failure;
-use crate::args::LogArg;
+use crate::args::PublishArgs;
 use crate::output;
 use crate::progress::Progress;
-
-/// Flags of `trail publish`.
-#[derive(Args, Debug)]
-pub struct PublishArgs {
-    #[command(flatten)]
-    pub log: LogArg,
-    /// The tile directory to write (made if missing); publishing again
-    /// writes only what the log added since.
-    #[arg(long, value_name = "DIR")]
-    pub out: PathBuf,
-    /// Sign a checkpoint of the whole log with this operator key first;
-    /// without it, the latest checkpoint kept with the log (`trail checkpoint`) is published.
-    #[arg(long, value_name = "FILE")]
-    pub key: Option<PathBuf>,
-    /// Print the result as JSON Lines.
-    #[arg(long)]
-    pub json: bool,
-}
 
 pub fn run(args: &PublishArgs) -> Result<(), Failure> {
     let log = Log::open(&args.log.dir()?)?;

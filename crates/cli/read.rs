@@ -124,7 +124,7 @@ pub fn show(
     dir: &Path,
     from: u64,
     to: Option<u64>,
-    filter: &crate::filters::EntryFilter,
+    filter: &crate::args::EntryFilter,
     json: bool,
 ) -> Outcome {
     let log = Log::open(dir)?;

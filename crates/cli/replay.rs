@@ -5,8 +5,8 @@
 //! verifies every entry it folds after it.
 
 use std::path::Path;
-use std::str::FromStr;
 
+use trail_core::json_name;
 use trail_core::state::RecView;
 use trail_core::{
     CheckConfig, Day, Finding, Id, Log, RecSelection, Severity, Timestamp, View, check,
@@ -14,50 +14,10 @@ use trail_core::{
 use trail_core::{Cut, SnapshotOptions};
 
 use crate::Failure;
+use crate::args::When;
 use crate::output;
 
 type Outcome = Result<(), Failure>;
-
-/// A date or a full timestamp given on the command line.
-#[derive(Clone, Copy, Debug)]
-pub enum When {
-    /// A calendar day (for `--known-at`, the whole day counts).
-    Day(Day),
-    /// An exact instant.
-    Instant(Timestamp),
-}
-
-impl FromStr for When {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        if let Ok(day) = s.parse::<Day>() {
-            return Ok(When::Day(day));
-        }
-        s.parse::<Timestamp>().map(When::Instant).map_err(|_| {
-            format!(
-                "{s:?} is neither a date (YYYY-MM-DD) nor a timestamp (e.g. 2022-01-17T09:00:00Z)"
-            )
-        })
-    }
-}
-
-impl When {
-    /// The effective day this stands for.
-    pub fn day(self) -> Day {
-        match self {
-            When::Day(d) => d,
-            When::Instant(t) => Day::of_timestamp(t),
-        }
-    }
-
-    /// The last instant this stands for: a day includes everything recorded on it.
-    pub fn instant(self) -> Timestamp {
-        match self {
-            When::Day(d) => Timestamp::end_of_day(d),
-            When::Instant(t) => t,
-        }
-    }
-}
 
 /// The view for `--at`, `--known-at` and `--at-seq` as the user gave them.
 ///
@@ -96,13 +56,7 @@ fn view_of(
     let at_day = at.map_or_else(|| Day::of_timestamp(now), When::day);
     let known = known_at.map_or(now, When::instant);
     let cut = at_seq.map_or(Cut::KnownAt(known), Cut::AtSeq);
-    let mut view = match selection {
-        Some(selection) => log.selected_view(selection, cut, at_day)?,
-        None => log.replay_state(cut, snapshot_options())?.view(at_day),
-    };
-    if at_seq.is_none() {
-        view.known_at = Some(known);
-    }
+    let view = log.view_at(selection, cut, at_day, snapshot_options())?;
     // A --known-at before the log began answers with an empty state: say
     // so, or a pipeline with a mistyped date would pass on "0 findings".
     if known_at.is_some() && view.last_seq.is_none() {
@@ -128,26 +82,19 @@ fn or_dash(value: Option<String>) -> String {
     value.unwrap_or_else(|| "-".into())
 }
 
-pub fn name<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_value(value)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
-
 /// The row of the replay table for one recommendation.
 pub fn row(rec: &RecView) -> [String; 8] {
-    let claimed = rec.claimed.as_ref().map(|c| name(&c.status));
+    let claimed = rec.claimed.as_ref().map(|c| json_name(&c.status));
     let third = rec
         .claims
         .iter()
         .rev()
-        .find(|c| name(&c.party) == "third_party");
+        .find(|c| json_name(&c.party) == "third_party");
     let claimed = match (claimed, third) {
         (Some(c), _) => c,
         (None, Some(t)) => format!(
             "({} by {})",
-            name(&t.status),
+            json_name(&t.status),
             or_dash(t.actor.as_ref().map(|a| a.to_string()))
         ),
         (None, None) => "-".into(),
@@ -159,15 +106,15 @@ pub fn row(rec: &RecView) -> [String; 8] {
             .map(|a| a.as_str())
             .collect::<Vec<_>>()
             .join(","),
-        or_dash(rec.position.as_ref().map(|p| name(&p.position))),
+        or_dash(rec.position.as_ref().map(|p| json_name(&p.position))),
         claimed,
-        or_dash(rec.verified.as_ref().map(|v| name(&v.verdict))),
-        name(&rec.schedule.status),
-        name(&rec.closure.status),
+        or_dash(rec.verified.as_ref().map(|v| json_name(&v.verdict))),
+        json_name(&rec.schedule.status),
+        json_name(&rec.closure.status),
         format!(
             "{} ({})",
             rec.response_clock.due,
-            name(&rec.response_clock.status)
+            json_name(&rec.response_clock.status)
         ),
     ]
 }
@@ -177,7 +124,7 @@ pub fn replay(
     at: Option<When>,
     known_at: Option<When>,
     at_seq: Option<u64>,
-    filter: &crate::filters::RecFilter,
+    filter: &crate::args::RecFilter,
     json: bool,
 ) -> Outcome {
     let mut view = match filter.selection() {
@@ -211,7 +158,7 @@ pub fn replay(
         "response due",
     ];
     let mut recs: Vec<&RecView> = view.recs.values().collect();
-    recs.sort_by_key(|r| output::natural_key(r.rec.as_str()));
+    recs.sort_by_key(|r| trail_core::Id::natural_key(r.rec.as_str()));
     let rows: Vec<Vec<String>> = recs
         .into_iter()
         .map(|r| row(r).map(|c| output::cell(&c, output::MAX_CELL)).to_vec())
@@ -295,7 +242,7 @@ pub struct CheckArgs {
     pub json: bool,
     pub fail_on: Severity,
     pub config: CheckConfig,
-    pub filter: crate::filters::FindingFilter,
+    pub filter: crate::args::FindingFilter,
 }
 
 /// The exit code of `trail check` when findings reach `--fail-on`.
@@ -306,7 +253,11 @@ pub fn run_check(dir: &Path, args: CheckArgs) -> Outcome {
     let mut findings = check(&view, &args.config);
     findings.retain(|f| args.filter.keeps(f));
     // Stable: within one recommendation the rules keep their order.
-    findings.sort_by_cached_key(|f| f.rec.as_ref().map(|r| output::natural_key(r.as_str())));
+    findings.sort_by_cached_key(|f| {
+        f.rec
+            .as_ref()
+            .map(|r| trail_core::Id::natural_key(r.as_str()))
+    });
     for f in &findings {
         if args.json {
             output::json_line("finding", f)?;
@@ -388,7 +339,7 @@ pub fn report(
     at: Option<When>,
     known_at: Option<When>,
     config: &CheckConfig,
-    format: crate::report::ReportFormat,
+    format: crate::args::ReportFormat,
     out: &Path,
 ) -> Outcome {
     let log = Log::open(dir)?;

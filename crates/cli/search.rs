@@ -89,7 +89,7 @@ pub fn search(dir: &Path, terms: &[String], limit: usize, json: bool) -> Result<
         }
     }
     let mut recs: Vec<String> = recs.into_iter().collect();
-    recs.sort_by_key(|r| output::natural_key(r));
+    recs.sort_by_key(|r| trail_core::Id::natural_key(r));
     if json {
         output::json_line(
             "search",

@@ -2,69 +2,17 @@
 //! the server itself is trail-server.
 
 use std::io::Write;
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use clap::Args;
 use trail_core::Log;
 use trail_server::{Config, Limits, Server, TlsFiles, Tokens};
 
 use crate::Failure;
+use crate::args::ServeArgs;
 
 /// A file in a served log's directory naming the server's URL, so that a
 /// local command that finds the log busy can say where it is served.
 pub const SERVED_AT_FILE: &str = "SERVED_AT";
-
-/// Flags of `trail serve`.
-#[derive(Args, Debug)]
-pub struct ServeArgs {
-    /// The log directory to serve; no other process may open it meanwhile.
-    #[arg(long, env = "TRAIL_LOG", value_name = "DIR")]
-    pub log: PathBuf,
-    /// The address to listen on (port 0 picks a free one).
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
-    pub listen: SocketAddr,
-    /// The operator's secret key file: signs the checkpoints that receipts
-    /// prove entries against. It must hold the operator role in the log.
-    #[arg(long, value_name = "FILE")]
-    pub operator_key: PathBuf,
-    /// Serve HTTPS with this PEM certificate chain (with --tls-key).
-    #[arg(long, value_name = "FILE", requires = "tls_key")]
-    pub tls_cert: Option<PathBuf>,
-    /// The PEM private key of --tls-cert.
-    #[arg(long, value_name = "FILE", requires = "tls_cert")]
-    pub tls_key: Option<PathBuf>,
-    /// Writes need a bearer token from this file: one `ORGANISATION TOKEN`
-    /// pair a line (tokens of at least 16 characters). Reads stay open.
-    #[arg(long, value_name = "FILE")]
-    pub tokens: Option<PathBuf>,
-    /// Entries each signing key may append per UTC day (429 beyond it).
-    #[arg(long, value_name = "N")]
-    pub quota: Option<u64>,
-    /// Refuse every write (503) and serve reads only.
-    #[arg(long)]
-    pub read_only: bool,
-    /// Largest request body, in bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_body_bytes)]
-    pub max_body: usize,
-    /// Most connections served at once.
-    #[arg(long, value_name = "N", default_value_t = Limits::default().max_connections)]
-    pub max_connections: usize,
-    /// A witness (C2SP tlog-witness URL) to ask for a cosignature of the
-    /// checkpoint after accepted batches; repeat for more. The cosigned
-    /// checkpoint is served once --quorum of them have cosigned it.
-    #[arg(long, value_name = "URL")]
-    pub witness: Vec<String>,
-    /// How many witnesses must cosign a checkpoint before it is served as cosigned.
-    #[arg(long, value_name = "K", default_value_t = 1, requires = "witness")]
-    pub quorum: usize,
-    /// Seconds a client may take to send a request's headers, and its body.
-    #[arg(long, value_name = "SECONDS", default_value_t = Limits::default().read_timeout.as_secs())]
-    pub read_timeout: u64,
-    /// Print the start and the stop as JSON Lines (the access log stays on standard error).
-    #[arg(long)]
-    pub json: bool,
-}
 
 fn serve_failure(e: trail_server::ServeError) -> Failure {
     match e {

@@ -2,68 +2,16 @@
 //! cosignatures for a new checkpoint (`trail checkpoint --witness`).
 
 use std::io::Write;
-use std::net::SocketAddr;
-use std::path::PathBuf;
 
-use clap::{Args, Subcommand};
+use trail_core::Log;
 use trail_core::merkle::{Note, NoteVerifier};
 use trail_core::transparency::{Policy, log_operators, log_witnesses, verify_checkpoint};
 use trail_core::witness::{Witness, collect_cosignatures};
-use trail_core::{Id, Log};
 use trail_server::{Limits, WitnessConfig, WitnessServer};
 
 use crate::Failure;
+use crate::args::WitnessCommand;
 use crate::remote::Server;
-
-/// `trail witness ...`.
-#[derive(Subcommand, Debug)]
-pub enum WitnessCommand {
-    /// Serve C2SP tlog-witness `POST /add-checkpoint`: cosign each checkpoint
-    /// of a known log that extends the last one cosigned for it.
-    ///
-    /// Works for any C2SP log whose key is given, not only trail logs. The
-    /// last size and root cosigned per log are kept in --state and synced
-    /// before each cosignature is returned, so the witness never cosigns two
-    /// sizes inconsistently, across restarts and crashes.
-    Serve(WitnessServeArgs),
-}
-
-/// Flags of `trail witness serve`.
-#[derive(Args, Debug)]
-pub struct WitnessServeArgs {
-    /// The witness's secret key file.
-    #[arg(long, value_name = "FILE")]
-    pub key: PathBuf,
-    /// The witness's name in its cosignatures; for a trail log, the actor id
-    /// its key is granted the witness role under.
-    #[arg(long, value_name = "NAME")]
-    pub name: Id,
-    /// The directory holding the witness's state (made if missing).
-    #[arg(long, value_name = "DIR")]
-    pub state: PathBuf,
-    /// The address to listen on (port 0 picks a free one).
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8081")]
-    pub listen: SocketAddr,
-    /// A log's verifier key (`<origin>+<id>+<base64>`, as `trail checkpoint`
-    /// prints it); its name is the log's origin. Repeat for more logs.
-    #[arg(long, value_name = "VKEY", required = true)]
-    pub log_key: Vec<String>,
-    /// Serve HTTPS with this PEM certificate chain (with --tls-key).
-    #[arg(long, value_name = "FILE", requires = "tls_key")]
-    pub tls_cert: Option<PathBuf>,
-    /// The PEM private key of --tls-cert.
-    #[arg(long, value_name = "FILE", requires = "tls_cert")]
-    pub tls_key: Option<PathBuf>,
-    /// Most connections served at once.
-    #[arg(long, value_name = "N", default_value_t = Limits::default().max_connections)]
-    pub max_connections: usize,
-    /// Seconds a client may take to send a request's headers, and its body.
-    #[arg(long, value_name = "SECONDS", default_value_t = Limits::default().read_timeout.as_secs())]
-    pub read_timeout: u64,
-    /// Print the start as a JSON Lines record (the access log stays on standard error).
-    #[arg(long)]
-    pub json: bool,
-}
 
 pub fn run(command: &WitnessCommand) -> Result<(), Failure> {
     let WitnessCommand::Serve(args) = command;

@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use trail_core::{Finding, View};
 
-use super::{StatusCells, by_rec, by_report, clean, count, seqs_text, severity_counts};
+use super::{StatusCells, by_rec, clean, count, seq_list, severity_counts};
 
 /// Text from the log made inert in Markdown: cleaned, then every character
 /// that could start emphasis, code, a link or a table cell is backslash-escaped,
@@ -63,7 +63,7 @@ fn write_doc(
         severity_counts(findings)
     )?;
 
-    for (report_id, recs) in by_report(view) {
+    for (report_id, recs) in view.recs_by_report() {
         match view.reports.get(report_id) {
             Some(r) => {
                 writeln!(
@@ -77,7 +77,7 @@ fn write_doc(
                     "Published {} by {} ({}).\n",
                     r.date,
                     md(&super::who(r.issuer.as_ref())),
-                    seqs_text(&r.seqs)
+                    seq_list(&r.seqs)
                 )?;
             }
             None => writeln!(out, "## Report {}\n", md(report_id.as_str()))?,
@@ -111,9 +111,10 @@ fn write_doc(
         writeln!(out, "No findings.\n")?;
     }
     let grouped = by_rec(view, findings);
-    let in_order = by_report(view)
-        .into_values()
-        .flatten()
+    let in_order = view
+        .recs_by_report()
+        .into_iter()
+        .flat_map(|(_, recs)| recs)
         .map(|r| Some(r.rec.clone()))
         .chain([None]);
     for rec in in_order {
@@ -140,7 +141,7 @@ fn write_doc(
                 f.severity,
                 f.rule.id(),
                 about,
-                seqs_text(&f.seqs),
+                seq_list(&f.seqs),
                 md(&f.message)
             )?;
         }

@@ -13,27 +13,13 @@ mod markdown;
 #[cfg(test)]
 mod tests;
 
-use std::collections::BTreeMap;
-
-use serde::Serialize;
+pub use crate::args::ReportFormat;
+use trail_core::check::by_rec;
 use trail_core::{Finding, Id, View};
+use trail_core::{seq_list, words};
 // Log text made inert for display: the same rule the HTML report and the
 // served pages apply.
 use trail_server::{inert as clean, invisible};
-
-/// The output formats of `trail report`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum ReportFormat {
-    /// Markdown: a table per report, then findings by recommendation.
-    #[value(name = "md")]
-    Markdown,
-    /// One self-contained HTML page with a timeline per recommendation.
-    #[value(name = "html")]
-    Html,
-    /// `{"view": ..., "findings": [...]}`, pretty-printed.
-    #[value(name = "json")]
-    Json,
-}
 
 /// Renders `view` and `findings` of the log called `log_name` as a document.
 pub fn render(view: &View, findings: &[Finding], log_name: &str, format: ReportFormat) -> String {
@@ -68,51 +54,9 @@ fn json(view: &View, findings: &[Finding]) -> String {
     out
 }
 
-/// An enum value such as a verdict or stage in words: its JSON name with spaces.
-fn words<T: Serialize>(value: &T) -> String {
-    match serde_json::to_value(value) {
-        Ok(serde_json::Value::String(s)) => s.replace('_', " "),
-        _ => String::new(),
-    }
-}
-
-/// "seq 4" or "seqs 4, 9".
-fn seqs_text(seqs: &[u64]) -> String {
-    let list: Vec<String> = seqs.iter().map(u64::to_string).collect();
-    match seqs.len() {
-        0 => "no entry".into(),
-        1 => format!("seq {}", list.join("")),
-        _ => format!("seqs {}", list.join(", ")),
-    }
-}
-
 /// An actor id, or "an unregistered key" when the signer had none.
 fn who(actor: Option<&Id>) -> String {
     actor.map_or_else(|| "an unregistered key".into(), |a| a.to_string())
-}
-
-/// Findings grouped by recommendation, in the order `check` returned them;
-/// findings about no recommendation (or one the view does not hold) under `None`.
-fn by_rec<'a>(view: &View, findings: &'a [Finding]) -> BTreeMap<Option<Id>, Vec<&'a Finding>> {
-    let mut map: BTreeMap<Option<Id>, Vec<&Finding>> = BTreeMap::new();
-    for f in findings {
-        let key = f.rec.clone().filter(|r| view.recs.contains_key(r));
-        map.entry(key).or_default().push(f);
-    }
-    map
-}
-
-/// Recommendations grouped by report, reports in id order, recommendations
-/// in natural order within each.
-fn by_report(view: &View) -> BTreeMap<&Id, Vec<&trail_core::state::RecView>> {
-    let mut map: BTreeMap<&Id, Vec<&trail_core::state::RecView>> = BTreeMap::new();
-    for rec in view.recs.values() {
-        map.entry(&rec.report).or_default().push(rec);
-    }
-    for recs in map.values_mut() {
-        recs.sort_by_cached_key(|r| crate::output::natural_key(r.rec.as_str()));
-    }
-    map
 }
 
 /// "1 recommendation", "2 recommendations".
@@ -162,7 +106,7 @@ impl StatusCells {
                     words(&p.position),
                     who(p.actor.as_ref()),
                     p.date,
-                    seqs_text(&p.seqs)
+                    seq_list(&p.seqs)
                 )
             },
         );
@@ -174,7 +118,7 @@ impl StatusCells {
                     words(&c.status),
                     c.date,
                     who(c.actor.as_ref()),
-                    seqs_text(&c.seqs),
+                    seq_list(&c.seqs),
                     count(c.evidence, "document", "documents")
                 )
             },
@@ -185,7 +129,7 @@ impl StatusCells {
                 who(c.actor.as_ref()),
                 words(&c.status),
                 c.date,
-                seqs_text(&c.seqs)
+                seq_list(&c.seqs)
             ));
         }
         let verified = rec.verified.as_ref().map_or_else(
@@ -197,7 +141,7 @@ impl StatusCells {
                     words(&a.coverage),
                     who(a.actor.as_ref()),
                     a.date,
-                    seqs_text(&a.seqs)
+                    seq_list(&a.seqs)
                 )
             },
         );
@@ -221,7 +165,7 @@ impl StatusCells {
                 words(&status),
                 date.map(|d| format!(" on {d}")).unwrap_or_default(),
                 who(rec.closure.actor.as_ref()),
-                seqs_text(&rec.closure.seqs)
+                seq_list(&rec.closure.seqs)
             ),
         };
         let clock = &rec.response_clock;

@@ -384,25 +384,37 @@ pub fn export(log: &Log, out: &Path) -> Result<u64> {
 
 /// [`export`], reporting the number of entries written so far to `progress`.
 pub fn export_with(log: &Log, out: &Path, progress: &mut dyn FnMut(u64)) -> Result<u64> {
+    write_whole(out, |file| write_verified_bundle(log, file, out, progress))
+}
+
+/// Writes `out` whole or not at all: `write` fills a temporary file beside
+/// it, which is synced and renamed into place (and the directory synced)
+/// only if `write` succeeds; otherwise it is removed and `out` is untouched.
+fn write_whole<T>(out: &Path, write: impl FnOnce(&mut BufWriter<File>) -> Result<T>) -> Result<T> {
     let io = |source| Error::Io {
         path: out.to_owned(),
         source,
     };
-    let tmp = temp_path(out);
-    let file = File::create(&tmp).map_err(io)?;
+    let parent = crate::store::parent_dir(out);
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".trail-export-");
+    // A bundle is made to be handed on: readable as a file the user created
+    // would be, not private as temporary files are.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o644));
+    }
+    let tmp = builder.tempfile_in(parent).map_err(io)?;
+    let (file, tmp) = tmp.into_parts();
     let mut buffered = BufWriter::with_capacity(1 << 20, file);
-    let count = match write_verified_bundle(log, &mut buffered, out, progress) {
-        Ok(count) => count,
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(e);
-        }
-    };
+    // On an error `tmp` is dropped, which removes the file.
+    let value = write(&mut buffered)?;
     let file = buffered.into_inner().map_err(|e| io(e.into_error()))?;
     file.sync_all().map_err(io)?;
-    std::fs::rename(&tmp, out).map_err(io)?;
+    tmp.persist(out).map_err(|e| io(e.error))?;
     sync_parent(out)?;
-    Ok(count)
+    Ok(value)
 }
 
 /// Verifies the log and streams it as a bundle to `out` (standard output,
@@ -459,13 +471,15 @@ pub struct PartialExport {
 /// damage is kept. The log's checkpoint is left out: it may cover entries
 /// that are not in the prefix.
 pub fn export_partial(log: &Log, out: &Path) -> Result<PartialExport> {
+    write_whole(out, |file| write_verified_prefix(log, file, out))
+}
+
+fn write_verified_prefix(log: &Log, out: &mut dyn Write, name: &Path) -> Result<PartialExport> {
     let io = |source| Error::Io {
-        path: out.to_owned(),
+        path: name.to_owned(),
         source,
     };
-    let tmp = temp_path(out);
-    let file = File::create(&tmp).map_err(io)?;
-    let mut writer = BundleWriter::new(BufWriter::with_capacity(1 << 20, file)).map_err(io)?;
+    let mut writer = BundleWriter::new(out).map_err(io)?;
     let mut verifier = Verifier::new();
     let mut stopped = None;
     for item in log.raw_entries() {
@@ -487,22 +501,11 @@ pub fn export_partial(log: &Log, out: &Path) -> Result<PartialExport> {
         }
     }
     // What was read must be on disk before it is published (Log::settle).
-    if let Err(e) = log.settle() {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e);
-    }
+    log.settle()?;
     if verifier.is_empty() {
-        let _ = std::fs::remove_file(&tmp);
         return Err(stopped.unwrap_or_else(|| Damage::NoGenesis.into()));
     }
-    let file = writer
-        .finish()
-        .map_err(io)?
-        .into_inner()
-        .map_err(|e| io(e.into_error()))?;
-    file.sync_all().map_err(io)?;
-    std::fs::rename(&tmp, out).map_err(io)?;
-    sync_parent(out)?;
+    writer.finish().map_err(io)?.flush().map_err(io)?;
     Ok(PartialExport {
         entries: verifier.len(),
         stopped,
@@ -649,12 +652,4 @@ fn staging_dir(dir: &Path) -> std::path::PathBuf {
     let mut name = dir.file_name().unwrap_or_default().to_os_string();
     name.push(".importing");
     dir.with_file_name(name)
-}
-
-/// A temporary name beside `out`, unique to this process, so that writing a
-/// bundle never clobbers another file.
-fn temp_path(out: &Path) -> std::path::PathBuf {
-    let mut name = out.file_name().unwrap_or_default().to_os_string();
-    name.push(format!(".partial-{}", std::process::id()));
-    out.with_file_name(name)
 }

@@ -74,14 +74,4 @@ impl Entry {
     pub fn hash(&self) -> EntryHash {
         encoding::entry_hash(&self.to_bytes())
     }
-
-    /// Whether the signature verifies for the signer's key (strict ed25519 rules).
-    pub fn signature_is_valid(&self) -> bool {
-        let Some(key) = self.unsigned.signer.verifying_key() else {
-            return false;
-        };
-        let input = encoding::signing_input(&encoding::unsigned_bytes(&self.unsigned));
-        let sig = ed25519_dalek::Signature::from_bytes(&self.signature.0);
-        key.verify_strict(&input, &sig).is_ok()
-    }
 }

@@ -91,6 +91,7 @@ mod snapshot;
 mod store;
 mod types;
 mod verify;
+mod words;
 
 pub use authority::{Authority, Rejection};
 pub use check::{CheckConfig, Finding, Rule, Severity, check};
@@ -113,6 +114,7 @@ pub use store::{
 };
 pub use types::{Day, Digest, EntryHash, Id, PublicKey, Signature, Timestamp};
 pub use verify::{Problem, VerifiedEntry, Verifier, VerifyError};
+pub use words::{json_name, seq_list, words};
 
 /// The README's Rust example, compiled with the doctests so it cannot go stale.
 #[cfg(doctest)]

@@ -24,7 +24,7 @@ use crate::encoding;
 use crate::error::{Damage, Error, Result};
 use crate::event::EventKind;
 use crate::merkle::tree::NodeStore;
-use crate::snapshot::Cut;
+use crate::snapshot::{Cut, SnapshotOptions};
 use crate::state::{State, View};
 use crate::store::store_index::{Index, subjects_of};
 use crate::store::store_tree::SledNodes;
@@ -96,6 +96,26 @@ impl Log {
             Cut::AtSeq(n) => Ok(Some(n.min(head.seq))),
             Cut::KnownAt(t) => self.last_seq_recorded_by(t, head.seq),
         }
+    }
+
+    /// The view on effective date `at` of the entries inside `cut`: of
+    /// the whole log (replayed with `options`), or only what `selection`
+    /// needs. A view cut at a recorded time says so in [`View::known_at`].
+    pub fn view_at(
+        &self,
+        selection: Option<&RecSelection>,
+        cut: Cut,
+        at: Day,
+        options: SnapshotOptions,
+    ) -> Result<View> {
+        let mut view = match selection {
+            Some(selection) => self.selected_view(selection, cut, at)?,
+            None => self.replay_state(cut, options)?.view(at),
+        };
+        if let Cut::KnownAt(known) = cut {
+            view.known_at = Some(known);
+        }
+        Ok(view)
     }
 
     /// Makes sure the verification record reaches the head, verifying the

@@ -378,30 +378,43 @@ impl Verifier {
             decoded,
             signatures_ok,
         } = prepared;
-        let mut out = Vec::with_capacity(chunk.len());
-        for ((bytes, decoded), sig_ok) in chunk.into_iter().zip(decoded).zip(signatures_ok) {
-            let seq = self.next_seq;
-            let fail = |problem| VerifyError { seq, problem };
-            let Decoded { entry, hash, .. } = decoded.map_err(|e| fail(Problem::Undecodable(e)))?;
-            self.check_in_place(&entry, sig_ok).map_err(fail)?;
-            let u = &entry.unsigned;
-            self.authority.apply(seq, &u.signer, &u.event);
-            self.seen.push(u.signer, u.event.kind());
-            self.next_seq += 1;
-            self.prev_hash = hash;
-            self.prev_time = Some(u.recorded_at);
-            out.push(VerifiedEntry { entry, hash, bytes });
-        }
-        Ok(out)
+        chunk
+            .into_iter()
+            .zip(decoded)
+            .zip(signatures_ok)
+            .map(|((bytes, decoded), sig_ok)| self.accept(bytes, decoded, sig_ok))
+            .collect()
     }
 
-    /// Checks one entry that is about to be appended (already signed by us).
+    /// Verifies the next entry on its own (one about to be appended, say).
     pub fn verify_one(&mut self, bytes: Vec<u8>) -> Result<VerifiedEntry, VerifyError> {
-        let mut verified = self.verify_chunk(vec![bytes])?;
-        verified.pop().ok_or(VerifyError {
-            seq: self.next_seq,
-            problem: Problem::Undecodable(DecodeFailure("nothing to verify".into())),
-        })
+        let decoded = decode(&bytes);
+        let sig_ok = decoded
+            .as_ref()
+            .ok()
+            .and_then(|d| signed_parts(&bytes, d))
+            .is_some_and(|(message, sig, key)| signature_holds(&message, &sig, &key));
+        self.accept(bytes, decoded, sig_ok)
+    }
+
+    /// Checks one decoded entry in its place and takes it in.
+    fn accept(
+        &mut self,
+        bytes: Vec<u8>,
+        decoded: Result<Decoded, DecodeFailure>,
+        sig_ok: bool,
+    ) -> Result<VerifiedEntry, VerifyError> {
+        let seq = self.next_seq;
+        let fail = |problem| VerifyError { seq, problem };
+        let Decoded { entry, hash, .. } = decoded.map_err(|e| fail(Problem::Undecodable(e)))?;
+        self.check_in_place(&entry, sig_ok).map_err(fail)?;
+        let u = &entry.unsigned;
+        self.authority.apply(seq, &u.signer, &u.event);
+        self.seen.push(u.signer, u.event.kind());
+        self.next_seq += 1;
+        self.prev_hash = hash;
+        self.prev_time = Some(u.recorded_at);
+        Ok(VerifiedEntry { entry, hash, bytes })
     }
 
     fn check_in_place(&self, entry: &Entry, signature_ok: bool) -> Result<(), Problem> {
@@ -437,6 +450,33 @@ impl Verifier {
     }
 }
 
+/// One entry decoded and hashed, with its signer's key.
+fn decode(bytes: &[u8]) -> Result<Decoded, DecodeFailure> {
+    let entry = encoding::decode_entry(bytes)?;
+    let key = entry.unsigned.signer.verifying_key();
+    Ok(Decoded {
+        hash: encoding::entry_hash(bytes),
+        entry,
+        key,
+    })
+}
+
+/// What a decoded entry's signature is checked over: the signing input, the
+/// signature and the signer's key (none if the key is not a valid point).
+fn signed_parts(raw: &[u8], d: &Decoded) -> Option<(Vec<u8>, DalekSignature, VerifyingKey)> {
+    let key = d.key?;
+    // A decoded entry ends in its 64-byte signature.
+    let unsigned = raw.get(..raw.len().checked_sub(64)?)?;
+    let sig = DalekSignature::from_bytes(&d.entry.signature.0);
+    Some((encoding::signing_input(unsigned), sig, key))
+}
+
+/// The one check of a single signature, under strict ed25519 rules: for an
+/// entry verified on its own, and inside a batch that failed.
+fn signature_holds(message: &[u8], sig: &DalekSignature, key: &VerifyingKey) -> bool {
+    key.verify_strict(message, sig).is_ok()
+}
+
 /// Whether each entry's signature verifies, batch-verifying groups in parallel
 /// and falling back to one-by-one checks only inside a group that fails.
 fn check_signatures(raw: &[Vec<u8>], decoded: &[Result<Decoded, DecodeFailure>]) -> Vec<bool> {
@@ -444,11 +484,8 @@ fn check_signatures(raw: &[Vec<u8>], decoded: &[Result<Decoded, DecodeFailure>])
         .iter()
         .enumerate()
         .filter_map(|(i, d)| {
-            let d = d.as_ref().ok()?;
-            let key = d.key?;
-            let unsigned = &raw[i][..raw[i].len() - 64];
-            let sig = DalekSignature::from_bytes(&d.entry.signature.0);
-            Some((i, encoding::signing_input(unsigned), sig, key))
+            let (message, sig, key) = signed_parts(&raw[i], d.as_ref().ok()?)?;
+            Some((i, message, sig, key))
         })
         .collect();
     let mut ok = vec![false; raw.len()];
@@ -463,7 +500,7 @@ fn check_signatures(raw: &[Vec<u8>], decoded: &[Result<Decoded, DecodeFailure>])
             } else {
                 group
                     .iter()
-                    .map(|(i, m, s, k)| (*i, k.verify_strict(m, s).is_ok()))
+                    .map(|(i, m, s, k)| (*i, signature_holds(m, s, k)))
                     .collect()
             }
         })

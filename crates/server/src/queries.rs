@@ -60,16 +60,13 @@ pub(crate) fn view_of(
         None => now,
     };
     let log = shared.log();
-    let cut = Cut::KnownAt(known);
-    let view = match selection {
-        Some(selection) => log.selected_view(selection, cut, at),
-        None => log
-            .replay_state(cut, SnapshotOptions::default())
-            .map(|state| state.view(at)),
-    };
-    let mut view = view.map_err(|e| plain(StatusCode::INTERNAL_SERVER_ERROR, e))?;
-    view.known_at = Some(known);
-    Ok(view)
+    log.view_at(
+        selection,
+        Cut::KnownAt(known),
+        at,
+        SnapshotOptions::default(),
+    )
+    .map_err(|e| plain(StatusCode::INTERNAL_SERVER_ERROR, e))
 }
 
 fn query(when: Result<Query<When>, QueryRejection>) -> Result<When, Response> {

@@ -19,6 +19,7 @@ pub mod schedule;
 #[cfg(test)]
 mod tests;
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -283,22 +284,16 @@ pub(crate) fn plus_days(day: Day, days: u32) -> Day {
         .map_or(Day(jiff::civil::Date::MAX), Day)
 }
 
-/// "seq 4" or "seqs 4 and 9" or "seqs 4, 9 and 12", for messages.
-pub(crate) fn seq_list(seqs: &[u64]) -> String {
-    match seqs {
-        [] => "no entry".into(),
-        [one] => format!("seq {one}"),
-        [init @ .., last] => {
-            let init: Vec<String> = init.iter().map(u64::to_string).collect();
-            format!("seqs {} and {last}", init.join(", "))
-        }
-    }
-}
+pub(crate) use crate::words::{seq_list, words};
 
-/// An enum value such as a verdict or stage in words: its JSON name with spaces.
-pub(crate) fn words<T: Serialize>(value: &T) -> String {
-    match serde_json::to_value(value) {
-        Ok(serde_json::Value::String(s)) => s.replace('_', " "),
-        _ => String::new(),
+/// Findings grouped by recommendation, in the order `check` returned them;
+/// findings about no recommendation, or about one `view` does not hold,
+/// under `None`.
+pub fn by_rec<'a>(view: &View, findings: &'a [Finding]) -> BTreeMap<Option<Id>, Vec<&'a Finding>> {
+    let mut map: BTreeMap<Option<Id>, Vec<&Finding>> = BTreeMap::new();
+    for f in findings {
+        let key = f.rec.clone().filter(|r| view.recs.contains_key(r));
+        map.entry(key).or_default().push(f);
     }
+    map
 }

@@ -485,6 +485,21 @@ impl View {
             .retain(|s| s.recs.iter().any(|r| keep.contains(r)));
     }
 
+    /// The recommendations under their reports, both in natural order (R2
+    /// before R10), as people read them.
+    pub fn recs_by_report(&self) -> Vec<(&Id, Vec<&RecView>)> {
+        let mut map: BTreeMap<&Id, Vec<&RecView>> = BTreeMap::new();
+        for rec in self.recs.values() {
+            map.entry(&rec.report).or_default().push(rec);
+        }
+        let mut out: Vec<(&Id, Vec<&RecView>)> = map.into_iter().collect();
+        out.sort_by_cached_key(|(id, _)| Id::natural_key(id.as_str()));
+        for (_, recs) in &mut out {
+            recs.sort_by_cached_key(|r| Id::natural_key(r.rec.as_str()));
+        }
+        out
+    }
+
     /// Whether `actor` answers for `addressee` on `day`: it is the addressee,
     /// or its successor through successions in effect by then.
     pub fn answers_for_on(&self, actor: &Id, addressee: &Id, day: Day) -> bool {

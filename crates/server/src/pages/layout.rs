@@ -177,10 +177,4 @@ pub(super) fn when_form(action: &str, at: &str, known_at: &str, extra: Markup) -
     }
 }
 
-/// A value of an enum as words: its JSON name with spaces.
-pub(crate) fn words<T: serde::Serialize>(value: &T) -> String {
-    match serde_json::to_value(value) {
-        Ok(serde_json::Value::String(s)) => s.replace('_', " "),
-        _ => String::new(),
-    }
-}
+pub(crate) use trail_core::words;

@@ -6,11 +6,12 @@
 use maud::{Markup, html};
 use trail_core::check::Rule;
 use trail_core::event::Event;
+use trail_core::seq_list;
 use trail_core::state::{Party, RecView, Standing, Statement};
 use trail_core::{Finding, View};
 
 use super::layout::{Links, body_link, words};
-use super::text::{excerpt, inert, money, seqs_text};
+use super::text::{excerpt, inert, money};
 
 /// One recommendation as an overview table row: the six status dimensions
 /// kept apart, then its findings by severity.
@@ -58,25 +59,25 @@ pub(crate) fn status_table(view: &View, r: &RecView, links: &Links) -> Markup {
                 } }
                 tr { th scope="row" { "Response" } td {
                     @match &r.position {
-                        Some(p) => { (words(&p.position)) " on " (p.date) ", by " (body_link(view, p.actor.as_ref(), links)) " (" (seqs_text(&p.seqs)) ")" }
+                        Some(p) => { (words(&p.position)) " on " (p.date) ", by " (body_link(view, p.actor.as_ref(), links)) " (" (seq_list(&p.seqs)) ")" }
                         None => { "none yet" }
                     }
                 } }
                 tr { th scope="row" { "Claimed" } td {
                     @match &r.claimed {
                         Some(c) => { (words(&c.status)) " on " (c.date) ", by " (body_link(view, c.actor.as_ref(), links))
-                            " (" (seqs_text(&c.seqs)) "; cites " (c.evidence) " document" @if c.evidence != 1 { "s" } ")" }
+                            " (" (seq_list(&c.seqs)) "; cites " (c.evidence) " document" @if c.evidence != 1 { "s" } ")" }
                         None => { "no claim by the addressee" }
                     }
                     @for c in r.claims.iter().filter(|c| c.party == Party::ThirdParty) {
                         br; "Third-party claim by " (body_link(view, c.actor.as_ref(), links)) ": "
-                        (words(&c.status)) " on " (c.date) " (" (seqs_text(&c.seqs)) ")"
+                        (words(&c.status)) " on " (c.date) " (" (seq_list(&c.seqs)) ")"
                     }
                 } }
                 tr { th scope="row" { "Assessed" } td {
                     @match &r.verified {
                         Some(a) => { (words(&a.verdict)) " (" (words(&a.coverage)) " coverage) on " (a.date) ", by "
-                            (body_link(view, a.actor.as_ref(), links)) " (" (seqs_text(&a.seqs)) ")" }
+                            (body_link(view, a.actor.as_ref(), links)) " (" (seq_list(&a.seqs)) ")" }
                         None => { "not assessed" }
                     }
                 } }
@@ -116,7 +117,7 @@ pub(crate) fn parting<'a>(findings: &[&'a Finding]) -> Vec<&'a Finding> {
 pub(crate) fn parts_ways(parts: &[&Finding]) -> Markup {
     html! {
         @for f in parts {
-            div.parts { strong { (words(&f.rule)) } ": " (inert(&f.message)) " (" (seqs_text(&f.seqs)) ")" }
+            div.parts { strong { (words(&f.rule)) } ": " (inert(&f.message)) " (" (seq_list(&f.seqs)) ")" }
         }
     }
 }
@@ -133,7 +134,7 @@ pub(crate) fn findings_list(findings: &[&Finding]) -> Markup {
                     span class=(format!("badge {}", f.severity.name())) { (f.severity.name()) } " "
                     code { (f.rule.id()) }
                     @if let Some(d) = &f.decision { " " span.seqs { "decision " (d) } }
-                    " " span.seqs { "(" (seqs_text(&f.seqs)) ")" } ": " (inert(&f.message))
+                    " " span.seqs { "(" (seq_list(&f.seqs)) ")" } ": " (inert(&f.message))
                 }
             }
         }
@@ -258,6 +259,6 @@ pub(crate) fn issued_line(view: &View, r: &RecView, links: &Links) -> Markup {
     html! {
         "Report " (r.report) ", issued on " (r.issued_on) " by " (body_link(view, r.issuer.as_ref(), links))
         " to " @for (i, a) in r.addressees.iter().enumerate() { @if i > 0 { ", " } (body_link(view, Some(a), links)) }
-        " (" (seqs_text(&r.issued_seqs)) ")."
+        " (" (seq_list(&r.issued_seqs)) ")."
     }
 }

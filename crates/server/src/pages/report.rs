@@ -5,24 +5,24 @@
 //! It loads nothing and runs nothing: the style is inline, the timelines
 //! are inline SVG, and a Content-Security-Policy says so to the browser.
 
-use std::collections::BTreeMap;
-
 use maud::{DOCTYPE, Markup, PreEscaped, html};
+use trail_core::check::by_rec;
+use trail_core::seq_list;
 use trail_core::state::RecView;
-use trail_core::{Finding, Id, Rule, Severity, View};
+use trail_core::{Finding, Rule, Severity, View};
 
 use super::layout::{Links, STYLE, body_name, words};
 use super::parts::{
     findings_list, issued_line, overview_row, parting, parts_ways, statements_table, status_table,
 };
-use super::text::{excerpt, inert, money, seqs_text};
+use super::text::{excerpt, inert, money};
 use super::timeline::{self, Placement};
 
 /// The whole document for the log called `log_name`.
 pub fn document(view: &View, findings: &[Finding], log_name: &str) -> String {
     let by_rec = by_rec(view, findings);
     let none: Vec<&Finding> = Vec::new();
-    let reports = by_report(view);
+    let reports = view.recs_by_report();
     let links = Links::File;
     let contradicted: Vec<&RecView> = reports
         .iter()
@@ -97,7 +97,7 @@ pub fn document(view: &View, findings: &[Finding], log_name: &str) -> String {
                                 Some(rv) => {
                                     h2 { "Report " (report) ": " (inert(&rv.title)) }
                                     p { "Published " (rv.date) " by " (body_name(view, rv.issuer.as_ref()))
-                                        " (" (seqs_text(&rv.seqs)) "); " (recs.len()) " recommendation" @if recs.len() != 1 { "s" } "." }
+                                        " (" (seq_list(&rv.seqs)) "); " (recs.len()) " recommendation" @if recs.len() != 1 { "s" } "." }
                                 }
                                 None => { h2 { "Report " (report) } }
                             }
@@ -202,7 +202,7 @@ fn funding(view: &View) -> Markup {
                                     td { @for (i, r) in step.recs.iter().enumerate() { @if i > 0 { ", " } (r) } }
                                     td { (excerpt(&f.purpose, 300)) }
                                     td { (body_name(view, step.actor.as_ref())) }
-                                    td { (seqs_text(&step.seqs)) }
+                                    td { (seq_list(&step.seqs)) }
                                 }
                             }
                         }
@@ -211,31 +211,4 @@ fn funding(view: &View) -> Markup {
             }
         }
     }
-}
-
-/// Findings grouped by recommendation, in the order `check` returned them;
-/// findings about no recommendation (or one the view does not hold) under
-/// `None`.
-fn by_rec<'a>(view: &View, findings: &'a [Finding]) -> BTreeMap<Option<Id>, Vec<&'a Finding>> {
-    let mut map: BTreeMap<Option<Id>, Vec<&Finding>> = BTreeMap::new();
-    for f in findings {
-        let key = f.rec.clone().filter(|r| view.recs.contains_key(r));
-        map.entry(key).or_default().push(f);
-    }
-    map
-}
-
-/// Recommendations under their reports, both in natural order (R2 before
-/// R10).
-fn by_report(view: &View) -> Vec<(&Id, Vec<&RecView>)> {
-    let mut map: BTreeMap<&Id, Vec<&RecView>> = BTreeMap::new();
-    for rec in view.recs.values() {
-        map.entry(&rec.report).or_default().push(rec);
-    }
-    let mut out: Vec<(&Id, Vec<&RecView>)> = map.into_iter().collect();
-    out.sort_by_cached_key(|(id, _)| Id::natural_key(id.as_str()));
-    for (_, recs) in &mut out {
-        recs.sort_by_cached_key(|r| Id::natural_key(r.rec.as_str()));
-    }
-    out
 }

@@ -79,16 +79,6 @@ pub fn money(minor: u64, currency: &str) -> String {
     }
 }
 
-/// "seq 4" or "seqs 4, 9".
-pub(super) fn seqs_text(seqs: &[u64]) -> String {
-    let list: Vec<String> = seqs.iter().map(u64::to_string).collect();
-    match seqs.len() {
-        0 => "no entry".into(),
-        1 => format!("seq {}", list.join("")),
-        _ => format!("seqs {}", list.join(", ")),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,11 +5,12 @@
 use std::collections::BTreeMap;
 
 use trail_core::event::{ClaimStatus, Event};
+use trail_core::seq_list;
 use trail_core::state::{Party, RecView, Standing, Statement};
 use trail_core::{Day, Finding, Rule, View};
 
 use super::super::layout::{body_name, words};
-use super::super::text::{excerpt, money, seqs_text};
+use super::super::text::{excerpt, money};
 
 /// The horizontal bands of the timeline, top to bottom. A lane with no
 /// marks is not drawn.
@@ -106,7 +107,7 @@ fn statement_title(view: &View, s: &Statement, what: &str) -> String {
     };
     format!(
         "{}, {}: {what}, signed by {}{standing}",
-        seqs_text(&s.seqs()),
+        seq_list(&s.seqs()),
         s.date(),
         body_name(view, s.actor.as_ref())
     )
@@ -124,7 +125,7 @@ fn record_marks(view: &View, rec: &RecView) -> Vec<Mark> {
         title: format!(
             "Response due by {} ({})",
             clock.original_due,
-            seqs_text(&rec.issued_seqs)
+            seq_list(&rec.issued_seqs)
         ),
         seqs: rec.issued_seqs.clone(),
     });
@@ -141,7 +142,7 @@ fn record_marks(view: &View, rec: &RecView) -> Vec<Mark> {
                 e.new_due,
                 e.requested_on,
                 e.granted_on,
-                seqs_text(&e.seqs)
+                seq_list(&e.seqs)
             ),
             seqs: e.seqs.clone(),
         });
@@ -158,7 +159,7 @@ fn record_marks(view: &View, rec: &RecView) -> Vec<Mark> {
                 c.to,
                 c.from.map(|f| format!(" (was {f})")).unwrap_or_default(),
                 c.date,
-                seqs_text(&c.seqs)
+                seq_list(&c.seqs)
             ),
             seqs: c.seqs.clone(),
         });
@@ -321,7 +322,7 @@ fn funding_marks(view: &View, rec: &RecView) -> Vec<Mark> {
                 label: format!("{} {stage}", hash_seqs(&step.seqs)),
                 title: format!(
                     "{}, {}: funding decision {} {stage}, {} {}, by {}: {}",
-                    seqs_text(&step.seqs),
+                    seq_list(&step.seqs),
                     step.date,
                     f.decision,
                     money(step.amount_minor, &f.currency),
@@ -385,7 +386,7 @@ fn finding_mark(view: &View, rec: &RecView, f: &Finding) -> Mark {
             "{} ({}) on {date}, {}: {}",
             f.rule.id(),
             f.severity,
-            seqs_text(&f.seqs),
+            seq_list(&f.seqs),
             f.message
         ),
         seqs: f.seqs.clone(),
@@ -416,9 +417,9 @@ pub(super) fn parts_ways(rec: &RecView, findings: &[&Finding]) -> Vec<PartsWays>
                 title: format!(
                     "The claim of implemented on {} ({}) and the assessment of {} ({}) part ways: {}",
                     c.date(),
-                    seqs_text(&c.seqs()),
+                    seq_list(&c.seqs()),
                     a.date(),
-                    seqs_text(&a.seqs()),
+                    seq_list(&a.seqs()),
                     f.message
                 ),
             });
