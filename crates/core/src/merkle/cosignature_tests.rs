@@ -39,7 +39,12 @@ fn published_timestamps_decode() {
     // transparency-dev/formats note/note_cosigv1_test.go TestCosignatureTimestamp.
     let line = "— w ZGhGuQAAAABm/qTPeyKXD+R2rzyQsxPiP8mXum7qq/iF0u4vanlqJyocWODBt97w9uL+8qT7S5gxEHWWOworDcFiEBYJXORmnFBOBA==";
     let sig = NoteSignature::parse_line(line).unwrap();
-    assert_eq!(cosignature_timestamp(&sig), Ok(1727964367));
+    assert_eq!(
+        cosignature_timestamp(&sig),
+        Ok(1727964367),
+        "from {}",
+        crate::merkle::reference::KAT_NOTE_SOURCE
+    );
     // A plain Ed25519 signature (no timestamp) is not a cosignature.
     let line = "— w eQjRQm6eSKzFoiYalgwCPXu2y3ijtg68is9M46JKxuZB+dRfTmeQeDBoXnvxZx2ugnkyV+MUMLXpWs1hPb/W/4xkNQY=";
     let sig = NoteSignature::parse_line(line).unwrap();

@@ -71,6 +71,17 @@ pub fn leaves(n: usize) -> Vec<Hash> {
     (0..n as u64).map(|i| leaf_hash(&i.to_be_bytes())).collect()
 }
 
+/// Where the known answers come from, pinned to the commit they were read
+/// at: transparency-dev/merkle testonly/constants.go (leaf inputs, node and
+/// root hashes).
+pub const KAT_SOURCE: &str = "github.com/transparency-dev/merkle@77f1b57d7aa25fcd2e51273166b6b2b0e74923b1 testonly/constants.go";
+
+/// The inclusion and consistency proofs of `verify_tests.rs`, pinned the same way.
+pub const KAT_PROOF_SOURCE: &str = "github.com/transparency-dev/merkle@73a0db1c2a2bd17afd311403643abea0266cbf87 proof/verify_test.go";
+
+/// The cosignature examples of `cosignature_tests.rs` and `keys.rs`.
+pub const KAT_NOTE_SOURCE: &str = "github.com/transparency-dev/formats@210e76017fe3e33f08c8300e3806851ebb6832db note/note_cosigv1_test.go";
+
 /// Leaf inputs of the standard RFC 6962 test tree, from transparency-dev/merkle
 /// testonly/constants.go `LeafInputs()` (same as Certificate Transparency's
 /// merkle_tree_test.cc).

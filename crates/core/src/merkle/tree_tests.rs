@@ -22,7 +22,8 @@ fn known_answer_roots_for_sizes_0_to_8() {
         assert_eq!(
             root(&store, TreeSize(size as u64)).unwrap(),
             h(want),
-            "size {size}"
+            "size {size}, from {}",
+            reference::KAT_SOURCE
         );
         assert_eq!(
             reference::mth(&leaves[..size]),

@@ -97,7 +97,9 @@ fn published_inclusion_vectors() {
         let leaf = &leaves[index as usize];
         assert_eq!(
             verify_inclusion(leaf, LeafIndex(index), TreeSize(size), &proof, &root),
-            Ok(())
+            Ok(()),
+            "leaf {index} of {size}, from {}",
+            reference::KAT_PROOF_SOURCE
         );
     }
 }
