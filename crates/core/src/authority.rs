@@ -1,9 +1,12 @@
-//! Who may sign what: the registry of keys, actors, reports and recommendations
-//! built from the log itself, and the rules that refuse an entry at append and
-//! flag it at verify.
+//! Who may sign what: the one registry of keys, actors, reports,
+//! recommendations and successions, built from the log itself, and the rules
+//! that refuse an entry at append and flag it at verify.
 //!
 //! The same [`Authority::check`] runs in both places, so a log built by other
-//! software is held to exactly the rules `trail append` enforces.
+//! software is held to exactly the rules `trail append` enforces. Replay
+//! folds the same registry ([`Authority::apply`]) into its state: each grant
+//! and revocation keeps its seq (what append-time rules go by) and its
+//! effective date (what "was this key valid on that day?" goes by).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -12,17 +15,94 @@ use bincode::{Decode, Encode};
 use crate::event::{Event, EventKind, Role};
 use crate::types::{Day, Id, PublicKey};
 
+/// One grant of roles to a key.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, serde::Serialize, serde::Deserialize)]
+pub struct Grant {
+    /// The granting entry (a key grant, the genesis entry or a rotation).
+    pub seq: u64,
+    /// Its effective date: the key holds these roles from this day on.
+    pub date: Day,
+    /// Roles granted.
+    pub roles: Vec<Role>,
+}
+
+/// The end of a key: revoked by an admin or rotated away by its holder.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, serde::Serialize, serde::Deserialize)]
+pub struct Revocation {
+    /// The revoking or rotating entry.
+    pub seq: u64,
+    /// Its effective date.
+    pub date: Day,
+    /// Whether the key was rotated (replaced by its holder) rather than revoked.
+    pub rotated: bool,
+}
+
 /// What the registry knows about one key.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, serde::Serialize, serde::Deserialize)]
-pub struct KeyRecord {
+pub struct KeyInfo {
     /// The actor the key signs for.
     pub actor: Id,
-    /// Roles the key holds.
-    pub roles: Vec<Role>,
-    /// Seq of the entry that first granted it.
-    pub granted_seq: u64,
-    /// Seq of the entry that revoked (or rotated away) the key, if any.
-    pub revoked_seq: Option<u64>,
+    /// Every grant, in log order.
+    pub grants: Vec<Grant>,
+    /// The revocation or rotation, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked: Option<Revocation>,
+}
+
+impl KeyInfo {
+    /// Every role any grant gave, whatever its date: what append-time rules
+    /// go by, since entries are checked in seq order.
+    pub fn roles(&self) -> Vec<Role> {
+        self.roles_where(|_| true)
+    }
+
+    /// The roles granted with an effective date on or before `day`.
+    pub fn roles_on(&self, day: Day) -> Vec<Role> {
+        self.roles_where(|g| g.date <= day)
+    }
+
+    fn roles_where(&self, keep: impl Fn(&Grant) -> bool) -> Vec<Role> {
+        let mut roles: Vec<Role> = self
+            .grants
+            .iter()
+            .filter(|g| keep(g))
+            .flat_map(|g| g.roles.iter().copied())
+            .collect();
+        roles.sort();
+        roles.dedup();
+        roles
+    }
+
+    /// Whether any grant gave `role`.
+    pub fn holds(&self, role: Role) -> bool {
+        self.grants.iter().any(|g| g.roles.contains(&role))
+    }
+
+    /// The seq of the first grant that gave `role`, if any did.
+    pub fn first_grant_of(&self, role: Role) -> Option<u64> {
+        self.grants
+            .iter()
+            .find(|g| g.roles.contains(&role))
+            .map(|g| g.seq)
+    }
+
+    /// The seq of the entry that revoked or rotated away the key, if any.
+    pub fn revoked_seq(&self) -> Option<u64> {
+        self.revoked.as_ref().map(|r| r.seq)
+    }
+
+    /// The earliest effective date of any grant.
+    pub fn granted_on(&self) -> Option<Day> {
+        self.grants.iter().map(|g| g.date).min()
+    }
+
+    /// Whether the key could speak for its actor on `day`: granted on or before
+    /// it, and not revoked before it (a key still signs on the day it is revoked).
+    pub fn valid_on(&self, day: Day) -> bool {
+        let granted = self.granted_on().is_some_and(|g| g <= day);
+        let revoked = self.revoked.as_ref().is_some_and(|r| r.date < day);
+        granted && !revoked
+    }
 }
 
 /// What the registry knows about one recommendation.
@@ -38,11 +118,13 @@ pub struct RecRecord {
 
 /// A succession: `successor` answers for the old actor from `date` on.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, serde::Serialize, serde::Deserialize)]
-pub struct SuccessionRecord {
+pub struct SuccessionInfo {
     /// The body that takes over.
     pub successor: Id,
     /// The day it takes effect.
     pub date: Day,
+    /// The succession entry.
+    pub seq: u64,
 }
 
 /// A registry row changed by an entry; the store persists exactly these.
@@ -150,7 +232,7 @@ pub trait History {
 )]
 pub struct Authority {
     /// Every key ever granted.
-    pub keys: BTreeMap<PublicKey, KeyRecord>,
+    pub keys: BTreeMap<PublicKey, KeyInfo>,
     /// Every actor ever registered, with its body's name.
     pub actors: BTreeMap<Id, String>,
     /// Every report published.
@@ -158,7 +240,7 @@ pub struct Authority {
     /// Every recommendation issued.
     pub recs: BTreeMap<Id, RecRecord>,
     /// Successions, keyed by the old actor.
-    pub successions: BTreeMap<Id, SuccessionRecord>,
+    pub successions: BTreeMap<Id, SuccessionInfo>,
 }
 
 fn short(key: &PublicKey) -> String {
@@ -171,26 +253,21 @@ impl Authority {
         self.keys.get(key).map(|k| &k.actor)
     }
 
-    /// Whether `actor` answers for `addressee`: it is the addressee or its successor.
+    /// Whether `actor` answers for `addressee`: it is the addressee or its
+    /// successor, through any succession folded so far (as at append time).
     pub fn answers_for(&self, actor: &Id, addressee: &Id) -> bool {
-        let mut current = addressee;
-        // A chain longer than the number of successions would mean a cycle.
-        for _ in 0..=self.successions.len() {
-            if current == actor {
-                return true;
-            }
-            match self.successions.get(current) {
-                Some(s) => current = &s.successor,
-                None => return false,
-            }
-        }
-        false
+        answers_for(&self.successions, actor, addressee, None)
+    }
+
+    /// The same, counting only successions in effect on `day`.
+    pub fn answers_for_on(&self, actor: &Id, addressee: &Id, day: Day) -> bool {
+        answers_for(&self.successions, actor, addressee, Some(day))
     }
 
     fn active_admin_keys(&self) -> usize {
         self.keys
             .values()
-            .filter(|k| k.revoked_seq.is_none() && k.roles.contains(&Role::Admin))
+            .filter(|k| k.revoked.is_none() && k.holds(Role::Admin))
             .count()
     }
 
@@ -224,7 +301,7 @@ impl Authority {
             .keys
             .get(signer)
             .ok_or_else(|| Rejection::UnknownKey(signer.to_string()))?;
-        if let Some(revoked_seq) = key.revoked_seq {
+        if let Some(revoked_seq) = key.revoked_seq() {
             return Err(Rejection::RevokedKey {
                 key: short(signer),
                 actor: key.actor.clone(),
@@ -232,7 +309,7 @@ impl Authority {
             });
         }
         let need = |roles: &[Role]| -> Result<(), Rejection> {
-            if roles.iter().any(|r| key.roles.contains(r)) {
+            if roles.iter().any(|r| key.holds(*r)) {
                 return Ok(());
             }
             let names: Vec<_> = roles.iter().map(|r| r.name()).collect();
@@ -343,7 +420,7 @@ impl Authority {
                 Ok(())
             }
             Event::Correction(c) => {
-                let is_admin = key.roles.contains(&Role::Admin);
+                let is_admin = key.holds(Role::Admin);
                 self.check_correction(seq, &key.actor, is_admin, c, history)
             }
         }
@@ -376,7 +453,7 @@ impl Authority {
             )));
         }
         match self.keys.get(key) {
-            Some(k) if k.revoked_seq.is_some() => Err(Rejection::KeyChange(format!(
+            Some(k) if k.revoked.is_some() => Err(Rejection::KeyChange(format!(
                 "key {} was revoked; a revoked key cannot be used again",
                 short(key)
             ))),
@@ -405,13 +482,13 @@ impl Authority {
             .keys
             .get(key)
             .ok_or_else(|| Rejection::KeyChange(format!("key {} is not registered", short(key))))?;
-        if record.revoked_seq.is_some() {
+        if record.revoked.is_some() {
             return Err(Rejection::KeyChange(format!(
                 "key {} is already revoked",
                 short(key)
             )));
         }
-        if record.roles.contains(&Role::Admin) && self.active_admin_keys() == 1 {
+        if record.holds(Role::Admin) && self.active_admin_keys() == 1 {
             return Err(Rejection::KeyChange(
                 "that is the last admin key; grant another admin first".into(),
             ));
@@ -476,51 +553,26 @@ impl Authority {
         match event {
             Event::LogCreated(g) => {
                 self.actors.insert(g.actor.clone(), g.body.clone());
-                self.keys.insert(
-                    g.public_key,
-                    KeyRecord {
-                        actor: g.actor.clone(),
-                        roles: vec![Role::Admin],
-                        granted_seq: seq,
-                        revoked_seq: None,
-                    },
-                );
+                self.grant(&g.actor, g.public_key, seq, g.date, &[Role::Admin]);
                 vec![Row::Actor(g.actor.clone()), Row::Key(g.public_key)]
             }
             Event::KeyGranted(g) => {
                 self.actors.insert(g.actor.clone(), g.body.clone());
-                let record = self.keys.entry(g.public_key).or_insert(KeyRecord {
-                    actor: g.actor.clone(),
-                    roles: Vec::new(),
-                    granted_seq: seq,
-                    revoked_seq: None,
-                });
-                for role in &g.roles {
-                    if !record.roles.contains(role) {
-                        record.roles.push(*role);
-                    }
-                }
-                record.roles.sort();
+                self.grant(&g.actor, g.public_key, seq, g.date, &g.roles);
                 vec![Row::Actor(g.actor.clone()), Row::Key(g.public_key)]
             }
             Event::KeyRevoked(r) => {
-                if let Some(k) = self.keys.get_mut(&r.public_key) {
-                    k.revoked_seq = Some(seq);
-                }
+                self.revoke(&r.public_key, seq, r.date, false);
                 vec![Row::Key(r.public_key)]
             }
             Event::KeyRotated(r) => {
-                let Some(old) = self.keys.get_mut(signer) else {
+                let Some(old) = self.keys.get(signer) else {
                     return Vec::new();
                 };
-                old.revoked_seq = Some(seq);
-                let new = KeyRecord {
-                    actor: old.actor.clone(),
-                    roles: old.roles.clone(),
-                    granted_seq: seq,
-                    revoked_seq: None,
-                };
-                self.keys.insert(r.new_public_key, new);
+                // The new key takes over every role the old one held.
+                let (actor, roles) = (old.actor.clone(), old.roles());
+                self.revoke(signer, seq, r.date, true);
+                self.grant(&actor, r.new_public_key, seq, r.date, &roles);
                 vec![Row::Key(*signer), Row::Key(r.new_public_key)]
             }
             Event::ReportPublished(r) => {
@@ -541,9 +593,10 @@ impl Authority {
             Event::BodySucceeded(s) => {
                 self.successions.insert(
                     s.old_actor.clone(),
-                    SuccessionRecord {
+                    SuccessionInfo {
                         successor: s.new_actor.clone(),
                         date: s.date,
+                        seq,
                     },
                 );
                 vec![Row::Succession(s.old_actor.clone())]
@@ -551,4 +604,47 @@ impl Authority {
             _ => Vec::new(),
         }
     }
+}
+
+impl Authority {
+    fn grant(&mut self, actor: &Id, key: PublicKey, seq: u64, date: Day, roles: &[Role]) {
+        let info = self.keys.entry(key).or_insert_with(|| KeyInfo {
+            actor: actor.clone(),
+            grants: Vec::new(),
+            revoked: None,
+        });
+        info.grants.push(Grant {
+            seq,
+            date,
+            roles: roles.to_vec(),
+        });
+    }
+
+    fn revoke(&mut self, key: &PublicKey, seq: u64, date: Day, rotated: bool) {
+        if let Some(info) = self.keys.get_mut(key) {
+            info.revoked = Some(Revocation { seq, date, rotated });
+        }
+    }
+}
+
+/// Follows the succession chain from `addressee` looking for `actor`. With
+/// `on`, only successions in effect on that day count.
+pub(crate) fn answers_for(
+    successions: &BTreeMap<Id, SuccessionInfo>,
+    actor: &Id,
+    addressee: &Id,
+    on: Option<Day>,
+) -> bool {
+    let mut current = addressee;
+    // A chain longer than the number of successions would mean a cycle.
+    for _ in 0..=successions.len() {
+        if current == actor {
+            return true;
+        }
+        match successions.get(current) {
+            Some(s) if on.is_none_or(|d| s.date <= d) => current = &s.successor,
+            _ => return false,
+        }
+    }
+    false
 }

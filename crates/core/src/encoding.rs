@@ -200,7 +200,7 @@ pub fn encode_record<T: Encode>(value: &T) -> Vec<u8> {
 
 /// Marks a replay snapshot file; the version changes whenever the layout of
 /// the state does, and a snapshot of another version is simply rebuilt.
-pub(crate) const SNAPSHOT_MAGIC: &[u8; 16] = b"trail snapshot 2";
+pub(crate) const SNAPSHOT_MAGIC: &[u8; 16] = b"trail snapshot 3";
 
 /// Encodes a replay snapshot: the magic line, the BLAKE3 hash of the payload
 /// and the payload. Snapshots are local derived data, not part of FORMAT.md.

@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::authority::{Authority, History, KeyRecord, RecRecord, Row, SuccessionRecord};
+use crate::authority::{Authority, History, KeyInfo, RecRecord, Row, SuccessionInfo};
 use crate::clock::AppendOptions;
 use crate::encoding::{self, decode_record, encode_record};
 use crate::entry::{Entry, UnsignedEntry};
@@ -41,6 +41,9 @@ use crate::verify::{Prepared, Problem, VerifiedEntry, Verifier, VerifyError};
 mod store_commit;
 #[path = "store_index.rs"]
 mod store_index;
+#[cfg(test)]
+#[path = "store_registry_tests.rs"]
+mod store_registry_tests;
 #[path = "store_search.rs"]
 mod store_search;
 #[path = "store_select.rs"]
@@ -71,6 +74,11 @@ const MARKER_FILE: &str = "TRAIL_LOG";
 const MARKER_TEXT: &str = "trail log v1\n";
 const FORMAT_VALUE: &[u8] = b"trail log v1";
 const HEAD_KEY: &[u8] = b"m:head";
+/// Which encoding the registry rows use. Version 2 keeps each key's dated
+/// grants and revocation (the one registry replay also folds); a log whose
+/// rows predate it has them rebuilt from its entries on open.
+pub(crate) const REGISTRY_FORMAT_KEY: &[u8] = b"m:registry";
+const REGISTRY_FORMAT_VALUE: &[u8] = b"trail registry 2";
 const CHECKPOINT_KEY: &[u8] = b"m:checkpoint";
 /// The last entry of the prefix this library has verified in full (as a
 /// head record): see `store_select.rs`.
@@ -194,6 +202,18 @@ fn row_value(authority: &Authority, row: &Row) -> Vec<u8> {
     .unwrap_or_default()
 }
 
+/// Every row of a registry.
+fn all_rows(a: &Authority) -> Vec<Row> {
+    a.keys
+        .keys()
+        .map(|k| Row::Key(*k))
+        .chain(a.actors.keys().map(|k| Row::Actor(k.clone())))
+        .chain(a.reports.iter().map(|k| Row::Report(k.clone())))
+        .chain(a.recs.keys().map(|k| Row::Rec(k.clone())))
+        .chain(a.successions.keys().map(|k| Row::Succession(k.clone())))
+        .collect()
+}
+
 fn encode_head(head: &Head) -> Vec<u8> {
     encode_record(&(head.seq, head.hash, head.recorded_at))
 }
@@ -256,6 +276,7 @@ impl Log {
         log.set_clock(at);
         let mut batch = sled::Batch::default();
         batch.insert(FORMAT_KEY, FORMAT_VALUE);
+        batch.insert(REGISTRY_FORMAT_KEY, REGISTRY_FORMAT_VALUE);
         batch.insert(
             store_index::INDEX_FORMAT_KEY,
             store_index::INDEX_FORMAT_VALUE,
@@ -310,9 +331,19 @@ impl Log {
         if let Some(head) = head {
             tree_rebuilt = store_tree::rebuild_if_missing(&log.tree, &log.db, &log.path, head.seq)?;
         }
-        // A log written before the indexes were kept gets them now.
+        // A log written before the indexes were kept gets them now, and one
+        // whose registry rows are of an older encoding gets them rewritten.
         if !log.indexes_present()? {
             log.rebuild_indexes()?;
+        }
+        if log
+            .tree
+            .get(REGISTRY_FORMAT_KEY)
+            .map_err(|e| log.store_error(e))?
+            .as_deref()
+            != Some(REGISTRY_FORMAT_VALUE)
+        {
+            log.rebuild_registry_rows()?;
         }
         // A tree just rebuilt from the stored entries would vouch for them
         // whatever they now hold: only a full verification may say so.
@@ -411,7 +442,7 @@ impl Log {
                             what: "key row",
                             reason: "its key is not 32 bytes".into(),
                         })?);
-                        let record: KeyRecord =
+                        let record: KeyInfo =
                             decode_record(&value).map_err(|e| corrupt("key", e))?;
                         authority.keys.insert(pk, record);
                     }
@@ -429,7 +460,7 @@ impl Log {
                         authority.recs.insert(text_id()?, record);
                     }
                     _ => {
-                        let record: SuccessionRecord =
+                        let record: SuccessionInfo =
                             decode_record(&value).map_err(|e| corrupt("succession", e))?;
                         authority.successions.insert(text_id()?, record);
                     }
@@ -953,12 +984,43 @@ impl Log {
             .map_err(|e| self.store_error(e))
     }
 
+    /// Rewrites every registry row from the stored entries, in this
+    /// version's encoding. The rows are derived data: verification compares
+    /// them with what the verified entries imply, so a row rebuilt from an
+    /// entry that does not verify is caught there, not trusted.
+    fn rebuild_registry_rows(&self) -> Result<()> {
+        let mut authority = Authority::default();
+        for item in self.raw_entries() {
+            let (seq, bytes) = item?;
+            // An entry that does not decode changes nothing; verification names it.
+            if let Ok(entry) = Entry::from_bytes(&bytes) {
+                authority.apply(seq, &entry.unsigned.signer, &entry.unsigned.event);
+            }
+        }
+        let mut batch = sled::Batch::default();
+        for prefix in [b"k:", b"a:", b"p:", b"r:", b"s:"] {
+            for key in self.tree.scan_prefix(prefix).keys() {
+                batch.remove(key.map_err(|e| self.store_error(e))?);
+            }
+        }
+        for row in all_rows(&authority) {
+            batch.insert(row_key(&row), row_value(&authority, &row));
+        }
+        batch.insert(REGISTRY_FORMAT_KEY, REGISTRY_FORMAT_VALUE);
+        self.tree
+            .apply_batch(batch)
+            .map_err(|e| self.store_error(e))?;
+        self.db.flush().map_err(|e| self.store_error(e))?;
+        Ok(())
+    }
+
     /// Writes the registry rows and flushes; the last step of an import.
     pub(crate) fn finish_import(&self) -> Result<()> {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let a = self.authority_in(&mut state)?.clone();
         let mut batch = sled::Batch::default();
         batch.insert(FORMAT_KEY, FORMAT_VALUE);
+        batch.insert(REGISTRY_FORMAT_KEY, REGISTRY_FORMAT_VALUE);
         // Every entry was verified on its way in, and indexed (write_verified).
         batch.insert(
             store_index::INDEX_FORMAT_KEY,
@@ -967,15 +1029,7 @@ impl Log {
         if let Some(head) = state.head {
             batch.insert(VERIFIED_KEY, encode_head(&head));
         }
-        let rows = a
-            .keys
-            .keys()
-            .map(|k| Row::Key(*k))
-            .chain(a.actors.keys().map(|k| Row::Actor(k.clone())))
-            .chain(a.reports.iter().map(|k| Row::Report(k.clone())))
-            .chain(a.recs.keys().map(|k| Row::Rec(k.clone())))
-            .chain(a.successions.keys().map(|k| Row::Succession(k.clone())));
-        for row in rows {
+        for row in all_rows(&a) {
             batch.insert(row_key(&row), row_value(&a, &row));
         }
         self.tree

@@ -23,7 +23,6 @@
 //! entries that were not verified.
 
 mod project;
-mod registry;
 mod replay;
 #[cfg(test)]
 pub(crate) mod testlog;
@@ -36,11 +35,12 @@ use std::collections::BTreeMap;
 use bincode::{Decode, Encode};
 use serde::{Deserialize, Serialize};
 
-use crate::event::{Event, Role};
+use crate::authority::Authority;
+use crate::event::Event;
 use crate::types::{EntryHash, Id, PublicKey, Timestamp};
 use crate::verify::VerifiedEntry;
 
-pub use registry::{Grant, KeyInfo, Revocation, SuccessionInfo};
+pub use crate::authority::{Grant, KeyInfo, Revocation, SuccessionInfo};
 pub use replay::{as_of, up_to_seq};
 pub use view::{
     ActorView, AssessmentView, ClaimView, ClockView, ClosureStatus, ClosureView, ExtensionView,
@@ -99,12 +99,10 @@ pub struct State {
     pub last_hash: Option<EntryHash>,
     /// When the last entry folded was recorded.
     pub last_recorded_at: Option<Timestamp>,
-    /// Every key ever granted, with its grants and revocation.
-    pub keys: BTreeMap<PublicKey, KeyInfo>,
-    /// Every actor ever registered, with its body's name.
-    pub actors: BTreeMap<Id, String>,
-    /// Successions, keyed by the old actor.
-    pub successions: BTreeMap<Id, SuccessionInfo>,
+    /// Who held which key and role, and who succeeded whom: the same
+    /// registry append-time rules and verification keep, folded by the same
+    /// code ([`Authority::apply`]).
+    pub registry: Authority,
     /// Every statement entry (everything but key and succession entries), by seq.
     pub records: BTreeMap<u64, Record>,
     /// For each corrected seq, the seqs of the corrections that point at it, in log order.
@@ -176,40 +174,15 @@ impl State {
     fn fold(&mut self, entry: &VerifiedEntry) {
         let u = &entry.entry().unsigned;
         let seq = u.seq;
+        // A statement's signer is read before the registry folds it (it
+        // changes no key), so the order here matters only for key entries.
         match &u.event {
-            Event::LogCreated(g) => {
-                self.actors.insert(g.actor.clone(), g.body.clone());
-                self.grant(&g.actor, g.public_key, seq, g.date, &[Role::Admin]);
-            }
-            Event::KeyGranted(g) => {
-                self.actors.insert(g.actor.clone(), g.body.clone());
-                self.grant(&g.actor, g.public_key, seq, g.date, &g.roles);
-            }
-            Event::KeyRevoked(r) => self.revoke(&r.public_key, seq, r.date, false),
-            Event::KeyRotated(r) => {
-                if let Some(old) = self.keys.get(&u.signer).cloned() {
-                    self.revoke(&u.signer, seq, r.date, true);
-                    // The new key takes over every role the old one held, as
-                    // `authority` decides at append time, whatever the dates.
-                    let mut roles: Vec<Role> = old
-                        .grants
-                        .iter()
-                        .flat_map(|g| g.roles.iter().copied())
-                        .collect();
-                    roles.sort();
-                    roles.dedup();
-                    self.grant(&old.actor, r.new_public_key, seq, r.date, &roles);
-                }
-            }
-            Event::BodySucceeded(s) => {
-                self.successions.insert(
-                    s.old_actor.clone(),
-                    SuccessionInfo {
-                        successor: s.new_actor.clone(),
-                        date: s.date,
-                        seq,
-                    },
-                );
+            Event::LogCreated(_)
+            | Event::KeyGranted(_)
+            | Event::KeyRevoked(_)
+            | Event::KeyRotated(_)
+            | Event::BodySucceeded(_) => {
+                self.registry.apply(seq, &u.signer, &u.event);
             }
             event => {
                 let record = self.record(seq, u.recorded_at, u.signer, event);
@@ -217,6 +190,7 @@ impl State {
                     self.corrections.entry(c.target_seq).or_default().push(seq);
                 }
                 self.records.insert(seq, record);
+                self.registry.apply(seq, &u.signer, event);
             }
         }
         self.last_seq = Some(seq);
@@ -226,7 +200,7 @@ impl State {
 
     /// Builds the record for a statement, classifying progress claims.
     fn record(&self, seq: u64, recorded_at: Timestamp, signer: PublicKey, event: &Event) -> Record {
-        let actor = self.keys.get(&signer).map(|k| k.actor.clone());
+        let actor = self.registry.actor_of(&signer).cloned();
         let party = match event {
             Event::ProgressClaim(c) => Some(self.party(actor.as_ref(), &c.subject)),
             Event::Correction(c) => match c.replacement.as_ref().map(|r| r.0.as_ref()) {
@@ -255,7 +229,7 @@ impl State {
 
     fn party(&self, actor: Option<&Id>, subject: &Id) -> Party {
         match actor {
-            Some(a) if self.answers_for(a, subject, None) => Party::FirstParty,
+            Some(a) if self.registry.answers_for(a, subject) => Party::FirstParty,
             _ => Party::ThirdParty,
         }
     }

@@ -124,8 +124,8 @@ impl State {
             funding,
             sessions,
             actors: self.actor_views(at),
-            keys: self.keys.clone(),
-            successions: self.successions.clone(),
+            keys: self.registry.keys.clone(),
+            successions: self.registry.successions.clone(),
         }
     }
 
@@ -180,7 +180,7 @@ impl State {
 
     fn actor_views(&self, at: Day) -> BTreeMap<Id, ActorView> {
         let mut actors: BTreeMap<Id, ActorView> = BTreeMap::new();
-        for (key, info) in &self.keys {
+        for (key, info) in &self.registry.keys {
             let Some(granted_on) = info.granted_on().filter(|d| *d <= at) else {
                 continue;
             };
@@ -188,7 +188,12 @@ impl State {
             let view = actors
                 .entry(info.actor.clone())
                 .or_insert_with(|| ActorView {
-                    body: self.actors.get(&info.actor).cloned().unwrap_or_default(),
+                    body: self
+                        .registry
+                        .actors
+                        .get(&info.actor)
+                        .cloned()
+                        .unwrap_or_default(),
                     keys: Vec::new(),
                     roles: Vec::new(),
                     succeeded_by: None,
@@ -215,7 +220,12 @@ impl State {
         for (actor, view) in &mut actors {
             view.roles.sort();
             view.roles.dedup();
-            if let Some(s) = self.successions.get(actor).filter(|s| s.date <= at) {
+            if let Some(s) = self
+                .registry
+                .successions
+                .get(actor)
+                .filter(|s| s.date <= at)
+            {
                 view.succeeded_by = Some(s.successor.clone());
                 view.succession_seq = Some(s.seq);
             }

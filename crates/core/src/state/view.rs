@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use bincode::{Decode, Encode};
 use serde::{Deserialize, Serialize};
 
-use super::registry::{KeyInfo, SuccessionInfo, answers_for};
+use crate::authority::{KeyInfo, SuccessionInfo, answers_for};
 use crate::event::{ClaimStatus, Closure, Coverage, Event, FundingStage, Position, Role, Verdict};
 use crate::types::{Day, EntryHash, Id, PublicKey, Timestamp};
 

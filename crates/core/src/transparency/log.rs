@@ -45,7 +45,7 @@ pub fn origin_of_genesis(genesis: &crate::entry::Entry) -> String {
 fn actor_with_role(log: &Log, key: &PublicKey, role: Role) -> Result<Option<Id>> {
     log.with_authority(|authority| {
         let record = authority.keys.get(key)?;
-        (record.revoked_seq.is_none() && record.roles.contains(&role)).then(|| record.actor.clone())
+        (record.revoked.is_none() && record.holds(role)).then(|| record.actor.clone())
     })
 }
 
@@ -90,7 +90,7 @@ pub fn log_witnesses(log: &Log) -> Result<Vec<crate::merkle::CosignatureVerifier
     log.with_authority(|authority| {
         let mut out = Vec::new();
         for (key, record) in &authority.keys {
-            if !record.roles.contains(&Role::Witness) || record.revoked_seq.is_some() {
+            if !record.holds(Role::Witness) || record.revoked.is_some() {
                 continue;
             }
             let Some(vk) = key.verifying_key() else {
@@ -123,17 +123,17 @@ impl Operator {
 fn operators_of(authority: &Authority, origin: &str) -> Result<Vec<Operator>> {
     let mut out = Vec::new();
     for (key, record) in &authority.keys {
-        if !record.roles.contains(&Role::Operator) {
+        let Some(granted_seq) = record.first_grant_of(Role::Operator) else {
             continue;
-        }
+        };
         let Some(vk) = key.verifying_key() else {
             continue;
         };
         out.push(Operator {
             verifier: NoteVerifier::new(origin, vk)
                 .map_err(|e| TransparencyError::Policy(e.to_string()))?,
-            granted_seq: record.granted_seq,
-            revoked_seq: record.revoked_seq,
+            granted_seq,
+            revoked_seq: record.revoked_seq(),
         });
     }
     Ok(out)
