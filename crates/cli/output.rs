@@ -64,6 +64,18 @@ pub fn widths(header: &[&str], rows: &[Vec<String>]) -> Vec<usize> {
     widths
 }
 
+/// Prints `header` and `rows` as a table, each column as wide as its
+/// widest cell.
+pub fn table(header: &[&str], rows: &[Vec<String>]) -> std::io::Result<()> {
+    let widths = widths(header, rows);
+    let header: Vec<String> = header.iter().map(|h| (*h).to_owned()).collect();
+    line(row(&header, &widths))?;
+    for r in rows {
+        line(row(r, &widths))?;
+    }
+    Ok(())
+}
+
 /// Whether a file argument is `-`: standard input or output.
 pub fn is_dash(path: &std::path::Path) -> bool {
     path.as_os_str() == "-"

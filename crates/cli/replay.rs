@@ -163,11 +163,7 @@ pub fn replay(
         .into_iter()
         .map(|r| row(r).map(|c| output::cell(&c, output::MAX_CELL)).to_vec())
         .collect();
-    let widths = output::widths(&header, &rows);
-    output::line(output::row(&header.map(str::to_owned), &widths))?;
-    for r in &rows {
-        output::line(output::row(r, &widths))?;
-    }
+    output::table(&header, &rows)?;
     Ok(())
 }
 
@@ -227,11 +223,7 @@ pub fn history(dir: &Path, rec: &str, json: bool) -> Outcome {
             ]
         })
         .collect();
-    let widths = output::widths(&header, &rows);
-    output::line(output::row(&header.map(str::to_owned), &widths))?;
-    for r in &rows {
-        output::line(output::row(r, &widths))?;
-    }
+    output::table(&header, &rows)?;
     Ok(())
 }
 

@@ -99,11 +99,7 @@ pub fn search(dir: &Path, terms: &[String], limit: usize, json: bool) -> Result<
     }
     if !rows.is_empty() {
         let header = ["seq", "type", "about", "text"];
-        let widths = output::widths(&header, &rows);
-        output::line(output::row(&header.map(str::to_owned), &widths))?;
-        for r in &rows {
-            output::line(output::row(r, &widths))?;
-        }
+        output::table(&header, &rows)?;
     }
     let shown = if hits.len() < matched {
         format!(", {} shown (--limit)", hits.len())

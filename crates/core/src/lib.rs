@@ -59,7 +59,7 @@
 //! ```
 //!
 //! A reader who trusts no copy of the log checks signed checkpoints and proof
-//! files instead ([`transparency`]); [`check`] applies the auditors' rules
+//! files instead ([`transparency`]); [`check()`] applies the auditors' rules
 //! to a [`View`].
 
 #![forbid(unsafe_code)]

@@ -202,6 +202,17 @@ fn row_value(authority: &Authority, row: &Row) -> Vec<u8> {
     .unwrap_or_default()
 }
 
+/// Says in `batch` which layout the store, its registry rows and its
+/// indexes are in: this version's, for a store this version filled.
+fn mark_formats(batch: &mut sled::Batch) {
+    batch.insert(FORMAT_KEY, FORMAT_VALUE);
+    batch.insert(REGISTRY_FORMAT_KEY, REGISTRY_FORMAT_VALUE);
+    batch.insert(
+        store_index::INDEX_FORMAT_KEY,
+        store_index::INDEX_FORMAT_VALUE,
+    );
+}
+
 /// Every row of a registry.
 fn all_rows(a: &Authority) -> Vec<Row> {
     a.keys
@@ -275,12 +286,7 @@ impl Log {
         let log = Log::create_empty(dir)?;
         log.set_clock(at);
         let mut batch = sled::Batch::default();
-        batch.insert(FORMAT_KEY, FORMAT_VALUE);
-        batch.insert(REGISTRY_FORMAT_KEY, REGISTRY_FORMAT_VALUE);
-        batch.insert(
-            store_index::INDEX_FORMAT_KEY,
-            store_index::INDEX_FORMAT_VALUE,
-        );
+        mark_formats(&mut batch);
         log.tree
             .apply_batch(batch)
             .map_err(|e| log.store_error(e))?;
@@ -528,7 +534,8 @@ impl Log {
     }
 
     /// Appends several events signed by `key`, all or nothing, under the
-    /// clock rules of [`crate::clock`] as relaxed by `options`.
+    /// clock rules (`clock.rs`: no going back in time, no effective date far
+    /// in the future) as relaxed by `options`.
     pub fn append_all_with(
         &self,
         key: &SecretKey,
@@ -1019,13 +1026,8 @@ impl Log {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let a = self.authority_in(&mut state)?.clone();
         let mut batch = sled::Batch::default();
-        batch.insert(FORMAT_KEY, FORMAT_VALUE);
-        batch.insert(REGISTRY_FORMAT_KEY, REGISTRY_FORMAT_VALUE);
         // Every entry was verified on its way in, and indexed (write_verified).
-        batch.insert(
-            store_index::INDEX_FORMAT_KEY,
-            store_index::INDEX_FORMAT_VALUE,
-        );
+        mark_formats(&mut batch);
         if let Some(head) = state.head {
             batch.insert(VERIFIED_KEY, encode_head(&head));
         }

@@ -22,7 +22,7 @@ use crate::types::{EntryHash, PublicKey, Timestamp};
 
 /// An entry that passed every check in its place in the log: in this
 /// verification pass, or when the stored prefix it was read back from was
-/// verified in full ([`VerifiedEntry::reread`]).
+/// verified in full (`VerifiedEntry::reread`, inside the crate).
 ///
 /// Nothing outside this crate can make one but [`Verifier`] from seq 0; it
 /// cannot be built by hand:

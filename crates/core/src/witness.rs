@@ -1,4 +1,4 @@
-//! A C2SP tlog-witness (https://c2sp.org/tlog-witness): cosigns checkpoints
+//! A C2SP tlog-witness (<https://c2sp.org/tlog-witness>): cosigns checkpoints
 //! of the logs it is configured for, each only after checking that it
 //! extends the last checkpoint it cosigned for that origin. It works for any
 //! C2SP log whose origin and key it is given, not only trail logs.

@@ -1,8 +1,9 @@
 //! `trail check`: the rules real auditors apply, run against a [`View`].
 //!
 //! Every rule of DOMAIN.md's table is here, one function each, grouped by what
-//! it looks at: the response ([`response`]), claims and assessments
-//! ([`claims`]), the schedule ([`schedule`]) and money and lists ([`funding`]).
+//! it looks at: the response (`response.rs`), claims and assessments
+//! (`claims.rs`), the schedule (`schedule.rs`) and money and lists
+//! (`funding.rs`).
 //! Each rule's doc comment says exactly how the table's words are read.
 //!
 //! A check sees only what the view sees: statements in force whose effective
@@ -12,10 +13,10 @@
 //! (a response by a non-addressee, say); those rules check what a verified log
 //! can still show, such as a signature on a day the key was not yet granted.
 
-pub mod claims;
-pub mod funding;
-pub mod response;
-pub mod schedule;
+mod claims;
+mod funding;
+mod response;
+mod schedule;
 #[cfg(test)]
 mod tests;
 
