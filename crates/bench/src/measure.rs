@@ -136,7 +136,12 @@ pub fn run(options: &RunOptions) -> Result<Results, BoxError> {
         .collect::<Result<_, _>>()?;
     note(t0, "measuring limits");
     let mut signed = limits::Signed::new(&sample);
-    let limits = limits::measure(&sample, &mut signed, scratch.path(), Duration::from_millis(1500))?;
+    let limits = limits::measure(
+        &sample,
+        &mut signed,
+        scratch.path(),
+        Duration::from_millis(1500),
+    )?;
     limit_rows(&limits, &mut rows);
 
     let bulk_rate = built.timed_entries as f64 / secs(built.append_time);
