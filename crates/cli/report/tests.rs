@@ -177,7 +177,7 @@ fn html_has_every_rec_and_finding_and_nothing_external() {
     assert!(html.contains("<section id=\"contradictions\">"));
     assert_eq!(html.matches("<svg class=\"timeline-summary\"").count(), 1);
     assert_eq!(
-        html.matches("id=\"tl-title-REP-1.R1\"").count(),
+        html.matches("id=\"tl-title-main-REP-1.R1\"").count(),
         1,
         "element ids stay unique"
     );

@@ -78,14 +78,6 @@ impl KeyInfo {
         self.grants.iter().any(|g| g.roles.contains(&role))
     }
 
-    /// The seq of the first grant that gave `role`, if any did.
-    pub fn first_grant_of(&self, role: Role) -> Option<u64> {
-        self.grants
-            .iter()
-            .find(|g| g.roles.contains(&role))
-            .map(|g| g.seq)
-    }
-
     /// The seq of the entry that revoked or rotated away the key, if any.
     pub fn revoked_seq(&self) -> Option<u64> {
         self.revoked.as_ref().map(|r| r.seq)

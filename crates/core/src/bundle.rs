@@ -398,12 +398,13 @@ fn write_whole<T>(out: &Path, write: impl FnOnce(&mut BufWriter<File>) -> Result
     let parent = crate::store::parent_dir(out);
     let mut builder = tempfile::Builder::new();
     builder.prefix(".trail-export-");
-    // A bundle is made to be handed on: readable as a file the user created
-    // would be, not private as temporary files are.
+    // A bundle is made to be handed on: its mode is what a file the user
+    // created would get (0o666 less the umask), not private as temporary
+    // files are.
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        builder.permissions(std::fs::Permissions::from_mode(0o644));
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
     }
     let tmp = builder.tempfile_in(parent).map_err(io)?;
     let (file, tmp) = tmp.into_parts();

@@ -901,7 +901,9 @@ pub enum EventJsonError {
 
 impl EventJsonError {
     fn of(e: &serde_json::Error) -> EventJsonError {
-        let msg = e.to_string();
+        // serde quotes the names it was given as they are: a name holding a
+        // line break or a control character must not break the line.
+        let msg: String = e.to_string().escape_debug().collect();
         if e.is_syntax() || e.is_eof() {
             return EventJsonError::Syntax(msg);
         }

@@ -997,9 +997,9 @@ impl Log {
     /// entry that does not verify is caught there, not trusted.
     fn rebuild_registry_rows(&self) -> Result<()> {
         let mut authority = Authority::default();
-        for item in self.raw_entries() {
-            let (seq, bytes) = item?;
-            // An entry that does not decode changes nothing; verification names it.
+        // An entry that cannot be read or decoded changes nothing here;
+        // verification names it.
+        for (seq, bytes) in self.raw_entries().filter_map(|item| item.ok()) {
             if let Ok(entry) = Entry::from_bytes(&bytes) {
                 authority.apply(seq, &entry.unsigned.signer, &entry.unsigned.event);
             }
@@ -1014,6 +1014,9 @@ impl Log {
             batch.insert(row_key(&row), row_value(&authority, &row));
         }
         batch.insert(REGISTRY_FORMAT_KEY, REGISTRY_FORMAT_VALUE);
+        // Rows rebuilt from unverified entries vouch for nothing until a
+        // full verification has compared them with the verified entries.
+        batch.remove(VERIFIED_KEY);
         self.tree
             .apply_batch(batch)
             .map_err(|e| self.store_error(e))?;

@@ -467,12 +467,23 @@ fn decode(bytes: &[u8]) -> Result<Decoded, DecodeFailure> {
 }
 
 /// What a decoded entry's signature is checked over: the signing input, the
-/// signature and the signer's key (none if the key is not a valid point).
+/// signature and the signer's key; none where strict verification would
+/// refuse the signature whatever the equation says.
+///
+/// Batch verification checks only the group equation, which a small-order
+/// key, a small-order R or a non-canonical R can satisfy. `verify_strict`
+/// refuses all three; refusing them here, before any batch, gives every
+/// entry the same answer whether it is verified alone, in a batch, or in a
+/// batch that failed for another entry's sake.
 fn signed_parts(raw: &[u8], d: &Decoded) -> Option<(Vec<u8>, DalekSignature, VerifyingKey)> {
-    let key = d.key?;
+    let key = d.key.filter(|k| !k.is_weak())?;
+    let sig = DalekSignature::from_bytes(&d.entry.signature.0);
+    let r = curve25519_dalek::edwards::CompressedEdwardsY(*sig.r_bytes()).decompress()?;
+    if r.is_small_order() || r.compress().as_bytes() != sig.r_bytes() {
+        return None;
+    }
     // A decoded entry ends in its 64-byte signature.
     let unsigned = raw.get(..raw.len().checked_sub(64)?)?;
-    let sig = DalekSignature::from_bytes(&d.entry.signature.0);
     Some((encoding::signing_input(unsigned), sig, key))
 }
 

@@ -133,6 +133,14 @@ fn cases() -> Vec<Case> {
             }),
         },
         Case {
+            name: "signature-r-small-order",
+            about: "a signature whose R is the identity point and whose S is H(R, A, M) times the secret scalar: the group equation holds, so plain batch verification accepts it, but strict verification refuses a small-order R",
+            refused_at: 3,
+            problem: "BadSignature",
+            says: "signature does not verify",
+            entries: with(|s| small_order_r(&next(&s[2], &issuer, 3, REC), 2)),
+        },
+        Case {
             name: "wrong-seq",
             about: "an entry that says it is seq 4 at position 3",
             refused_at: 3,
@@ -258,6 +266,35 @@ fn resigned(entry: &Entry, seed: u8, change: impl FnOnce(&mut Vec<u8>)) -> Vec<u
     unsigned
 }
 
+/// `entry` signed again by the key of `seed` with R the identity point:
+/// S = H(R || A || M) · a, where a is the key's secret scalar (RFC 8032).
+fn small_order_r(entry: &Entry, seed: u8) -> Vec<u8> {
+    use curve25519_dalek::scalar::Scalar;
+    use sha2::{Digest, Sha512};
+    let mut unsigned = entry.unsigned.to_bytes();
+    let message = trail_core::signing_input(&unsigned);
+    let expanded = Sha512::digest([seed; 32]);
+    let mut a = [0u8; 32];
+    a.copy_from_slice(&expanded[..32]);
+    a[0] &= 248;
+    a[31] &= 127;
+    a[31] |= 64;
+    let a = Scalar::from_bytes_mod_order(a);
+    let mut r = [0u8; 32];
+    r[0] = 1; // the identity point, compressed
+    let public = entry.unsigned.signer.0;
+    let k = Scalar::from_hash(
+        Sha512::new()
+            .chain_update(r)
+            .chain_update(public)
+            .chain_update(&message),
+    );
+    let s = k * a;
+    unsigned.extend_from_slice(&r);
+    unsigned.extend_from_slice(s.as_bytes());
+    unsigned
+}
+
 fn render(case: &Case) -> String {
     let mut text = format!(
         "# {}\nrefused at: {}\nproblem: {}\nsays: {}\n",
@@ -351,7 +388,34 @@ fn every_refused_vector_is_refused_where_and_why_it_says() {
             "{}: {e} does not say {says:?}",
             case.name
         );
+        // The same answer when the entries are batch-verified together.
+        let e = Verifier::new()
+            .verify_chunk(parse(&text).3)
+            .expect_err("a chunk holding the bad entry is refused");
+        assert_eq!(
+            (e.seq, variant(&e.problem)),
+            (refused_at, problem.clone()),
+            "{}, in a chunk: {e}",
+            case.name
+        );
     }
+}
+
+#[test]
+fn plain_batch_verification_would_accept_the_small_order_r() {
+    // What makes the vector worth having: the group equation holds.
+    let entries = cases()
+        .into_iter()
+        .find(|c| c.name == "signature-r-small-order")
+        .expect("the case")
+        .entries;
+    let bad = entries.last().expect("the bad entry");
+    let entry = Entry::from_bytes(bad).expect("it decodes");
+    let message = trail_core::signing_input(&bad[..bad.len() - 64]);
+    let sig = ed25519_dalek::Signature::from_bytes(&entry.signature.0);
+    let key = ed25519_dalek::VerifyingKey::from_bytes(&entry.unsigned.signer.0).expect("a key");
+    assert!(ed25519_dalek::verify_batch(&[message.as_slice()], &[sig], &[key]).is_ok());
+    assert!(key.verify_strict(&message, &sig).is_err());
 }
 
 #[test]

@@ -123,7 +123,12 @@ impl Operator {
 fn operators_of(authority: &Authority, origin: &str) -> Result<Vec<Operator>> {
     let mut out = Vec::new();
     for (key, record) in &authority.keys {
-        let Some(granted_seq) = record.first_grant_of(Role::Operator) else {
+        if !record.holds(Role::Operator) {
+            continue;
+        }
+        // As before the registry kept dated grants: the key counts from its
+        // first grant, whatever role that grant gave.
+        let Some(granted_seq) = record.grants.first().map(|g| g.seq) else {
             continue;
         };
         let Some(vk) = key.verifying_key() else {

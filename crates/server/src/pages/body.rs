@@ -14,6 +14,7 @@ use trail_core::state::{ClaimView, RecView};
 use trail_core::{CheckConfig, Finding, Id, View, check};
 
 use super::layout::{Axes, body_name, page, problem, when_form, words};
+use super::text::{inert, percent};
 use crate::queries::view_of;
 use crate::routes::{Shared, blocking};
 
@@ -90,14 +91,14 @@ fn body(view: &View, id: &Id, findings: &[Finding], known: &str) -> Markup {
             "; made " (claims.len()) " progress claims, of which " (contradicted)
             " a later assessment contradicted or found only partly done."
         }
-        (when_form(&format!("/body/{id}"), &at, known, html! {}))
+        (when_form(&format!("/body/{}", percent(id.as_str())), &at, known, html! {}))
         h2 { "What it was asked, and what it answered" }
         table {
             thead { tr { th { "Recommendation" } th { "Response" } th { "Claimed" } th { "Assessed" } th { "Closure" } } }
             tbody {
                 @for r in &asked {
                     tr {
-                        td { a href=(format!("/rec/{}?at={at}", r.rec)) { (r.rec) } }
+                        td { a href=(format!("/rec/{}?at={at}", percent(r.rec.as_str()))) { (r.rec) } }
                         td { (r.position.as_ref().map_or("none yet".into(), |p| format!("{} on {}", words(&p.position), p.date))) }
                         td { (r.claimed.as_ref().map_or("-".into(), |c| words(&c.status))) }
                         td { (r.verified.as_ref().map_or("-".into(), |v| words(&v.verdict))) }
@@ -113,12 +114,12 @@ fn body(view: &View, id: &Id, findings: &[Finding], known: &str) -> Markup {
                 @for (r, c) in &claims {
                     tr {
                         td { (c.date) }
-                        td { a href=(format!("/rec/{}?at={at}", r.rec)) { (r.rec) } }
+                        td { a href=(format!("/rec/{}?at={at}", percent(r.rec.as_str()))) { (r.rec) } }
                         td { (words(&c.status)) }
                         td { (body_name(view, Some(&c.subject))) }
                         td {
                             @match fate(c, r, findings) {
-                                Some(f) => { div.parts { (f.message) } }
+                                Some(f) => { div.parts { (inert(&f.message)) } }
                                 None => { "not contradicted" }
                             }
                         }

@@ -9,7 +9,7 @@ use trail_core::Id;
 use trail_core::View;
 use trail_core::transparency::parse_checkpoint_note;
 
-use super::text::inert;
+use super::text::{inert, percent};
 use crate::queries::When;
 use crate::routes::Shared;
 
@@ -137,7 +137,7 @@ impl Links {
     /// A recommendation's page, or its section of the document.
     pub(crate) fn rec(&self, rec: &Id) -> String {
         match self {
-            Links::Served { at } => format!("/rec/{rec}?at={at}"),
+            Links::Served { at } => format!("/rec/{}?at={at}", percent(rec.as_str())),
             Links::File => format!("#rec-{rec}"),
         }
     }
@@ -159,7 +159,7 @@ impl Links {
 pub(crate) fn body_link(view: &View, actor: Option<&Id>, links: &Links) -> Markup {
     match (actor, links) {
         (Some(id), Links::Served { .. }) => {
-            html! { a href=(format!("/body/{id}")) { (body_name(view, Some(id))) } }
+            html! { a href=(format!("/body/{}", percent(id.as_str()))) { (body_name(view, Some(id))) } }
         }
         _ => html! { (body_name(view, actor)) },
     }

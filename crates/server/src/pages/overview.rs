@@ -16,7 +16,7 @@ use trail_core::{CheckConfig, Finding, Id, Index, RecSelection, View, check};
 use super::ACROSS_RECOMMENDATIONS;
 use super::layout::{Links, body_name, page, when_form};
 use super::parts::overview_row;
-use super::text::inert;
+use super::text::{inert, percent};
 use crate::queries::{When, view_of};
 use crate::routes::{Shared, blocking, internal};
 
@@ -99,20 +99,6 @@ pub(super) async fn handler(
     })
     .await
     .unwrap_or_else(|e| e)
-}
-
-/// `value` percent-encoded for a query string: everything but unreserved
-/// characters (RFC 3986), so that a timestamp's `+` or `:` survives.
-fn query_value(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                char::from(b).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// An overview built on one page of recommendations only: how many the
@@ -209,7 +195,7 @@ fn overview(view: &View, findings: &[Finding], params: &Params, paged: Option<Pa
             ("rule", params.rule.as_deref()),
         ] {
             if let Some(v) = v.filter(|v| !v.is_empty()) {
-                q.push_str(&format!("&{k}={}", query_value(v)));
+                q.push_str(&format!("&{k}={}", percent(v)));
             }
         }
         q
@@ -292,15 +278,15 @@ fn overview(view: &View, findings: &[Finding], params: &Params, paged: Option<Pa
 
 #[cfg(test)]
 mod tests {
-    use super::query_value;
+    use super::percent;
 
     #[test]
     fn query_values_keep_what_a_timestamp_holds() {
-        assert_eq!(query_value("2022-01-17"), "2022-01-17");
+        assert_eq!(percent("2022-01-17"), "2022-01-17");
         assert_eq!(
-            query_value("2022-01-17T09:00:00+01:00"),
+            percent("2022-01-17T09:00:00+01:00"),
             "2022-01-17T09%3A00%3A00%2B01%3A00"
         );
-        assert_eq!(query_value("a b&c"), "a%20b%26c");
+        assert_eq!(percent("a b&c"), "a%20b%26c");
     }
 }

@@ -18,7 +18,7 @@ use super::layout::{Axes, Links, page, problem, when_form};
 use super::parts::{
     findings_list, issued_line, parting, parts_ways, statements_table, status_table,
 };
-use super::text::inert;
+use super::text::{inert, percent};
 use super::timeline::{self, Placement};
 use crate::queries::view_of;
 use crate::routes::{Shared, blocking};
@@ -66,7 +66,7 @@ fn body(view: &View, r: &RecView, findings: &[Finding], known: &str) -> Markup {
         h1 { (r.rec) }
         p.subject { (inert(&r.subject)) }
         p { (issued_line(view, r, &links)) }
-        (when_form(&format!("/rec/{}", r.rec), &at, known, html! {}))
+        (when_form(&format!("/rec/{}", percent(r.rec.as_str())), &at, known, html! {}))
         (status_table(view, r, &links))
         @if !parts.is_empty() {
             h2 { "Where the record parts ways" }
@@ -86,7 +86,7 @@ fn body(view: &View, r: &RecView, findings: &[Finding], known: &str) -> Markup {
         h2 { "Every statement, by effective date" }
         (statements_table(view, r, &flagged, &links))
         p {
-            a href=(format!("/rec/{}/record", r.rec)) download=(format!("{}.record", r.rec)) {
+            a href=(format!("/rec/{}/record", percent(r.rec.as_str()))) download=(format!("{}.record", r.rec)) {
                 "Download this recommendation's record"
             }
             ": every entry above and the key entries they rest on, each with its proof of inclusion in the signed checkpoint. Check it with "

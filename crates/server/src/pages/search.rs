@@ -10,6 +10,7 @@ use serde::Deserialize;
 use trail_core::Event;
 
 use super::layout::page;
+use super::text::{inert, percent};
 use crate::routes::{Shared, blocking, internal};
 
 /// Hits shown; all are counted.
@@ -54,8 +55,8 @@ pub(super) async fn handler(
                             @let event = hit.entry.entry().event();
                             tr {
                                 td { (hit.entry.seq()) }
-                                td { (event.kind().name().replace('_', " ")) ": " (event.summary()) }
-                                td { @for rec in recs_of(event) { a href=(format!("/rec/{rec}")) { (rec) } " " } }
+                                td { (event.kind().name().replace('_', " ")) ": " (inert(&event.summary())) }
+                                td { @for rec in recs_of(event) { a href=(format!("/rec/{}", percent(rec.as_str()))) { (rec) } " " } }
                             }
                         }
                     }

@@ -8,8 +8,9 @@
 /// separators.
 pub fn invisible(c: char) -> bool {
     matches!(c,
-        '\u{061c}' | '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}'
-        | '\u{2060}'..='\u{2069}' | '\u{feff}')
+        '\u{00ad}' | '\u{061c}' | '\u{180e}' | '\u{200b}'..='\u{200f}'
+        | '\u{2028}'..='\u{202e}' | '\u{2060}'..='\u{206f}' | '\u{feff}'
+        | '\u{fff9}'..='\u{fffb}' | '\u{e0000}'..='\u{e007f}')
 }
 
 /// `text` with line breaks and tabs as spaces, and other control and
@@ -27,6 +28,20 @@ pub fn inert(text: &str) -> String {
         }
     }
     out
+}
+
+/// `value` percent-encoded for a URL path segment or query value: everything but unreserved
+/// characters (RFC 3986), so that a timestamp's `+` or `:` survives.
+pub(crate) fn percent(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// At most `max` characters of `text`, made inert, with an ellipsis when cut.
@@ -88,6 +103,10 @@ mod tests {
         assert_eq!(inert("a\u{202e}b"), "a\\u{202e}b");
         assert_eq!(inert("a\u{1b}[2Jb"), "a\\u{1b}[2Jb");
         assert_eq!(inert("x\u{200b}\u{2066}y"), "x\\u{200b}\\u{2066}y");
+        assert_eq!(
+            inert("soft\u{ad}hyphen\u{e0041}"),
+            "soft\\u{ad}hyphen\\u{e0041}"
+        );
         assert_eq!(inert("line\nnext\tcol"), "line next col");
         assert_eq!(inert("plain é ✓"), "plain é ✓");
     }

@@ -191,9 +191,11 @@ pub(crate) fn svg(
     }
     let find = |seqs: &[u64]| seqs.iter().find_map(|s| at_seq.get(s)).copied();
 
+    // Distinct prefixes, so that no recommendation's id can make one
+    // placement's element ids equal another's.
     let id = match placement {
-        Placement::Main => rec.rec.to_string(),
-        Placement::Summary => format!("summary-{}", rec.rec),
+        Placement::Main => format!("main-{}", rec.rec),
+        Placement::Summary => format!("sum-{}", rec.rec),
     };
     let class = match placement {
         Placement::Main => "timeline",
