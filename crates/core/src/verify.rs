@@ -474,17 +474,49 @@ fn decode(bytes: &[u8]) -> Result<Decoded, DecodeFailure> {
 /// key, a small-order R or a non-canonical R can satisfy. `verify_strict`
 /// refuses all three; refusing them here, before any batch, gives every
 /// entry the same answer whether it is verified alone, in a batch, or in a
-/// batch that failed for another entry's sake.
+/// batch that failed for another entry's sake. (A non-canonical R that is
+/// not of small order fails the batch equation anyway, since the batch
+/// hashes R's bytes as given; only the 19 encodings past the prime decode
+/// at all, and they are refused here.)
 fn signed_parts(raw: &[u8], d: &Decoded) -> Option<(Vec<u8>, DalekSignature, VerifyingKey)> {
     let key = d.key.filter(|k| !k.is_weak())?;
     let sig = DalekSignature::from_bytes(&d.entry.signature.0);
-    let r = curve25519_dalek::edwards::CompressedEdwardsY(*sig.r_bytes()).decompress()?;
-    if r.is_small_order() || r.compress().as_bytes() != sig.r_bytes() {
+    if !canonical_y(sig.r_bytes()) || small_order_y(sig.r_bytes()) {
         return None;
     }
     // A decoded entry ends in its 64-byte signature.
     let unsigned = raw.get(..raw.len().checked_sub(64)?)?;
     Some((encoding::signing_input(unsigned), sig, key))
+}
+
+/// Whether a compressed point's y (its sign bit aside) is below the field
+/// prime 2^255 - 19, as a canonical encoding's is. The 19 encodings at or
+/// above it decode, to the points of y - p, but no signer makes them.
+fn canonical_y(point: &[u8; 32]) -> bool {
+    let at_least_p =
+        point[31] & 0x7f == 0x7f && point[1..31].iter().all(|&b| b == 0xff) && point[0] >= 0xed;
+    !at_least_p
+}
+
+/// Whether a compressed point is one of the eight points of small order.
+/// Only their y matters: negating a point keeps its order, so the sign bit
+/// is ignored. Comparing bytes costs nothing beside the decompression and
+/// inversion that asking the curve would (about 7 µs a signature here).
+fn small_order_y(point: &[u8; 32]) -> bool {
+    static SMALL_ORDER_Y: std::sync::OnceLock<Vec<[u8; 32]>> = std::sync::OnceLock::new();
+    let ys = SMALL_ORDER_Y.get_or_init(|| {
+        curve25519_dalek::constants::EIGHT_TORSION
+            .iter()
+            .map(|p| {
+                let mut y = p.compress().to_bytes();
+                y[31] &= 0x7f;
+                y
+            })
+            .collect()
+    });
+    let mut y = *point;
+    y[31] &= 0x7f;
+    ys.contains(&y)
 }
 
 /// The one check of a single signature, under strict ed25519 rules: for an
@@ -525,4 +557,36 @@ fn check_signatures(raw: &[Vec<u8>], decoded: &[Result<Decoded, DecodeFailure>])
         ok[i] = good;
     }
     ok
+}
+
+#[cfg(test)]
+mod strictness_tests {
+    use super::{canonical_y, small_order_y};
+
+    #[test]
+    fn the_eight_small_order_points_and_only_they_are_caught() {
+        for p in curve25519_dalek::constants::EIGHT_TORSION {
+            let mut bytes = p.compress().to_bytes();
+            assert!(small_order_y(&bytes), "{bytes:02x?}");
+            bytes[31] ^= 0x80;
+            assert!(small_order_y(&bytes), "with the other sign: {bytes:02x?}");
+        }
+        let base = curve25519_dalek::constants::ED25519_BASEPOINT_POINT.compress();
+        assert!(!small_order_y(base.as_bytes()));
+    }
+
+    #[test]
+    fn encodings_past_the_prime_are_not_canonical() {
+        let mut p = [0xffu8; 32];
+        p[0] = 0xed;
+        p[31] = 0x7f;
+        assert!(!canonical_y(&p), "p itself");
+        p[31] = 0xff;
+        assert!(!canonical_y(&p), "p with the sign bit");
+        p[0] = 0xec;
+        p[31] = 0x7f;
+        assert!(canonical_y(&p), "p - 1");
+        let base = curve25519_dalek::constants::ED25519_BASEPOINT_POINT.compress();
+        assert!(canonical_y(base.as_bytes()));
+    }
 }
