@@ -5,7 +5,7 @@ use crate::encoding::encode_record;
 use crate::event::{Event, Role};
 use crate::keys::SecretKey;
 use crate::store::store_testlog::{issuer, log_with_a_report};
-use crate::store::{Log, REGISTRY_FORMAT_KEY};
+use crate::store::{Log, REGISTRY_FORMAT_KEY, VERIFIED_KEY};
 use crate::types::{Day, Id};
 
 #[test]
@@ -43,6 +43,10 @@ fn registry_rows_of_the_old_encoding_are_rewritten_on_open() {
     drop(log);
 
     let log = Log::open(dir.path()).unwrap();
+    assert!(
+        log.tree.get(VERIFIED_KEY).unwrap().is_none(),
+        "rows rebuilt from unverified entries leave the log to be verified again"
+    );
     assert_eq!(
         log.authority().unwrap(),
         before,
