@@ -87,7 +87,6 @@ mod error;
 mod keys;
 mod limits;
 mod publish;
-mod snapshot;
 mod store;
 mod types;
 mod verify;
@@ -106,12 +105,12 @@ pub use event::{Event, EventJsonError, EventKind, Role};
 pub use keys::{EncryptedKeyFile, KeyFile, Passphrase, SecretKey, WorkFactor};
 pub use limits::{MAX_ENTRY_BYTES, MAX_ID_LEN, MAX_LIST, MAX_LONG_TEXT, MAX_SHORT_TEXT};
 pub use publish::{Published, publish};
-pub use snapshot::{Cut, SnapshotOptions};
 pub use state::{State, View};
 pub use store::{
     Appended, Arrival, BRIEF_WAIT, Head, Index, Log, MAX_CLOCK_SKEW, NewLog, OpenOptions,
     RecSelection, SearchHit, SignedBatch, TreeExtension,
 };
+pub use store::{Cut, SnapshotOptions};
 pub use types::{Day, Digest, EntryHash, Id, PublicKey, Signature, Timestamp};
 pub use verify::{Problem, VerifiedEntry, Verifier, VerifyError};
 pub use words::{json_name, seq_list, words};

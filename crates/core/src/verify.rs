@@ -75,7 +75,7 @@ impl VerifiedEntry {
     }
 
     /// An entry read back from the prefix of a stored log that this library
-    /// has verified in full and recorded as verified (`store_select.rs`):
+    /// has verified in full and recorded as verified (`store/select.rs`):
     /// decoded again, and its seq and stored Merkle leaf checked by the
     /// caller, so damage since is caught; its signature and authorization
     /// were checked when the prefix was verified.

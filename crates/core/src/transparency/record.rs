@@ -31,9 +31,8 @@ use crate::error::Result;
 use crate::merkle::tree::{LeafIndex, TreeSize};
 use crate::merkle::verify::verify_inclusion as verify_path;
 use crate::merkle::{Hash, Note};
-use crate::snapshot::Cut;
 use crate::state::{State, View};
-use crate::store::{Log, RecSelection};
+use crate::store::{Cut, Log, RecSelection};
 use crate::types::{Day, Id};
 use crate::verify::{Prepared, VerifiedEntry};
 

@@ -4,7 +4,7 @@
 use crate::encoding::encode_record;
 use crate::event::{Event, Role};
 use crate::keys::SecretKey;
-use crate::store::store_testlog::{issuer, log_with_a_report};
+use crate::store::testlog::{issuer, log_with_a_report};
 use crate::store::{Log, REGISTRY_FORMAT_KEY, VERIFIED_KEY};
 use crate::types::{Day, Id};
 

@@ -13,7 +13,7 @@
 //! record is cut off first. It is derived data: a file that is not ours, or
 //! holds a record past the head (a store restored from an older copy), is
 //! rebuilt from the entries. Matches are read back from the store as
-//! verified entries (`store_select.rs`) and matched again against their own
+//! verified entries (`store/select.rs`) and matched again against their own
 //! text, so a hit is never shown from the text file alone.
 
 use std::fs::{File, OpenOptions};
@@ -299,7 +299,7 @@ fn read_full(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::store_testlog::{issuer, log_with_a_report};
+    use crate::store::testlog::{issuer, log_with_a_report};
 
     fn log_of(dir: &std::path::Path) -> Log {
         log_with_a_report(

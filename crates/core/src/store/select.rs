@@ -1,7 +1,7 @@
 //! Replay of some recommendations from their own entries only.
 //!
 //! A question about one recommendation (its history, its state on a date)
-//! reads the entries the indexes (`store_index.rs`) name for it, plus the
+//! reads the entries the indexes (`store/index.rs`) name for it, plus the
 //! key and succession entries that decide who signed for whom, instead of
 //! folding the whole log. The answer is the same as the whole fold's for
 //! those recommendations, which the tests check on every axis.
@@ -20,14 +20,14 @@
 
 use std::collections::BTreeSet;
 
+use super::snapshot::{Cut, SnapshotOptions};
 use crate::encoding;
 use crate::error::{Damage, Error, Result};
 use crate::event::EventKind;
 use crate::merkle::tree::NodeStore;
-use crate::snapshot::{Cut, SnapshotOptions};
 use crate::state::{State, View};
-use crate::store::store_index::{Index, subjects_of};
-use crate::store::store_tree::SledNodes;
+use crate::store::index::{Index, subjects_of};
+use crate::store::tree::SledNodes;
 use crate::store::{Log, entry_key};
 use crate::types::{Day, Id, Timestamp};
 use crate::verify::{Problem, VerifiedEntry, VerifyError};
@@ -299,10 +299,10 @@ fn missing(seq: u64) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{VERIFIED_KEY, store_testlog};
+    use crate::store::{VERIFIED_KEY, testlog};
 
     fn log_of(dir: &std::path::Path) -> Log {
-        store_testlog::log_with_a_report(dir, "Office", "T", "S")
+        testlog::log_with_a_report(dir, "Office", "T", "S")
     }
 
     fn r1() -> RecSelection {

@@ -2,7 +2,7 @@
 //! they are): the same bytes whether served by `trail serve` or written by
 //! `trail publish`.
 
-use super::store_tree::{Frontier, SledNodes, tree_error};
+use super::tree::{Frontier, SledNodes, tree_error};
 use super::{Log, Result};
 use crate::merkle::Hash;
 use crate::merkle::tree::{NodeStore, TreeError};

@@ -4,14 +4,14 @@
 //! (entry, head and registry rows) is a single atomic sled batch, and is
 //! flushed to disk before the append returns. sled's own file lock keeps a
 //! second process out; within a process, appends are serialised by a mutex,
-//! and concurrent appends share flushes (group commit, `store_commit.rs`).
+//! and concurrent appends share flushes (group commit, `commit.rs`).
 //!
 //! Keys: `m:format`, `m:head`, `m:checkpoint` (the latest signed checkpoint),
 //! `e:` + seq (big-endian u64) for entries, and
 //! `k:` / `a:` / `p:` / `r:` / `s:` + id for registry rows (keys, actors,
 //! reports, recommendations, successions), which are derived from the entries
 //! so that an append need not re-read the log. `t:` + level + index hold the
-//! Merkle tree over the entries (see `store_tree.rs`), written in the same
+//! Merkle tree over the entries (see `tree.rs`), written in the same
 //! batch as the entries, so the tree is always exactly the log.
 //!
 //! Beside sled's files, a `TRAIL_LOG` marker file says the directory is a
@@ -19,6 +19,13 @@
 //! files it does not recognise. Replay snapshots are files in a `snapshots/`
 //! folder beside sled's (see `snapshot.rs`), outside the append batch: they
 //! are derived data and can always be rebuilt.
+//!
+//! The folder: this file opens, appends and verifies; `commit.rs` shares
+//! flushes between appenders; `submit.rs` takes entries signed elsewhere;
+//! `tree.rs` keeps the Merkle nodes and `tiles.rs` reads tiles from them;
+//! `index.rs` keeps the query indexes, `select.rs` folds one
+//! recommendation's entries from them and `search.rs` the search text;
+//! `snapshot.rs` keeps replay snapshots.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -37,35 +44,28 @@ use crate::transparency::TransparencyError;
 use crate::types::{EntryHash, Id, PublicKey, Timestamp};
 use crate::verify::{Prepared, Problem, VerifiedEntry, Verifier, VerifyError};
 
-#[path = "store_commit.rs"]
-mod store_commit;
-#[path = "store_index.rs"]
-mod store_index;
+mod commit;
+mod index;
 #[cfg(test)]
-#[path = "store_registry_tests.rs"]
-mod store_registry_tests;
-#[path = "store_search.rs"]
-mod store_search;
-#[path = "store_select.rs"]
-mod store_select;
-#[path = "store_submit.rs"]
-mod store_submit;
+mod registry_tests;
+mod search;
+mod select;
+mod snapshot;
+mod submit;
 #[cfg(test)]
-#[path = "store_testlog.rs"]
-mod store_testlog;
-#[path = "store_tiles.rs"]
-mod store_tiles;
-#[path = "store_tree.rs"]
-mod store_tree;
-pub use store_index::Index;
-pub use store_search::SearchHit;
-pub use store_select::RecSelection;
-pub use store_submit::{Arrival, MAX_CLOCK_SKEW, SignedBatch};
-pub use store_tiles::TreeExtension;
-pub(crate) use store_tree::Frontier;
+mod testlog;
+mod tiles;
+mod tree;
+pub use index::Index;
+pub use search::SearchHit;
+pub use select::RecSelection;
+pub use snapshot::{Cut, SnapshotOptions};
+pub use submit::{Arrival, MAX_CLOCK_SKEW, SignedBatch};
+pub use tiles::TreeExtension;
+pub(crate) use tree::Frontier;
 #[cfg(test)]
-pub(crate) use store_tree::node_key;
-use store_tree::{PendingNodes, SledNodes, tree_error};
+pub(crate) use tree::node_key;
+use tree::{PendingNodes, SledNodes, tree_error};
 
 const FORMAT_KEY: &[u8] = b"m:format";
 /// A file that marks a directory as a trail log. It is checked before sled
@@ -81,7 +81,7 @@ pub(crate) const REGISTRY_FORMAT_KEY: &[u8] = b"m:registry";
 const REGISTRY_FORMAT_VALUE: &[u8] = b"trail registry 2";
 const CHECKPOINT_KEY: &[u8] = b"m:checkpoint";
 /// The last entry of the prefix this library has verified in full (as a
-/// head record): see `store_select.rs`.
+/// head record): see `select.rs`.
 pub(crate) const VERIFIED_KEY: &[u8] = b"m:verified";
 /// When the whole log was last verified from its genesis, and the seq it
 /// reached: what a server's banner tells its readers.
@@ -164,11 +164,11 @@ pub struct Log {
     /// Set when a flush fails: what is on disk is then unknown.
     flush_failed: std::sync::atomic::AtomicBool,
     /// Shares flushes between concurrent appenders.
-    group_commit: store_commit::GroupCommit,
+    group_commit: commit::GroupCommit,
     /// The time appends record; `None` is the system clock.
     clock: Mutex<Option<Timestamp>>,
     /// The index rows' signer lookup while verified entries are imported.
-    importing: Mutex<store_index::Indexer>,
+    importing: Mutex<index::Indexer>,
     /// Held while a query verifies the whole log for want of a verification
     /// record, so that concurrent queries wait for one verification.
     verifying: Mutex<()>,
@@ -207,10 +207,7 @@ fn row_value(authority: &Authority, row: &Row) -> Vec<u8> {
 fn mark_formats(batch: &mut sled::Batch) {
     batch.insert(FORMAT_KEY, FORMAT_VALUE);
     batch.insert(REGISTRY_FORMAT_KEY, REGISTRY_FORMAT_VALUE);
-    batch.insert(
-        store_index::INDEX_FORMAT_KEY,
-        store_index::INDEX_FORMAT_VALUE,
-    );
+    batch.insert(index::INDEX_FORMAT_KEY, index::INDEX_FORMAT_VALUE);
 }
 
 /// Every row of a registry.
@@ -335,7 +332,7 @@ impl Log {
         };
         let mut tree_rebuilt = false;
         if let Some(head) = head {
-            tree_rebuilt = store_tree::rebuild_if_missing(&log.tree, &log.db, &log.path, head.seq)?;
+            tree_rebuilt = tree::rebuild_if_missing(&log.tree, &log.db, &log.path, head.seq)?;
         }
         // A log written before the indexes were kept gets them now, and one
         // whose registry rows are of an older encoding gets them rewritten.
@@ -416,9 +413,9 @@ impl Log {
                 verified: true,
             }),
             flush_failed: std::sync::atomic::AtomicBool::new(false),
-            group_commit: store_commit::GroupCommit::default(),
+            group_commit: commit::GroupCommit::default(),
             clock: Mutex::new(None),
-            importing: Mutex::new(store_index::Indexer::new()),
+            importing: Mutex::new(index::Indexer::new()),
             verifying: Mutex::new(()),
         })
     }
@@ -664,7 +661,7 @@ impl Log {
         Ok(appended)
     }
 
-    /// Returns once the batch holding `ticket` is on disk; see `store_commit.rs`.
+    /// Returns once the batch holding `ticket` is on disk; see `commit.rs`.
     fn wait_durable(&self, ticket: u64) -> Result<()> {
         self.group_commit.wait_durable(
             ticket,
@@ -767,8 +764,8 @@ impl Log {
         let mut previous: Option<Prepared> = None;
         let tree = &self.tree;
         // The index rows the entries imply, to compare with the stored ones.
-        let mut indexer = store_index::Indexer::new();
-        let mut expected_rows = store_index::RowDigest::default();
+        let mut indexer = index::Indexer::new();
+        let mut expected_rows = index::RowDigest::default();
         let mut step = |chunk: Vec<Vec<u8>>,
                         previous: &mut Option<Prepared>,
                         verifier: &mut Verifier,
@@ -782,7 +779,7 @@ impl Log {
                         return Ok(Vec::new());
                     };
                     let verified = verifier.commit(done)?;
-                    store_tree::check_nodes(tree, frontier, &verified)?;
+                    tree::check_nodes(tree, frontier, &verified)?;
                     for v in &verified {
                         for row in indexer.rows_of(tree, v.entry(), |_| None) {
                             expected_rows.add(&row);
@@ -830,7 +827,7 @@ impl Log {
         }
         step(chunk, &mut previous, &mut verifier, &mut frontier)?;
         step(Vec::new(), &mut previous, &mut verifier, &mut frontier)?;
-        store_tree::check_root(&self.tree, &self.path, &frontier)?;
+        tree::check_root(&self.tree, &self.path, &frontier)?;
         self.settle()?;
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let head_seq = state.head.map(|h| h.seq);
@@ -958,7 +955,7 @@ impl Log {
         let mut nodes = PendingNodes::new(&self.tree, &self.path);
         let first = entries.first().map_or(0, VerifiedEntry::seq);
         let mut indexer = self.importing.lock().unwrap_or_else(|p| p.into_inner());
-        let mut postings = store_index::Postings::default();
+        let mut postings = index::Postings::default();
         for v in entries {
             batch.insert(entry_key(v.seq()), v.bytes());
             nodes.append(&mut batch, v.seq(), encoding::merkle_leaf_hash(v.bytes()))?;
@@ -1082,7 +1079,7 @@ impl History for StoreHistory<'_> {
 
 /// What the index postings of a staged entry look up: entries staged
 /// before it in this batch, else the store.
-impl store_index::Lookup for Staged<'_> {
+impl index::Lookup for Staged<'_> {
     fn event(&self, seq: u64) -> Option<Event> {
         if seq >= self.first_seq {
             let bytes = self
@@ -1090,11 +1087,11 @@ impl store_index::Lookup for Staged<'_> {
                 .get(usize::try_from(seq - self.first_seq).ok()?)?;
             return Entry::from_bytes(bytes).ok().map(|e| e.unsigned.event);
         }
-        store_index::stored_event(self.nodes.tree(), seq)
+        index::stored_event(self.nodes.tree(), seq)
     }
 
     fn corrections_of(&self, target: u64) -> Vec<u64> {
-        let mut seqs = store_index::stored_corrections(self.nodes.tree(), target);
+        let mut seqs = index::stored_corrections(self.nodes.tree(), target);
         seqs.extend(self.corrections.get(&target).into_iter().flatten());
         seqs
     }
@@ -1103,11 +1100,11 @@ impl store_index::Lookup for Staged<'_> {
 /// One batch being staged: the entries admitted so far, the sled writes
 /// that store them and the registry rows they change. Both ways into the log
 /// go through it: events signed here ([`Staged::sign_and_record`]) and
-/// entries signed elsewhere (`store_submit.rs`).
+/// entries signed elsewhere (`submit.rs`).
 struct Staged<'a> {
     batch: sled::Batch,
     /// Index postings of the entries staged, added to the batch at the end.
-    postings: store_index::Postings,
+    postings: index::Postings,
     /// Corrections staged in this batch, by the seq they correct.
     corrections: std::collections::HashMap<u64, Vec<u64>>,
     rows: Vec<Row>,
@@ -1126,7 +1123,7 @@ impl<'a> Staged<'a> {
     fn new(log: &'a Log, head: Option<Head>, batch_len: usize) -> Staged<'a> {
         Staged {
             batch: sled::Batch::default(),
-            postings: store_index::Postings::default(),
+            postings: index::Postings::default(),
             corrections: std::collections::HashMap::new(),
             rows: Vec::new(),
             pending: Vec::new(),
@@ -1227,7 +1224,7 @@ impl<'a> Staged<'a> {
             Event::LogCreated(g) => Some(g.actor.clone()),
             _ => authority.actor_of(&u.signer).cloned(),
         };
-        let postings = store_index::postings(seq, &u.event, actor.as_ref(), &*self);
+        let postings = index::postings(seq, &u.event, actor.as_ref(), &*self);
         for posting in postings {
             self.postings.add(posting);
         }

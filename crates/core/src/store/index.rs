@@ -13,7 +13,7 @@
 //! append rewrites only the few lists it touches.
 //!
 //! The indexes are derived data: they choose which entries a query reads,
-//! and those entries are checked as they are read (`store_select.rs`). They
+//! and those entries are checked as they are read (`store/select.rs`). They
 //! can be rebuilt from the entries alone ([`Log::rebuild_indexes`]), and
 //! [`Log::indexes_match`] compares the maintained rows with what the entries
 //! imply, as an order-independent digest, so that no query trusts an index
@@ -552,10 +552,10 @@ impl Log {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::store_testlog;
+    use crate::store::testlog;
 
     fn log_with_a_report(dir: &std::path::Path) -> Log {
-        store_testlog::log_with_a_report(dir, "Office", "T", "S")
+        testlog::log_with_a_report(dir, "Office", "T", "S")
     }
 
     #[test]
@@ -605,7 +605,7 @@ mod tests {
                 .unwrap()
             })
             .collect();
-        log.append_all(&crate::store::store_testlog::issuer(), events)
+        log.append_all(&crate::store::testlog::issuer(), events)
             .unwrap();
         let reports = log.indexed_kind(EventKind::ReportPublished).unwrap();
         assert_eq!(reports, (2..3).chain(4..5004).collect::<Vec<u64>>());
