@@ -9,9 +9,9 @@ use serde_json::json;
 use trail_core::merkle::tree::LeafIndex;
 use trail_core::merkle::{Note, TlogProof};
 use trail_core::transparency::{
-    self, ConsistencyProofFile, Policy, TransparencyError, check_against_bundle, check_against_log,
-    cosign_with_log, inclusion_proof_file, log_origin, operator_signer, parse_checkpoint_note,
-    sign_checkpoint, witness_signer,
+    self, ConsistencyProofFile, Policy, TransparencyError, check_against_log, cosign_with_log,
+    inclusion_proof_file, log_origin, operator_signer, parse_checkpoint_note, sign_checkpoint,
+    witness_signer,
 };
 use trail_core::{Log, bundle};
 
@@ -397,7 +397,7 @@ pub fn verify_since(source: &Source, since: &Path, json: bool) -> Outcome {
     let (what, result) = match &bundle {
         Some(bundle) => (
             bundle.display().to_string(),
-            check_against_bundle(bundle, &note).map(|(v, cp)| (v.len(), v.head_hash(), cp)),
+            bundle::check_against_bundle(bundle, &note).map(|(v, cp)| (v.len(), v.head_hash(), cp)),
         ),
         None => {
             let dir = source.dir()?;

@@ -347,6 +347,19 @@ pub fn verify_file_with_checkpoint(
     })
 }
 
+/// Verifies a bundle and checks a signed checkpoint against it as
+/// [`crate::transparency::check_against_log`] does for a log; returns the
+/// bundle's verifier.
+pub fn check_against_bundle(bundle: &Path, bytes: &[u8]) -> Result<(Verifier, Checkpoint)> {
+    let mut tracker = RootTracker::new(bytes)?;
+    let verifier = verify_reader(open(bundle)?, |_, chunk| {
+        tracker.push(chunk);
+        Ok(())
+    })?;
+    let checkpoint = tracker.check(&verifier, bytes)?;
+    Ok((verifier, checkpoint))
+}
+
 /// Opens a bundle file for reading; a failure to read it later names the
 /// file (it is an I/O error, exit 2, not a verdict on the bundle).
 pub fn open(path: &Path) -> Result<impl Read + use<>> {

@@ -113,7 +113,7 @@ pub enum Error {
     Decode(#[from] DecodeFailure),
     /// A checkpoint, cosignature or proof was refused.
     #[error("{0}")]
-    Transparency(#[from] crate::transparency::TransparencyError),
+    Transparency(#[from] crate::transparency_error::TransparencyError),
     /// A secret key could not be encrypted as asked.
     #[error("{0}")]
     Encrypt(#[from] EncryptError),

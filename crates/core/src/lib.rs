@@ -88,6 +88,7 @@ mod keys;
 mod limits;
 mod publish;
 mod store;
+mod transparency_error;
 mod types;
 mod verify;
 mod words;

@@ -40,7 +40,7 @@ use crate::event::{Event, EventKind};
 use crate::keys::SecretKey;
 use crate::merkle::hash::Hash;
 use crate::merkle::tree::{self as merkle_tree, LeafIndex, TreeSize};
-use crate::transparency::TransparencyError;
+use crate::transparency_error::TransparencyError;
 use crate::types::{EntryHash, Id, PublicKey, Timestamp};
 use crate::verify::{Prepared, Problem, VerifiedEntry, Verifier, VerifyError};
 

@@ -1,7 +1,5 @@
 //! Checkpoints and cosignatures made from, and checked against, a log on disk.
 
-use std::path::Path;
-
 use crate::authority::Authority;
 use crate::encoding;
 use crate::error::{BundleError, Damage, Error, Result};
@@ -213,18 +211,6 @@ pub fn check_against_log(log: &Log, bytes: &[u8]) -> Result<Checkpoint> {
         root_at: &root_at,
     };
     check_against(&known, bytes)
-}
-
-/// Verifies a bundle and checks a signed checkpoint against it as
-/// [`check_against_log`] does for a log; returns the bundle's verifier.
-pub fn check_against_bundle(bundle: &Path, bytes: &[u8]) -> Result<(Verifier, Checkpoint)> {
-    let mut tracker = RootTracker::new(bytes)?;
-    let verifier = crate::bundle::verify_reader(crate::bundle::open(bundle)?, |_, chunk| {
-        tracker.push(chunk);
-        Ok(())
-    })?;
-    let checkpoint = tracker.check(&verifier, bytes)?;
-    Ok((verifier, checkpoint))
 }
 
 /// Follows verified entries as they stream past (from a bundle), keeping
