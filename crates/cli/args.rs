@@ -289,6 +289,22 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Rebuild what a log derives from its entries, after verifying them all
+    ///
+    /// Every entry is checked from the genesis; then the head record, the
+    /// Merkle tree, the registry rows and the indexes are rewritten from
+    /// them, and the replay snapshots and the search text are dropped, to be
+    /// rebuilt when next needed. A repair cannot mend an entry: one that does
+    /// not verify is named (exit 1), and `trail export --partial` saves the
+    /// entries before it.
+    Repair {
+        /// The log directory.
+        #[arg(long, env = "TRAIL_LOG", value_name = "DIR")]
+        log: PathBuf,
+        /// Print the result as JSON Lines.
+        #[arg(long)]
+        json: bool,
+    },
     /// Sign a checkpoint (C2SP tlog-checkpoint) of the whole log with an operator key.
     Checkpoint(CheckpointArgs),
     /// As a witness, cosign a checkpoint after checking it against the log and the last one cosigned.

@@ -234,6 +234,7 @@ fn main() -> ExitCode {
             .dir()
             .and_then(|dir| read::export(&dir, &out, partial, json)),
         Command::Import { bundle, log, json } => read::import(&bundle, &log, json),
+        Command::Repair { log, json } => read::repair(&log, json),
         Command::Evidence { file, json } => commands::evidence(&file, json),
         Command::Demo { dir, json } => demo::run(dir, json),
         Command::Serve(args) => serve::run(&args),

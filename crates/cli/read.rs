@@ -205,6 +205,38 @@ fn done(out: &Path, json: bool, kind: &str, data: serde_json::Value, text: Strin
     output::result(out, json, kind, data, &[text])
 }
 
+pub fn repair(dir: &Path, json: bool) -> Outcome {
+    let log = Log::open(dir)?;
+    let repaired = log.repair().map_err(|e| {
+        let mut failure = Failure::from(e);
+        if failure.code == 1 {
+            failure.message.push_str(
+                "; a repair cannot mend an entry: trail export --partial saves the entries before it",
+            );
+        }
+        failure
+    })?;
+    let head = if repaired.head_rewritten {
+        "the head record (it was wrong), "
+    } else {
+        "the head record, "
+    };
+    done(
+        Path::new(""),
+        json,
+        "repaired",
+        json!({ "log": dir.display().to_string(), "entries": repaired.entries,
+                "head_rewritten": repaired.head_rewritten }),
+        format!(
+            "repaired {}: {} entries verified from the genesis; rebuilt {head}the Merkle tree, \
+             the registry rows and the indexes (replay snapshots and the search text are \
+             rebuilt when next needed)",
+            dir.display(),
+            repaired.entries
+        ),
+    )
+}
+
 pub fn export(dir: &Path, out: &Path, partial: bool, json: bool) -> Outcome {
     let log = Log::open(dir)?;
     if output::is_dash(out) {

@@ -109,7 +109,7 @@ pub use publish::{Published, publish};
 pub use state::{State, View};
 pub use store::{
     Appended, Arrival, BRIEF_WAIT, Head, Index, Log, MAX_CLOCK_SKEW, NewLog, OpenOptions,
-    RecSelection, SearchHit, SignedBatch, TreeExtension,
+    RecSelection, Repaired, SearchHit, SignedBatch, TreeExtension,
 };
 pub use store::{Cut, SnapshotOptions};
 pub use types::{Day, Digest, EntryHash, Id, PublicKey, Signature, Timestamp};

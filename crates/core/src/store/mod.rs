@@ -48,6 +48,7 @@ mod commit;
 mod index;
 #[cfg(test)]
 mod registry_tests;
+mod repair;
 mod search;
 mod select;
 mod snapshot;
@@ -57,6 +58,7 @@ mod testlog;
 mod tiles;
 mod tree;
 pub use index::Index;
+pub use repair::Repaired;
 pub use search::SearchHit;
 pub use select::RecSelection;
 pub use snapshot::{Cut, SnapshotOptions};

@@ -207,6 +207,12 @@ pub(crate) fn rebuild_if_missing(
     if SledNodes(tree).get(0, head_seq).map_err(corrupt)?.is_some() {
         return Ok(false);
     }
+    rebuild(tree, db, path)?;
+    Ok(true)
+}
+
+/// Rewrites every Merkle node from the stored entries' leaf hashes.
+pub(crate) fn rebuild(tree: &sled::Tree, db: &sled::Db, path: &Path) -> Result<(), Error> {
     let sled_error = |e| super::store_error(path, e);
     let mut clear = sled::Batch::default();
     for key in tree.scan_prefix(TREE_PREFIX).keys() {
@@ -226,7 +232,7 @@ pub(crate) fn rebuild_if_missing(
         tree.apply_batch(batch).map_err(sled_error)?;
     }
     db.flush().map_err(sled_error)?;
-    Ok(true)
+    Ok(())
 }
 
 fn corrupt(e: NodeReadError) -> Error {

@@ -1,0 +1,156 @@
+//! `Log::repair`: rebuilds everything the store derives from its entries
+//! (the head record, the Merkle tree, the registry rows, the query indexes)
+//! and drops what is rebuilt when next needed (replay snapshots, the search
+//! text), after checking the entries themselves from the genesis. It cannot
+//! mend an entry: a log whose entries do not verify is left as it is, and
+//! the error names the first bad seq (`trail export --partial` saves the
+//! entries before it).
+
+use super::{HEAD_KEY, Head, Log, VERIFIED_KEY, encode_head, tree};
+use crate::error::{Error, Result};
+use crate::verify::{Problem, Verifier, VerifyError};
+
+/// What [`Log::repair`] did.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Repaired {
+    /// Entries checked from the genesis, all of them good.
+    pub entries: u64,
+    /// Whether the head record had to be rewritten.
+    pub head_rewritten: bool,
+}
+
+impl Log {
+    /// Checks every entry from the genesis (signatures, chain, rules), then
+    /// rewrites the head record, the Merkle tree, the registry rows and the
+    /// indexes from them, removes the replay snapshots and the search text,
+    /// and verifies the whole log again. The derived data need not be
+    /// readable for this: only the entries must be.
+    pub fn repair(&self) -> Result<Repaired> {
+        let mut verifier = Verifier::new();
+        let mut last = None;
+        for item in self.raw_entries() {
+            let (seq, bytes) = item?;
+            if seq != verifier.len() {
+                return Err(Error::Verify(VerifyError {
+                    seq: verifier.len(),
+                    problem: Problem::Missing,
+                }));
+            }
+            let entry = verifier.verify_one(bytes)?;
+            last = Some(Head {
+                seq,
+                hash: entry.hash(),
+                recorded_at: entry.entry().unsigned.recorded_at,
+            });
+        }
+        let sled_error = |e| self.store_error(e);
+        let stored_head = self.tree.get(HEAD_KEY).map_err(sled_error)?;
+        let head_rewritten = stored_head.as_deref() != last.as_ref().map(encode_head).as_deref();
+        let mut batch = sled::Batch::default();
+        match &last {
+            Some(head) => batch.insert(HEAD_KEY, encode_head(head)),
+            None => batch.remove(HEAD_KEY),
+        }
+        batch.remove(VERIFIED_KEY);
+        self.tree.apply_batch(batch).map_err(sled_error)?;
+        {
+            let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            state.head = last;
+            state.authority = None;
+            state.verified = false;
+        }
+        tree::rebuild(&self.tree, &self.db, &self.path)?;
+        self.rebuild_registry_rows()?;
+        self.rebuild_indexes()?;
+        self.remove_rebuildable_files()?;
+        self.db.flush().map_err(sled_error)?;
+        let verified = self.verify_with(|_| Ok(()))?;
+        Ok(Repaired {
+            entries: verified.len(),
+            head_rewritten,
+        })
+    }
+
+    /// Removes the replay snapshots and the search text: both are rebuilt
+    /// from verified entries when next needed.
+    fn remove_rebuildable_files(&self) -> Result<()> {
+        for (name, is_dir) in [("snapshots", true), ("search.text", false)] {
+            let path = self.path.join(name);
+            let removed = if is_dir {
+                std::fs::remove_dir_all(&path)
+            } else {
+                std::fs::remove_file(&path)
+            };
+            match removed {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(Error::Io { path, source: e });
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::store::testlog::log_with_a_report;
+    use crate::store::{HEAD_KEY, Log, tree};
+
+    #[test]
+    fn doctored_derived_data_is_rebuilt_and_the_log_verifies_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = log_with_a_report(dir.path(), "Issuer", "A report", "Do it");
+        let before = log.authority().unwrap();
+        let root = log.tree_root(log.tree_size()).unwrap();
+        // A wrong tree node, a garbled registry row, a head naming seq 1,
+        // and the indexes gone.
+        let mut doctor = sled::Batch::default();
+        doctor.insert(tree::node_key(1, 0), &[7u8; 32][..]);
+        let key_row = log.tree.scan_prefix(b"k:").keys().next().unwrap().unwrap();
+        doctor.insert(key_row, &b"garbage"[..]);
+        let head = log.tree.get(HEAD_KEY).unwrap().unwrap();
+        for key in log.tree.scan_prefix(b"x:").keys() {
+            doctor.remove(key.unwrap());
+        }
+        let mut wrong_head = head.to_vec();
+        wrong_head[0] = 1;
+        doctor.insert(HEAD_KEY, wrong_head);
+        log.tree.apply_batch(doctor).unwrap();
+        log.db.flush().unwrap();
+        drop(log);
+
+        let log = Log::open(dir.path()).unwrap();
+        assert!(
+            log.verify_with(|_| Ok(())).is_err(),
+            "the doctored log fails"
+        );
+        let repaired = log.repair().unwrap();
+        assert_eq!(repaired.entries, 4);
+        assert!(repaired.head_rewritten);
+        log.verify_with(|_| Ok(())).expect("verifies after repair");
+        assert_eq!(log.authority().unwrap(), before);
+        assert_eq!(log.tree_root(log.tree_size()).unwrap(), root);
+        assert_eq!(log.indexed(crate::Index::Rec, "R1").unwrap(), [3]);
+    }
+
+    #[test]
+    fn a_bad_entry_is_named_and_nothing_is_rebuilt() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = log_with_a_report(dir.path(), "Issuer", "A report", "Do it");
+        let key = crate::store::entry_key(2);
+        let mut bytes = log.tree.get(&key).unwrap().unwrap().to_vec();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        log.tree.insert(key, bytes).unwrap();
+        let head = log.tree.get(HEAD_KEY).unwrap();
+        let e = log.repair().unwrap_err();
+        assert!(e.to_string().starts_with("seq 2: "), "{e}");
+        assert_eq!(
+            log.tree.get(HEAD_KEY).unwrap(),
+            head,
+            "nothing was rewritten"
+        );
+    }
+}
