@@ -154,7 +154,7 @@ fn a_full_disk_refuses_the_append_and_keeps_the_log() {
 
     // Still full: sled writes a snapshot when it opens a store, so even a
     // read may be refused, but only ever as a full disk, never as damage
-    // (sled leaves a cut-short snapshot file behind; see store.rs).
+    // (sled leaves a cut-short snapshot file behind; see crates/core/src/store/mod.rs).
     for _ in 0..3 {
         let during = trail_run(&["verify", "--log", arg(&log)]);
         if during.code != Some(0) {

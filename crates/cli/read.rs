@@ -208,8 +208,9 @@ fn done(out: &Path, json: bool, kind: &str, data: serde_json::Value, text: Strin
 pub fn repair(dir: &Path, json: bool) -> Outcome {
     let log = Log::open(dir)?;
     let repaired = log.repair().map_err(|e| {
+        let bad_entry = matches!(e, trail_core::Error::Verify(_));
         let mut failure = Failure::from(e);
-        if failure.code == 1 {
+        if bad_entry {
             failure.message.push_str(
                 "; a repair cannot mend an entry: trail export --partial saves the entries before it",
             );

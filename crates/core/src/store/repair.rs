@@ -23,10 +23,32 @@ pub struct Repaired {
 impl Log {
     /// Checks every entry from the genesis (signatures, chain, rules), then
     /// rewrites the head record, the Merkle tree, the registry rows and the
-    /// indexes from them, removes the replay snapshots and the search text,
-    /// and verifies the whole log again. The derived data need not be
-    /// readable for this: only the entries must be.
+    /// indexes from them, verifies the whole log again, and removes the
+    /// replay snapshots and the search text. The derived data need not agree
+    /// with the entries; the log must open, and its entries must verify.
+    /// A head record naming entries that are no longer there is refused,
+    /// not rewritten: those entries were lost, which a repair cannot hide.
+    /// Appends wait until the rebuilding is done.
     pub fn repair(&self) -> Result<Repaired> {
+        self.settle()?;
+        let repaired = {
+            // Held through the rebuilding, so that no append lands between
+            // reading the entries and rewriting what derives from them.
+            let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            let repaired = self.rebuild_derived()?;
+            state.head = repaired.1;
+            state.authority = None;
+            state.verified = false;
+            repaired.0
+        };
+        self.verify_with(|_| Ok(()))?;
+        self.remove_rebuildable_files()?;
+        Ok(repaired)
+    }
+
+    /// Verifies the entries and rewrites the head record, tree, registry
+    /// rows and indexes from them; the caller holds the writer's lock.
+    fn rebuild_derived(&self) -> Result<(Repaired, Option<Head>)> {
         let mut verifier = Verifier::new();
         let mut last = None;
         for item in self.raw_entries() {
@@ -46,6 +68,16 @@ impl Log {
         }
         let sled_error = |e| self.store_error(e);
         let stored_head = self.tree.get(HEAD_KEY).map_err(sled_error)?;
+        let stored_seq = stored_head
+            .as_deref()
+            .and_then(|b| super::decode_head(b).ok())
+            .map(|h| h.seq);
+        if stored_seq > last.map(|h| h.seq) {
+            return Err(Error::Verify(VerifyError {
+                seq: verifier.len(),
+                problem: Problem::Missing,
+            }));
+        }
         let head_rewritten = stored_head.as_deref() != last.as_ref().map(encode_head).as_deref();
         let mut batch = sled::Batch::default();
         match &last {
@@ -54,22 +86,17 @@ impl Log {
         }
         batch.remove(VERIFIED_KEY);
         self.tree.apply_batch(batch).map_err(sled_error)?;
-        {
-            let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-            state.head = last;
-            state.authority = None;
-            state.verified = false;
-        }
         tree::rebuild(&self.tree, &self.db, &self.path)?;
         self.rebuild_registry_rows()?;
         self.rebuild_indexes()?;
-        self.remove_rebuildable_files()?;
         self.db.flush().map_err(sled_error)?;
-        let verified = self.verify_with(|_| Ok(()))?;
-        Ok(Repaired {
-            entries: verified.len(),
-            head_rewritten,
-        })
+        Ok((
+            Repaired {
+                entries: verifier.len(),
+                head_rewritten,
+            },
+            last,
+        ))
     }
 
     /// Removes the replay snapshots and the search text: both are rebuilt
@@ -133,6 +160,15 @@ mod tests {
         assert_eq!(log.authority().unwrap(), before);
         assert_eq!(log.tree_root(log.tree_size()).unwrap(), root);
         assert_eq!(log.indexed(crate::Index::Rec, "R1").unwrap(), [3]);
+    }
+
+    #[test]
+    fn a_head_beyond_the_entries_is_refused_not_rewritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = log_with_a_report(dir.path(), "Issuer", "A report", "Do it");
+        log.tree.remove(crate::store::entry_key(3)).unwrap();
+        let e = log.repair().unwrap_err();
+        assert!(e.to_string().starts_with("seq 3: entry is missing"), "{e}");
     }
 
     #[test]
