@@ -211,23 +211,42 @@ fn concurrent_processes_with_wait_all_land_without_a_fork() {
 }
 
 #[test]
-fn a_second_process_without_wait_is_told_the_log_is_busy() {
+fn a_second_writer_without_wait_is_told_the_log_is_busy() {
     let dir = tempfile::tempdir().unwrap();
     let log_dir = dir.path().join("log");
     new_log(&log_dir);
     let held = Log::open(&log_dir).unwrap();
     let key_file = dir.path().join("issuer.key");
     issuer().write_new_file(&key_file).unwrap();
+    let event = dir.path().join("event.json");
+    std::fs::write(
+        &event,
+        r#"{"type": "report_published", "report": "R", "title": "T", "date": "2021-11-23"}"#,
+    )
+    .unwrap();
     let started = Instant::now();
     let out = Command::new(env!("CARGO_BIN_EXE_trail"))
-        .args(["verify", "--log"])
+        .args(["append", "--log"])
         .arg(&log_dir)
+        .arg("--key")
+        .arg(&key_file)
+        .arg("--event")
+        .arg(&event)
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("log is busy"), "{stderr}");
     assert!(started.elapsed() < Duration::from_secs(10), "must not hang");
+    // A reader is not kept out by the writer.
+    let out = Command::new(env!("CARGO_BIN_EXE_trail"))
+        .args(["verify", "--log"])
+        .arg(&log_dir)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("2 entries"), "{stdout}");
     drop(held);
 }
 

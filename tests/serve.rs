@@ -81,8 +81,26 @@ fn two_organisations_append_to_one_served_log_and_an_auditor_verifies_it_remotel
     assert!(state["state"]["recs"]["REC-3"].is_object(), "{state}");
     let (status, _) = served.get("/api/check?at=not-a-date");
     assert_eq!(status, 400);
-    // A local command on the served directory is told where the log is served.
-    let local = trail_run(&["show", "--log", arg(&site.log)]);
+    // A local reader of the served directory is not kept out, and a local
+    // writer is told where the log is served.
+    let shown = trail_run(&["show", "--log", arg(&site.log)])
+        .ok()
+        .to_owned();
+    assert!(shown.contains("REC-3 accepted"), "{shown}");
+    std::fs::write(
+        site.path("late.json"),
+        r#"{"type": "report_published", "report": "R", "title": "T", "date": "2021-11-23"}"#,
+    )
+    .unwrap();
+    let local = trail_run(&[
+        "append",
+        "--log",
+        arg(&site.log),
+        "--key",
+        arg(&site.key("iopc")),
+        "--event",
+        arg(&site.path("late.json")),
+    ]);
     local.fails(2, &["is being served at", &served.url, "--remote"]);
     // The receipt is a tlog-proof that verify-proof accepts with the operator's key.
     let vkey = common::seed(common::served::OPERATOR_SEED);

@@ -159,7 +159,7 @@ pub fn prove(what: &Prove) -> Outcome {
             json,
         } => {
             let dir = log.dir()?;
-            let log = Log::open(&dir)?;
+            let log = Log::open_read(&dir)?;
             let note = checkpoint_note(&log, checkpoint.as_deref())?;
             crate::record::prove(&log, rec, &note, out, *json)
         }
@@ -186,7 +186,7 @@ fn prove_inclusion(
     (out, entry_out): (&Path, Option<&Path>),
     json: bool,
 ) -> Outcome {
-    let log = Log::open(dir)?;
+    let log = Log::open_read(dir)?;
     let note_bytes = checkpoint_note(&log, checkpoint)?;
     let cp = check_against_log(&log, &note_bytes)?;
     let size = cp.size().0;
@@ -213,7 +213,7 @@ fn prove_inclusion(
 }
 
 fn prove_consistency(dir: &Path, from: &Path, to: &Path, out: &Path, json: bool) -> Outcome {
-    let log = Log::open(dir)?;
+    let log = Log::open_read(dir)?;
     let (old_bytes, new_bytes) = (read_file(from)?, read_file(to)?);
     let old = check_against_log(&log, &old_bytes)?;
     let new = check_against_log(&log, &new_bytes)?;
@@ -401,7 +401,7 @@ pub fn verify_since(source: &Source, since: &Path, json: bool) -> Outcome {
         ),
         None => {
             let dir = source.dir()?;
-            let log = Log::open(&dir)?;
+            let log = Log::open_read(&dir)?;
             let result = log.verify_with(|_| Ok(())).and_then(|v| {
                 check_against_log(&log, &note).map(|cp| (v.len(), v.head_hash(), cp))
             });

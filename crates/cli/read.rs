@@ -26,7 +26,7 @@ pub fn verify(source: &Source, json: bool) -> Outcome {
         }
         None => {
             let dir = source.dir()?;
-            let log = Log::open(&dir)?;
+            let log = Log::open_read(&dir)?;
             let bar = Progress::entries("verifying", log.head().map(|h| h.seq + 1), json);
             let mut done = 0;
             let result = log.verify_with(|chunk| {
@@ -127,7 +127,7 @@ pub fn show(
     filter: &crate::args::EntryFilter,
     json: bool,
 ) -> Outcome {
-    let log = Log::open(dir)?;
+    let log = Log::open_read(dir)?;
     let authority = log.authority()?;
     // The table streams (a log may hold millions of entries), so its widths
     // come from what can be known first: the registry's actor ids and the
@@ -206,8 +206,7 @@ fn done(out: &Path, json: bool, kind: &str, data: serde_json::Value, text: Strin
 }
 
 pub fn repair(dir: &Path, json: bool) -> Outcome {
-    let log = Log::open(dir)?;
-    let repaired = log.repair().map_err(|e| {
+    let repaired = Log::repair_dir(dir).map_err(|e| {
         let bad_entry = matches!(e, trail_core::Error::Verify(_));
         let mut failure = Failure::from(e);
         if bad_entry {
@@ -222,16 +221,24 @@ pub fn repair(dir: &Path, json: bool) -> Outcome {
     } else {
         "the head record, "
     };
+    let mended = match (repaired.sled_recreated, repaired.marker_rewritten) {
+        (true, true) => "; sled's damaged files were replaced and the marker file rewritten",
+        (true, false) => "; sled's damaged files were replaced",
+        (false, true) => "; the damaged marker file was rewritten",
+        (false, false) => "",
+    };
     done(
         Path::new(""),
         json,
         "repaired",
         json!({ "log": dir.display().to_string(), "entries": repaired.entries,
-                "head_rewritten": repaired.head_rewritten }),
+                "head_rewritten": repaired.head_rewritten,
+                "sled_recreated": repaired.sled_recreated,
+                "marker_rewritten": repaired.marker_rewritten }),
         format!(
             "repaired {}: {} entries verified from the genesis; rebuilt {head}the Merkle tree, \
              the registry rows and the indexes (replay snapshots and the search text are \
-             rebuilt when next needed)",
+             rebuilt when next needed){mended}",
             dir.display(),
             repaired.entries
         ),
@@ -239,7 +246,7 @@ pub fn repair(dir: &Path, json: bool) -> Outcome {
 }
 
 pub fn export(dir: &Path, out: &Path, partial: bool, json: bool) -> Outcome {
-    let log = Log::open(dir)?;
+    let log = Log::open_read(dir)?;
     if output::is_dash(out) {
         if partial {
             return Err(Failure::input("--partial writes a file: give --out FILE"));

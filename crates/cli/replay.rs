@@ -29,7 +29,7 @@ pub fn view_for(
     known_at: Option<When>,
     at_seq: Option<u64>,
 ) -> Result<View, Failure> {
-    view_of(&Log::open(dir)?, None, at, known_at, at_seq)
+    view_of(&Log::open_read(dir)?, None, at, known_at, at_seq)
 }
 
 /// [`view_for`] of some recommendations only, folded from their own entries
@@ -41,7 +41,7 @@ pub fn selected_view_for(
     known_at: Option<When>,
     at_seq: Option<u64>,
 ) -> Result<View, Failure> {
-    view_of(&Log::open(dir)?, Some(selection), at, known_at, at_seq)
+    view_of(&Log::open_read(dir)?, Some(selection), at, known_at, at_seq)
 }
 
 /// [`view_for`] on a log that is already open.
@@ -334,7 +334,7 @@ pub fn report(
     format: crate::args::ReportFormat,
     out: &Path,
 ) -> Outcome {
-    let log = Log::open(dir)?;
+    let log = Log::open_read(dir)?;
     let view = view_of(&log, None, at, known_at, None)?;
     let findings = check(&view, config);
     let name = log

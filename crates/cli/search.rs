@@ -55,7 +55,7 @@ fn excerpt(text: &str, term: &str) -> String {
 }
 
 pub fn search(dir: &Path, terms: &[String], limit: usize, json: bool) -> Result<(), Failure> {
-    let log = Log::open(dir)?;
+    let log = Log::open_read(dir)?;
     let (hits, matched) = log.search(terms, limit)?;
     let first = terms
         .iter()

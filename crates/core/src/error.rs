@@ -262,6 +262,13 @@ pub enum Damage {
         /// The log directory.
         path: PathBuf,
     },
+    /// The file that marks the directory as a trail log is damaged, though
+    /// its segments are whole (`trail repair` rewrites it).
+    #[error("{} is damaged: it no longer says the directory is a trail log", path.display())]
+    Marker {
+        /// The marker file.
+        path: PathBuf,
+    },
     /// A derived file that could not be rebuilt.
     #[error("{} could not be brought up to date", path.display())]
     DerivedFile {
@@ -624,6 +631,7 @@ mod tests {
                 Damage::Tree("node (level 1, index 0) is missing".into()),
                 Damage::Replay("seq 4 follows seq 2".into()),
                 Damage::Sled { path: path() },
+                Damage::Marker { path: path() },
                 Damage::DerivedFile { path: path() },
             ],
             |d| match d {
@@ -634,6 +642,7 @@ mod tests {
                 Damage::Tree(_) => "Tree",
                 Damage::Replay(_) => "Replay",
                 Damage::Sled { .. } => "Sled",
+                Damage::Marker { .. } => "Marker",
                 Damage::DerivedFile { .. } => "DerivedFile",
             },
         );

@@ -132,6 +132,12 @@ pub enum Problem {
     /// There is no entry at this seq, though the log goes on past it, or its
     /// head record says it should be there.
     Missing,
+    /// Its frame in the segment files is damaged: the bytes stored for it
+    /// changed on disk, or a segment file's header did (`what` says which).
+    DamagedFrame {
+        /// How the frame is damaged.
+        what: String,
+    },
 }
 
 impl fmt::Display for Problem {
@@ -156,6 +162,7 @@ impl fmt::Display for Problem {
                 "stored entry changed after the log was verified (it no longer matches its Merkle leaf)",
             ),
             Problem::Missing => f.write_str("entry is missing from the store"),
+            Problem::DamagedFrame { what } => write!(f, "stored entry is damaged: {what}"),
         }
     }
 }

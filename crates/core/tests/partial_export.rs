@@ -5,22 +5,8 @@ use trail_core::bundle::{export_partial, verify_file};
 use trail_core::event::{AccountabilitySession, KeyGranted};
 use trail_core::{Day, Error, Event, Id, Log, Role, SecretKey};
 
-/// Opens the log's sled database directly, to change it behind trail's back.
-/// sled's I/O threads can hold the file lock a moment after a handle drops
-/// (longer on a loaded machine), so a lock error is retried for a while.
-fn open_sled_directly(dir: &std::path::Path) -> sled::Db {
-    let started = std::time::Instant::now();
-    loop {
-        match sled::Config::new().path(dir).flush_every_ms(None).open() {
-            Ok(db) => return db,
-            Err(e) if started.elapsed() < std::time::Duration::from_secs(30) => {
-                assert!(e.to_string().contains("could not acquire lock"), "{e}");
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-            Err(e) => panic!("{}: {e}", dir.display()),
-        }
-    }
-}
+#[path = "common/segments.rs"]
+mod segments;
 
 fn build(dir: &std::path::Path) {
     let admin = SecretKey::from_seed(&[1; 32]);
@@ -51,16 +37,12 @@ fn build(dir: &std::path::Path) {
     log.append_all(&funder, sessions).unwrap();
 }
 
-/// Rewrites the stored bytes of one entry behind trail's back.
+/// Changes one byte of a stored entry behind trail's back.
 fn damage_entry(dir: &std::path::Path, seq: u64) {
-    let db = open_sled_directly(dir);
-    let tree = db.open_tree("trail").unwrap();
-    let key = [b"e:".as_slice(), &seq.to_be_bytes()].concat();
-    let mut bytes = tree.get(&key).unwrap().unwrap().to_vec();
-    let middle = bytes.len() / 2;
-    bytes[middle] ^= 0x01;
-    tree.insert(key, bytes).unwrap();
-    db.flush().unwrap();
+    segments::rewrite_entry(dir, seq, |bytes| {
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 0x01;
+    });
 }
 
 #[test]
@@ -102,18 +84,9 @@ fn a_gap_after_a_bad_entry_does_not_hide_it() {
     let dir = tempfile::tempdir().unwrap();
     let log_dir = dir.path().join("log");
     build(&log_dir);
-    {
-        // One handle for both changes: sled holds its lock a moment after a drop.
-        let db = open_sled_directly(&log_dir);
-        let tree = db.open_tree("trail").unwrap();
-        let key = |seq: u64| [b"e:".as_slice(), &seq.to_be_bytes()].concat();
-        let mut bytes = tree.get(key(3)).unwrap().unwrap().to_vec();
-        let middle = bytes.len() / 2;
-        bytes[middle] ^= 0x01;
-        tree.insert(key(3), bytes).unwrap();
-        tree.remove(key(10)).unwrap();
-        db.flush().unwrap();
-    }
+    damage_entry(&log_dir, 3);
+    // Entry 10's frame cut out: entry 11's frame now stands where 10's was.
+    segments::remove_entry(&log_dir, 10);
     let log = Log::open(&log_dir).unwrap();
     match log.verify_with(|_| Ok(())) {
         Err(Error::Verify(v)) => assert_eq!(v.seq, 3, "{v}"),

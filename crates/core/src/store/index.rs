@@ -37,7 +37,8 @@ use std::collections::{BTreeSet, HashMap};
 use crate::entry::Entry;
 use crate::error::{Damage, Result};
 use crate::event::{Event, EventKind};
-use crate::store::{ENTRY_PREFIX, Log, entry_key};
+use crate::store::Log;
+use crate::store::segments::Segments;
 use crate::types::{Id, PublicKey};
 
 /// Marks a store whose indexes are complete, in this layout.
@@ -289,8 +290,8 @@ pub(crate) fn stored_corrections(tree: &sled::Tree, target: u64) -> Vec<u64> {
 }
 
 /// The event of a stored entry, if it decodes.
-pub(crate) fn stored_event(tree: &sled::Tree, seq: u64) -> Option<Event> {
-    let bytes = tree.get(entry_key(seq)).ok()??;
+pub(crate) fn stored_event(segments: &Segments, seq: u64) -> Option<Event> {
+    let bytes = segments.get(seq).ok()?;
     Entry::from_bytes(&bytes).ok().map(|e| e.unsigned.event)
 }
 
@@ -361,14 +362,14 @@ pub(crate) struct Indexer {
 
 /// Lookups for an [`Indexer`]: events from entries not yet stored first.
 struct IndexerLookup<'a, F> {
-    tree: &'a sled::Tree,
+    segments: &'a Segments,
     pending: F,
     corrections: &'a HashMap<u64, Vec<u64>>,
 }
 
 impl<F: Fn(u64) -> Option<Event>> Lookup for IndexerLookup<'_, F> {
     fn event(&self, seq: u64) -> Option<Event> {
-        (self.pending)(seq).or_else(|| stored_event(self.tree, seq))
+        (self.pending)(seq).or_else(|| stored_event(self.segments, seq))
     }
 
     fn corrections_of(&self, target: u64) -> Vec<u64> {
@@ -385,10 +386,10 @@ impl Indexer {
     }
 
     /// The postings of `entry`, the next in log order. Earlier events are
-    /// looked up with `pending` first (entries not yet stored), then in `tree`.
+    /// looked up with `pending` first (entries not yet stored), then in `log`.
     pub(crate) fn rows_of(
         &mut self,
-        tree: &sled::Tree,
+        log: &Log,
         entry: &Entry,
         pending: impl Fn(u64) -> Option<Event>,
     ) -> Vec<Posting> {
@@ -396,7 +397,7 @@ impl Indexer {
         let actor = self.signers.actor(&u.signer, &u.event);
         self.signers.learn(&u.signer, &u.event);
         let lookup = IndexerLookup {
-            tree,
+            segments: &log.segments,
             pending,
             corrections: &self.corrections,
         };
@@ -487,8 +488,12 @@ impl Log {
         // block's lists are complete once the next block begins.
         let mut postings = Postings::default();
         let mut block = 0u64;
-        for item in self.tree.scan_prefix(ENTRY_PREFIX).values() {
-            let bytes = item.map_err(sled_error)?;
+        for item in self.raw_entries() {
+            // An entry that cannot be read has no rows, nor any after it;
+            // verification names it.
+            let Ok((_, bytes)) = item else {
+                break;
+            };
             // An entry that does not decode has no rows; verification names it.
             let Ok(entry) = Entry::from_bytes(&bytes) else {
                 continue;
@@ -501,7 +506,7 @@ impl Log {
                 self.tree.apply_batch(batch).map_err(sled_error)?;
                 block = entry.unsigned.seq >> BLOCK_BITS;
             }
-            for row in indexer.rows_of(&self.tree, &entry, |_| None) {
+            for row in indexer.rows_of(self, &entry, |_| None) {
                 postings.add(row);
             }
         }
@@ -538,10 +543,10 @@ impl Log {
     pub fn indexes_match(&self) -> Result<bool> {
         let mut indexer = Indexer::new();
         let mut expected = RowDigest::default();
-        for item in self.tree.scan_prefix(ENTRY_PREFIX).values() {
-            let bytes = item.map_err(|e| self.store_error(e))?;
+        for item in self.raw_entries() {
+            let (_, bytes) = item?;
             let entry = Entry::from_bytes(&bytes)?;
-            for row in indexer.rows_of(&self.tree, &entry, |_| None) {
+            for row in indexer.rows_of(self, &entry, |_| None) {
                 expected.add(&row);
             }
         }

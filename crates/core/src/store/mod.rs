@@ -46,10 +46,12 @@ use crate::verify::{Prepared, Problem, VerifiedEntry, Verifier, VerifyError};
 
 mod commit;
 mod index;
+mod migrate;
 #[cfg(test)]
 mod registry_tests;
 mod repair;
 mod search;
+mod segments;
 mod select;
 mod snapshot;
 mod submit;
@@ -60,6 +62,7 @@ mod tree;
 pub use index::Index;
 pub use repair::Repaired;
 pub use search::SearchHit;
+use segments::{Access, FrameError, Segments};
 pub use select::RecSelection;
 pub use snapshot::{Cut, SnapshotOptions};
 pub use submit::{Arrival, MAX_CLOCK_SKEW, SignedBatch};
@@ -73,14 +76,27 @@ const FORMAT_KEY: &[u8] = b"m:format";
 /// A file that marks a directory as a trail log. It is checked before sled
 /// opens anything, because sled rewrites files it does not recognise.
 const MARKER_FILE: &str = "TRAIL_LOG";
-const MARKER_TEXT: &str = "trail log v1\n";
-const FORMAT_VALUE: &[u8] = b"trail log v1";
+const MARKER_TEXT: &str = "trail log v2\n";
+/// The first layout, which kept the entries inside sled; migrated on open.
+const MARKER_TEXT_V1: &str = "trail log v1\n";
+const FORMAT_VALUE: &[u8] = b"trail log v2";
+const FORMAT_V1: &[u8] = b"trail log v1";
+/// The writer's lock: held (flock, exclusive) by the one process that
+/// appends, for as long as it has the log open. Readers only test it.
+const LOCK_FILE: &str = "LOCK";
+/// The latest signed checkpoint: not derived from the entries (the
+/// operator signed it), so kept beside the segments, not in sled.
+const CHECKPOINT_FILE: &str = "checkpoint";
+/// How long the writer waits for sled, once it holds the writer's lock: only
+/// a reader can hold sled then, and a reader lets go when its command ends.
+const SLED_WAIT: Duration = Duration::from_secs(300);
 const HEAD_KEY: &[u8] = b"m:head";
 /// Which encoding the registry rows use. Version 2 keeps each key's dated
 /// grants and revocation (the one registry replay also folds); a log whose
 /// rows predate it has them rebuilt from its entries on open.
 pub(crate) const REGISTRY_FORMAT_KEY: &[u8] = b"m:registry";
 const REGISTRY_FORMAT_VALUE: &[u8] = b"trail registry 2";
+/// Where the first layout kept the latest checkpoint (moved to a file).
 const CHECKPOINT_KEY: &[u8] = b"m:checkpoint";
 /// The last entry of the prefix this library has verified in full (as a
 /// head record): see `select.rs`.
@@ -157,11 +173,28 @@ struct WriterState {
     verified: bool,
 }
 
+/// What an open handle may do, and where its derived data lives.
+enum Role {
+    /// The one writer: holds the writer's lock and sled.
+    Writer { _lock: std::fs::File },
+    /// A reader while no writer runs: holds sled, never appends.
+    Reader,
+    /// A reader beside a running writer, or whose sled files are damaged:
+    /// its derived data is rebuilt in memory from the acknowledged entries.
+    Detached {
+        /// Why sled's files could not be used, when they are damaged.
+        damage: Option<String>,
+    },
+}
+
 /// An open log.
 pub struct Log {
     path: PathBuf,
     pub(crate) db: sled::Db,
     pub(crate) tree: sled::Tree,
+    /// The entries: the source of truth.
+    pub(crate) segments: std::sync::Arc<Segments>,
+    role: Role,
     state: Mutex<WriterState>,
     /// Set when a flush fails: what is on disk is then unknown.
     flush_failed: std::sync::atomic::AtomicBool,
@@ -174,12 +207,6 @@ pub struct Log {
     /// Held while a query verifies the whole log for want of a verification
     /// record, so that concurrent queries wait for one verification.
     verifying: Mutex<()>,
-}
-
-pub(crate) fn entry_key(seq: u64) -> Vec<u8> {
-    let mut key = ENTRY_PREFIX.to_vec();
-    key.extend_from_slice(&seq.to_be_bytes());
-    key
 }
 
 fn row_key(row: &Row) -> Vec<u8> {
@@ -267,11 +294,7 @@ impl Log {
             origin,
             recorded_at: at,
         } = new;
-        if dir.join(MARKER_FILE).exists() || dir.join("db").exists() || dir.join("conf").exists() {
-            return Err(Error::LogExists {
-                path: dir.to_owned(),
-            });
-        }
+        refuse_existing(dir)?;
         let genesis = Event::LogCreated(crate::event::LogCreated {
             name,
             actor,
@@ -297,8 +320,8 @@ impl Log {
         Ok(log)
     }
 
-    /// Opens an existing log, waiting at most [`BRIEF_WAIT`] for another
-    /// process to let go before reporting that the log is busy.
+    /// Opens an existing log as its writer, waiting at most [`BRIEF_WAIT`]
+    /// for another writer to let go before reporting that the log is busy.
     pub fn open(dir: &Path) -> Result<Log> {
         Log::open_with(
             dir,
@@ -308,55 +331,114 @@ impl Log {
         )
     }
 
-    /// Opens an existing log, waiting for another process to let go if asked to.
+    /// Opens an existing log as its one writer, waiting for another writer
+    /// to let go if asked to. A log of the first layout (entries inside
+    /// sled) has its entries moved to segment files first.
     pub fn open_with(dir: &Path, options: OpenOptions) -> Result<Log> {
-        let marked = std::fs::read_to_string(dir.join(MARKER_FILE)).is_ok_and(|m| m == MARKER_TEXT);
-        if !marked || !dir.join("db").is_file() || !dir.join("conf").is_file() {
-            return Err(Error::NotALog {
-                path: dir.to_owned(),
-            });
+        check_is_log(dir)?;
+        let lock = take_writer_lock(dir, options.wait)?;
+        let db = open_sled(dir, Some(SLED_WAIT))?;
+        Log::assemble(dir, db, Role::Writer { _lock: lock })
+    }
+
+    /// Opens a log to read it, which never waits for a writer and never
+    /// keeps one out. With no writer running it uses sled's derived data
+    /// (and brings it up to date); beside a running writer, or when sled's
+    /// files are damaged, it rebuilds that data in memory from the
+    /// acknowledged entries, which costs a verification of the whole log.
+    /// Either way it reads a consistent, durable prefix of the log.
+    pub fn open_read(dir: &Path) -> Result<Log> {
+        check_is_log(dir)?;
+        if !segments::present(dir) {
+            // The first layout keeps its entries inside sled: only the
+            // writer can read them, and it moves them out.
+            return Log::open(dir);
         }
-        let log = Log::open_db(dir, options)?;
-        if log
-            .tree
-            .get(FORMAT_KEY)
-            .map_err(|e| log.store_error(e))?
-            .as_deref()
-            != Some(FORMAT_VALUE)
-        {
-            return Err(Error::NotALog {
-                path: dir.to_owned(),
-            });
+        let mut damage = None;
+        if !writer_running(dir)? {
+            match open_sled(dir, None).and_then(|db| Log::assemble(dir, db, Role::Reader)) {
+                Ok(log) => return Ok(log),
+                // A writer came in between, or another reader holds sled.
+                Err(Error::Busy { .. }) => {}
+                Err(e) if is_derived_damage(&e) => damage = Some(e.to_string()),
+                Err(e) => return Err(e),
+            }
         }
-        let head = match log.tree.get(HEAD_KEY).map_err(|e| log.store_error(e))? {
+        let db = sled::Config::new()
+            .temporary(true)
+            .flush_every_ms(None)
+            .cache_capacity(CACHE_BYTES)
+            .open()
+            .map_err(|e| store_error(dir, e))?;
+        Log::assemble(dir, db, Role::Detached { damage })
+    }
+
+    /// Why this handle rebuilt its derived data in memory because sled's
+    /// files are damaged (`trail repair` rebuilds them on disk), if it did.
+    pub fn derived_damage(&self) -> Option<&str> {
+        match &self.role {
+            Role::Detached { damage } => damage.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Whether this handle read the log beside a running writer, from the
+    /// acknowledged entries, with its derived data rebuilt in memory.
+    pub fn reads_beside_writer(&self) -> bool {
+        matches!(self.role, Role::Detached { damage: None })
+    }
+
+    /// Builds the handle over `db` and brings the derived data in it up to
+    /// date with the segments.
+    fn assemble(dir: &Path, db: sled::Db, role: Role) -> Result<Log> {
+        let tree = db.open_tree("trail").map_err(|e| store_error(dir, e))?;
+        let format = tree.get(FORMAT_KEY).map_err(|e| store_error(dir, e))?;
+        let writer = matches!(role, Role::Writer { .. });
+        match format.as_deref() {
+            Some(FORMAT_VALUE) => {}
+            Some(FORMAT_V1) if writer => migrate::to_segments(dir, &db, &tree)?,
+            // A sled without a format (new, in memory, or its files removed
+            // by a repair) beside segments: everything is derived below.
+            None if segments::present(dir) => {
+                let mut batch = sled::Batch::default();
+                mark_formats(&mut batch);
+                tree.apply_batch(batch).map_err(|e| store_error(dir, e))?;
+            }
+            _ => {
+                return Err(Error::NotALog {
+                    path: dir.to_owned(),
+                });
+            }
+        }
+        let head = match tree.get(HEAD_KEY).map_err(|e| store_error(dir, e))? {
             Some(bytes) => Some(decode_head(&bytes)?),
             None => None,
         };
-        let mut tree_rebuilt = false;
-        if let Some(head) = head {
-            tree_rebuilt = tree::rebuild_if_missing(&log.tree, &log.db, &log.path, head.seq)?;
-        }
-        // A log written before the indexes were kept gets them now, and one
-        // whose registry rows are of an older encoding gets them rewritten.
-        if !log.indexes_present()? {
-            log.rebuild_indexes()?;
-        }
-        if log
-            .tree
-            .get(REGISTRY_FORMAT_KEY)
-            .map_err(|e| log.store_error(e))?
-            .as_deref()
-            != Some(REGISTRY_FORMAT_VALUE)
-        {
-            log.rebuild_registry_rows()?;
-        }
-        // A tree just rebuilt from the stored entries would vouch for them
-        // whatever they now hold: only a full verification may say so.
-        if tree_rebuilt {
-            log.tree
-                .remove(VERIFIED_KEY)
-                .map_err(|e| log.store_error(e))?;
-        }
+        let known = head.map_or(0, |h| h.seq + 1);
+        let access = match role {
+            Role::Writer { .. } => Access::Write { known },
+            Role::Reader => Access::ReadAll,
+            Role::Detached { .. } => Access::ReadDurable,
+        };
+        let segments = std::sync::Arc::new(Segments::open(dir, access)?);
+        let log = Log {
+            path: dir.to_owned(),
+            db,
+            tree,
+            segments,
+            role,
+            state: Mutex::new(WriterState {
+                head: None,
+                authority: None,
+                verified: false,
+            }),
+            flush_failed: std::sync::atomic::AtomicBool::new(false),
+            group_commit: commit::GroupCommit::default(),
+            clock: Mutex::new(None),
+            importing: Mutex::new(index::Indexer::new()),
+            verifying: Mutex::new(()),
+        };
+        let head = log.bring_up_to_date(head)?;
         let verified = match (
             head,
             log.tree.get(VERIFIED_KEY).map_err(|e| log.store_error(e))?,
@@ -373,53 +455,159 @@ impl Log {
         Ok(log)
     }
 
-    fn open_db(dir: &Path, options: OpenOptions) -> Result<Log> {
-        let started = Instant::now();
-        let mut snapshots_cleaned = false;
-        let db = loop {
-            // No background flusher: every append flushes itself, and without
-            // the flusher thread the file lock is released as soon as the Log drops.
-            let config = sled::Config::new()
-                .path(dir)
-                .flush_every_ms(None)
-                .cache_capacity(CACHE_BYTES);
-            match config.open() {
-                Ok(db) => break db,
-                Err(e) if is_lock_error(&e) => {
-                    let waited_enough = options.wait.is_none_or(|w| started.elapsed() >= w);
-                    if waited_enough {
-                        return Err(Error::Busy {
-                            path: dir.to_owned(),
-                        });
-                    }
-                    std::thread::sleep(Duration::from_millis(20));
+    /// Makes the derived data match the segments: rebuilds what an older
+    /// version did not keep, derives the entries appended since it was last
+    /// written (a crash loses sled's latest writes, never the segments'),
+    /// and rebuilds it all if it runs ahead of them. Returns the head.
+    fn bring_up_to_date(&self, head: Option<Head>) -> Result<Option<Head>> {
+        let len = self.segments.len();
+        let mut head = head;
+        if head.is_some_and(|h| h.seq >= len) && self.segments.damaged().is_none() {
+            // Derived from entries that were never acknowledged, and lost
+            // in a crash: derived again from what is there.
+            self.clear_derived()?;
+            head = None;
+        }
+        let mut tree_rebuilt = false;
+        if let Some(head) = head {
+            tree_rebuilt = tree::rebuild_if_missing(self, head.seq)?;
+        }
+        // A log written before the indexes were kept gets them now, and one
+        // whose registry rows are of an older encoding gets them rewritten.
+        if !self.indexes_present()? {
+            self.rebuild_indexes()?;
+        }
+        if self
+            .tree
+            .get(REGISTRY_FORMAT_KEY)
+            .map_err(|e| self.store_error(e))?
+            .as_deref()
+            != Some(REGISTRY_FORMAT_VALUE)
+        {
+            self.rebuild_registry_rows()?;
+        }
+        // A tree just rebuilt from the stored entries would vouch for them
+        // whatever they now hold: only a full verification may say so.
+        if tree_rebuilt {
+            self.tree
+                .remove(VERIFIED_KEY)
+                .map_err(|e| self.store_error(e))?;
+        }
+        if head.map_or(0, |h| h.seq + 1) < len {
+            head = match self.catch_up(head) {
+                Ok(head) => head,
+                // The rows it resumes from are damaged: all of it derived
+                // again from the genesis.
+                Err(e) if is_derived_damage(&e) && head.is_some() => {
+                    self.clear_derived()?;
+                    self.catch_up(None)?
                 }
-                // sled held the lock when it found the corruption, so no
-                // other process is writing a snapshot: a leftover one is stale.
-                Err(sled::Error::Corruption { .. })
-                    if !snapshots_cleaned && remove_unfinished_snapshots(dir) =>
-                {
-                    snapshots_cleaned = true;
-                }
-                Err(e) => return Err(store_error(dir, e)),
-            }
+                Err(e) => return Err(e),
+            };
+        }
+        Ok(head)
+    }
+
+    /// Removes every derived row, leaving the formats.
+    fn clear_derived(&self) -> Result<()> {
+        let mut batch = sled::Batch::default();
+        for key in self.tree.iter().keys() {
+            batch.remove(key.map_err(|e| self.store_error(e))?);
+        }
+        mark_formats(&mut batch);
+        self.tree
+            .apply_batch(batch)
+            .map_err(|e| self.store_error(e))
+    }
+
+    /// Verifies the entries after `head` from where the derived data stands
+    /// and derives them; stops at the first that does not verify, which
+    /// verification then names. Returns the new head.
+    fn catch_up(&self, head: Option<Head>) -> Result<Option<Head>> {
+        let from = head.map_or(0, |h| h.seq + 1);
+        let was_verified = match head {
+            None => true,
+            Some(h) => self
+                .tree
+                .get(VERIFIED_KEY)
+                .map_err(|e| self.store_error(e))?
+                .is_some_and(|b| decode_head(&b).is_ok_and(|v| v == h)),
         };
-        let tree = db.open_tree("trail").map_err(|e| store_error(dir, e))?;
-        Ok(Log {
-            path: dir.to_owned(),
-            db,
-            tree,
-            state: Mutex::new(WriterState {
-                head: None,
-                authority: Some(Authority::default()),
-                verified: true,
-            }),
-            flush_failed: std::sync::atomic::AtomicBool::new(false),
-            group_commit: commit::GroupCommit::default(),
-            clock: Mutex::new(None),
-            importing: Mutex::new(index::Indexer::new()),
-            verifying: Mutex::new(()),
-        })
+        let mut verifier = match head {
+            None => Verifier::new(),
+            // The derived data vouches for the entries up to its head, as
+            // it does for every query; the tail is checked against it.
+            Some(h) => Verifier::resume(
+                crate::verify::ResumePoint {
+                    next_seq: from,
+                    prev_hash: h.hash,
+                    prev_time: Some(h.recorded_at),
+                    authority: self.load_authority()?,
+                },
+                Box::new(SegmentHistory(self.segments.clone())),
+            ),
+        };
+        let mut head = head;
+        let mut authority = None;
+        let mut entries = self.segments.read(from, u64::MAX);
+        let mut complete = true;
+        loop {
+            let mut chunk = Vec::with_capacity(CHUNK);
+            for item in entries.by_ref().take(CHUNK) {
+                match item {
+                    Ok((_, bytes)) => chunk.push(bytes),
+                    Err(_) => {
+                        complete = false;
+                        break;
+                    }
+                }
+            }
+            if chunk.is_empty() {
+                break;
+            }
+            let full = chunk.len() == CHUNK;
+            let verified = match verifier.commit(Prepared::new(chunk.clone())) {
+                Ok(verified) => verified,
+                Err(_) => {
+                    // The good entries before the bad one are derived still.
+                    complete = false;
+                    let mut good = Vec::new();
+                    for bytes in chunk {
+                        match verifier.verify_one(bytes) {
+                            Ok(v) => good.push(v),
+                            Err(_) => break,
+                        }
+                    }
+                    good
+                }
+            };
+            self.derive(&verified, verifier.authority())?;
+            if let Some(last) = verified.last() {
+                head = Some(Head {
+                    seq: last.seq(),
+                    hash: last.hash(),
+                    recorded_at: last.entry().unsigned.recorded_at,
+                });
+            }
+            authority = Some(verifier.authority().clone());
+            if !full || !complete {
+                break;
+            }
+        }
+        if let Some(a) = authority {
+            let mut batch = sled::Batch::default();
+            for row in all_rows(&a) {
+                batch.insert(row_key(&row), row_value(&a, &row));
+            }
+            match head.filter(|_| was_verified && complete) {
+                Some(h) => batch.insert(VERIFIED_KEY, encode_head(&h)),
+                None => batch.remove(VERIFIED_KEY),
+            }
+            self.tree
+                .apply_batch(batch)
+                .map_err(|e| self.store_error(e))?;
+        }
+        Ok(head)
     }
 
     fn load_authority(&self) -> Result<Authority> {
@@ -594,11 +782,7 @@ impl Log {
     /// batch writes nothing.
     fn write_batch(
         &self,
-        build: impl FnOnce(
-            &mut Authority,
-            Option<Head>,
-            Timestamp,
-        ) -> Result<(sled::Batch, Option<Head>, Vec<Appended>)>,
+        build: impl FnOnce(&mut Authority, Option<Head>, Timestamp) -> Result<Built>,
     ) -> Result<Vec<Appended>> {
         // Registered before queueing for the lock, so that a flush about to
         // start waits for this batch and carries it too.
@@ -616,20 +800,32 @@ impl Log {
             Some(authority) => authority,
             None => self.load_authority()?,
         };
-        let written = build(&mut authority, state.head, now).and_then(|(batch, head, appended)| {
+        if let Some(e) = self.refusal_to_append(state.head) {
+            state.authority = Some(authority);
+            return Err(e);
+        }
+        let written = build(&mut authority, state.head, now).and_then(|built| {
+            let (batch, head, appended, entries) = built;
             // The new head and the ticket of the batch that wrote it.
             let Some(head) = head else {
                 return Ok((None, appended));
             };
+            // The record first: derived data never runs ahead of it.
+            self.segments
+                .append(head.seq + 1 - entries.len() as u64, &entries)?;
             let mut batch = batch;
             if state.verified {
                 // Appends make every check verification makes, so a verified
                 // log stays verified through them.
                 batch.insert(VERIFIED_KEY, encode_head(&head));
             }
-            self.tree
-                .apply_batch(batch)
-                .map_err(|e| self.store_error(e))?;
+            if let Err(e) = self.tree.apply_batch(batch) {
+                // The entries are written and the derived data is not: this
+                // handle's view is stale. A reopen derives them.
+                self.flush_failed
+                    .store(true, std::sync::atomic::Ordering::SeqCst);
+                return Err(self.store_error(e));
+            }
             Ok((Some((head, in_flight.applied())), appended))
         });
         let (written, appended) = match written {
@@ -664,17 +860,39 @@ impl Log {
     }
 
     /// Returns once the batch holding `ticket` is on disk; see `commit.rs`.
+    /// Why this handle may not append after `head`, if it may not: it only
+    /// reads, or the log is damaged there (nothing may chain onto it).
+    fn refusal_to_append(&self, head: Option<Head>) -> Option<Error> {
+        if !matches!(self.role, Role::Writer { .. }) {
+            return Some(self.read_only_error());
+        }
+        if let Some(e) = self.segments.damaged() {
+            return Some(self.frame_error(e.clone()));
+        }
+        let next = head.map_or(0, |h| h.seq + 1);
+        (next != self.segments.len()).then(|| {
+            // The derived data stopped short of the entries: the entry after
+            // it did not verify.
+            Error::Verify(VerifyError {
+                seq: next,
+                problem: Problem::Undecodable(encoding::DecodeFailure(
+                    "the entry does not verify where the derived data stops; run trail verify --log"
+                        .into(),
+                )),
+            })
+        })
+    }
+
     fn wait_durable(&self, ticket: u64) -> Result<()> {
         self.group_commit.wait_durable(
             ticket,
             || {
-                self.db.flush().map(drop).map_err(|e| {
+                self.segments.sync().inspect_err(|_| {
                     // The batch may or may not reach the disk, and later
                     // appends would chain onto it: refuse them until the log
                     // is reopened and its real head read back.
                     self.flush_failed
                         .store(true, std::sync::atomic::Ordering::SeqCst);
-                    self.store_error(e)
                 })
             },
             || self.failed_flush_error(),
@@ -698,42 +916,49 @@ impl Log {
 
     /// Reads stored entries `from..=to` (unverified), in order.
     pub fn entries(&self, from: u64, to: Option<u64>) -> impl Iterator<Item = Result<Entry>> + '_ {
-        let end = to.map_or_else(
-            || ENTRY_PREFIX.to_vec().into_iter().chain([0xff; 9]).collect(),
-            entry_key,
-        );
-        self.tree.range(entry_key(from)..=end).map(move |item| {
-            let (_, value) = item.map_err(|e| self.store_error(e))?;
-            Entry::from_bytes(&value).map_err(Error::from)
-        })
+        self.segments
+            .read(from, to.unwrap_or(u64::MAX))
+            .map(move |item| {
+                let (_, bytes) = item.map_err(|e| self.frame_error(e))?;
+                Entry::from_bytes(&bytes).map_err(Error::from)
+            })
     }
 
     /// The stored canonical bytes of entries `from..=to` (unverified), in
     /// order, without decoding them: what a server hands to a client that
-    /// verifies for itself. Stops early at a gap.
+    /// verifies for itself. A damaged or missing entry ends it with an error.
     pub fn entry_bytes(&self, from: u64, to: u64) -> impl Iterator<Item = Result<Vec<u8>>> + '_ {
-        (from..=to).map_while(move |seq| match self.tree.get(entry_key(seq)) {
-            Ok(Some(value)) => Some(Ok(value.to_vec())),
-            Ok(None) => None,
-            Err(e) => Some(Err(self.store_error(e))),
+        self.segments.read(from, to).map(move |item| {
+            item.map(|(_, bytes)| bytes)
+                .map_err(|e| self.frame_error(e))
         })
     }
 
-    /// Stored entries in key order as (seq from the key, canonical bytes),
-    /// undecoded and unverified; a store read error ends the iteration with it.
+    /// Stored entries in order as (seq, canonical bytes), undecoded and
+    /// unverified; a damaged or missing entry ends the iteration with it.
     pub fn raw_entries(&self) -> impl Iterator<Item = Result<(u64, Vec<u8>)>> + '_ {
-        self.tree.scan_prefix(ENTRY_PREFIX).map(move |item| {
-            let (key, value) = item.map_err(|e| self.store_error(e))?;
-            let seq = key
-                .get(ENTRY_PREFIX.len()..)
-                .and_then(|b| <[u8; 8]>::try_from(b).ok())
-                .map(u64::from_be_bytes)
-                .ok_or_else(|| Damage::Record {
-                    what: "entry key",
-                    reason: "it is not 10 bytes long".into(),
-                })?;
-            Ok((seq, value.to_vec()))
-        })
+        self.segments
+            .read(0, u64::MAX)
+            .map(move |item| item.map_err(|e| self.frame_error(e)))
+    }
+
+    /// The stored bytes of entry `seq`, or why they cannot be read.
+    pub(crate) fn stored_entry(&self, seq: u64) -> Result<Vec<u8>> {
+        self.segments.get(seq).map_err(|e| self.frame_error(e))
+    }
+
+    pub(crate) fn frame_error(&self, e: FrameError) -> Error {
+        match e {
+            FrameError::Damaged { seq, what } => Error::Verify(VerifyError {
+                seq,
+                problem: Problem::DamagedFrame { what },
+            }),
+            FrameError::Missing { seq } => Error::Verify(VerifyError {
+                seq,
+                problem: Problem::Missing,
+            }),
+            FrameError::Io { path, message } => Error::Store { path, message },
+        }
     }
 
     /// Verifies every stored entry in order, handing each verified chunk to `sink`.
@@ -783,7 +1008,7 @@ impl Log {
                     let verified = verifier.commit(done)?;
                     tree::check_nodes(tree, frontier, &verified)?;
                     for v in &verified {
-                        for row in indexer.rows_of(tree, v.entry(), |_| None) {
+                        for row in indexer.rows_of(self, v.entry(), |_| None) {
                             expected_rows.add(&row);
                         }
                     }
@@ -794,22 +1019,8 @@ impl Log {
             *previous = Some(next);
             Ok(())
         };
-        for (expected, item) in (0u64..).zip(self.tree.scan_prefix(ENTRY_PREFIX)) {
-            let stored = item
-                .map_err(|e| self.store_error(e))
-                .and_then(|(key, value)| {
-                    let stored_seq = key
-                        .get(2..10)
-                        .and_then(|b| b.try_into().ok())
-                        .map(u64::from_be_bytes);
-                    if stored_seq != Some(expected) {
-                        return Err(Error::Verify(VerifyError {
-                            seq: expected,
-                            problem: Problem::Missing,
-                        }));
-                    }
-                    Ok(value)
-                });
+        for item in self.raw_entries() {
+            let stored = item.map(|(_, bytes)| bytes);
             let value = match stored {
                 Ok(value) => value,
                 Err(e) => {
@@ -821,7 +1032,7 @@ impl Log {
                     return Err(e);
                 }
             };
-            chunk.push(value.to_vec());
+            chunk.push(value);
             if chunk.len() == CHUNK {
                 let full = std::mem::take(&mut chunk);
                 step(full, &mut previous, &mut verifier, &mut frontier)?;
@@ -887,20 +1098,28 @@ impl Log {
 
     /// The latest signed checkpoint note kept with the log, if any.
     pub fn latest_checkpoint(&self) -> Result<Option<Vec<u8>>> {
-        Ok(self
-            .tree
-            .get(CHECKPOINT_KEY)
-            .map_err(|e| self.store_error(e))?
-            .map(|v| v.to_vec()))
+        let path = self.path.join(CHECKPOINT_FILE);
+        match std::fs::read(&path) {
+            Ok(note) => Ok(Some(note)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(Error::Io { path, source }),
+        }
     }
 
-    /// Keeps a signed checkpoint note (already checked by the caller) as the latest.
+    /// Keeps a signed checkpoint note (already checked by the caller) as the
+    /// latest, in its own file: it is not derived from the entries.
     pub fn keep_checkpoint(&self, note: &[u8]) -> Result<()> {
-        self.tree
-            .insert(CHECKPOINT_KEY, note)
-            .map_err(|e| self.store_error(e))?;
-        self.db.flush().map_err(|e| self.store_error(e))?;
-        Ok(())
+        if !matches!(self.role, Role::Writer { .. }) {
+            return Err(self.read_only_error());
+        }
+        write_file_durably(&self.path.join(CHECKPOINT_FILE), note)
+    }
+
+    fn read_only_error(&self) -> Error {
+        Error::Store {
+            path: self.path.clone(),
+            message: "this handle was opened to read the log, not to write it".into(),
+        }
     }
 
     /// Number of entries, which is the Merkle tree size.
@@ -953,20 +1172,33 @@ impl Log {
         entries: &[VerifiedEntry],
         authority: &Authority,
     ) -> Result<()> {
+        if let Some(e) = self.refusal_to_append(self.head()) {
+            return Err(e);
+        }
+        if let Some(first) = entries.first() {
+            let bytes: Vec<Vec<u8>> = entries.iter().map(|v| v.bytes().to_vec()).collect();
+            self.segments.append(first.seq(), &bytes)?;
+        }
+        self.derive(entries, authority)
+    }
+
+    /// Writes what `entries` (verified, and in the segments) derive: their
+    /// Merkle nodes, index rows and the head; the registry rows are the
+    /// caller's to write.
+    fn derive(&self, entries: &[VerifiedEntry], authority: &Authority) -> Result<()> {
         let mut batch = sled::Batch::default();
         let mut nodes = PendingNodes::new(&self.tree, &self.path);
         let first = entries.first().map_or(0, VerifiedEntry::seq);
         let mut indexer = self.importing.lock().unwrap_or_else(|p| p.into_inner());
         let mut postings = index::Postings::default();
         for v in entries {
-            batch.insert(entry_key(v.seq()), v.bytes());
             nodes.append(&mut batch, v.seq(), encoding::merkle_leaf_hash(v.bytes()))?;
             // A correction's target is stored already, or earlier in this chunk.
             let in_chunk = |seq: u64| {
                 let at = usize::try_from(seq.checked_sub(first)?).ok()?;
                 Some(entries.get(at)?.entry().event().clone())
             };
-            for posting in indexer.rows_of(&self.tree, v.entry(), in_chunk) {
+            for posting in indexer.rows_of(self, v.entry(), in_chunk) {
                 postings.add(posting);
             }
         }
@@ -1029,6 +1261,7 @@ impl Log {
         let a = self.authority_in(&mut state)?.clone();
         let mut batch = sled::Batch::default();
         // Every entry was verified on its way in, and indexed (write_verified).
+        self.segments.sync()?;
         mark_formats(&mut batch);
         if let Some(head) = state.head {
             batch.insert(VERIFIED_KEY, encode_head(&head));
@@ -1045,6 +1278,7 @@ impl Log {
 
     /// Opens a fresh store for import (no genesis written).
     pub(crate) fn create_empty(dir: &Path) -> Result<Log> {
+        refuse_existing(dir)?;
         let io = |source| Error::Io {
             path: dir.to_owned(),
             source,
@@ -1054,13 +1288,164 @@ impl Log {
         let mut file = std::fs::File::create(&marker).map_err(io)?;
         std::io::Write::write_all(&mut file, MARKER_TEXT.as_bytes()).map_err(io)?;
         file.sync_all().map_err(io)?;
-        Log::open_db(dir, OpenOptions::default())
+        let lock = take_writer_lock(dir, None)?;
+        Segments::create(dir)?;
+        let db = open_sled(dir, None)?;
+        Log::assemble(dir, db, Role::Writer { _lock: lock })
     }
 }
 
+impl Drop for Log {
+    fn drop(&mut self) {
+        // The derived data is not flushed by appends (the segments are what
+        // must be durable); flushed here, a clean close leaves nothing to
+        // derive again on the next open.
+        if !matches!(self.role, Role::Detached { .. }) {
+            let _ = self.db.flush();
+        }
+        self.segments.sync_durable_record();
+    }
+}
+
+/// Answers a resumed verifier's questions about entries before it.
+pub(crate) struct SegmentHistory(pub(crate) std::sync::Arc<Segments>);
+
+impl History for SegmentHistory {
+    fn signer_and_kind(&self, seq: u64) -> Option<(PublicKey, EventKind)> {
+        let bytes = self.0.get(seq).ok()?;
+        let entry = Entry::from_bytes(&bytes).ok()?;
+        Some((entry.unsigned.signer, entry.event().kind()))
+    }
+}
+
+/// Refuses a directory that is not a trail log before sled touches it
+/// (sled rewrites files it does not recognise). The marker file says so;
+/// when it is damaged, a whole first segment header does.
+fn check_is_log(dir: &Path) -> Result<()> {
+    let marker = std::fs::read_to_string(dir.join(MARKER_FILE));
+    let marked = marker
+        .as_deref()
+        .is_ok_and(|m| m == MARKER_TEXT || m == MARKER_TEXT_V1);
+    if marked {
+        return Ok(());
+    }
+    if segments::first_header_is_whole(dir) {
+        return Err(Damage::Marker {
+            path: dir.join(MARKER_FILE),
+        }
+        .into());
+    }
+    Err(Error::NotALog {
+        path: dir.to_owned(),
+    })
+}
+
+/// Refuses to create a log where one (or sled's files) already is.
+fn refuse_existing(dir: &Path) -> Result<()> {
+    let taken = [MARKER_FILE, segments::DIR, "db", "conf"]
+        .iter()
+        .any(|name| dir.join(name).exists());
+    if taken {
+        return Err(Error::LogExists {
+            path: dir.to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// Takes the writer's lock, retrying for `wait`.
+fn take_writer_lock(dir: &Path, wait: Option<Duration>) -> Result<std::fs::File> {
+    let path = dir.join(LOCK_FILE);
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|source| Error::Io {
+            path: path.clone(),
+            source,
+        })?;
+    let started = Instant::now();
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) => {
+                if wait.is_none_or(|w| started.elapsed() >= w) {
+                    return Err(Error::Busy {
+                        path: dir.to_owned(),
+                    });
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(std::fs::TryLockError::Error(source)) => return Err(Error::Io { path, source }),
+        }
+    }
+}
+
+/// Whether a writer holds the log: its lock cannot be shared.
+fn writer_running(dir: &Path) -> Result<bool> {
+    let Ok(file) = std::fs::File::open(dir.join(LOCK_FILE)) else {
+        return Ok(false);
+    };
+    Ok(matches!(
+        file.try_lock_shared(),
+        Err(std::fs::TryLockError::WouldBlock)
+    ))
+}
+
+/// Opens sled's files, retrying for `wait` while another process holds
+/// them.
+fn open_sled(dir: &Path, wait: Option<Duration>) -> Result<sled::Db> {
+    let started = Instant::now();
+    let mut snapshots_cleaned = false;
+    loop {
+        // No background flusher: the file lock is released as soon as the
+        // Log drops, and appends need no sled flush.
+        let config = sled::Config::new()
+            .path(dir)
+            .flush_every_ms(None)
+            .cache_capacity(CACHE_BYTES);
+        match config.open() {
+            Ok(db) => return Ok(db),
+            Err(e) if is_lock_error(&e) => {
+                if wait.is_none_or(|w| started.elapsed() >= w) {
+                    return Err(Error::Busy {
+                        path: dir.to_owned(),
+                    });
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            // sled held the lock when it found the corruption, so no
+            // other process is writing a snapshot: a leftover one is stale.
+            Err(sled::Error::Corruption { .. })
+                if !snapshots_cleaned && remove_unfinished_snapshots(dir) =>
+            {
+                snapshots_cleaned = true;
+            }
+            Err(e) => return Err(store_error(dir, e)),
+        }
+    }
+}
+
+/// Whether `e` says the derived data in sled cannot be used: what a reader
+/// works around by deriving it again in memory.
+fn is_derived_damage(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::Damaged(Damage::Sled { .. } | Damage::Record { .. } | Damage::Tree(_))
+            | Error::Store { .. }
+            | Error::NotALog { .. }
+    )
+}
+
+/// What building an append yields: the derived rows, the new head, where
+/// each entry landed, and the entries' bytes to frame in the segments.
+type Built = (sled::Batch, Option<Head>, Vec<Appended>, Vec<Vec<u8>>);
+
 /// Looks up correction targets in the store and in the batch being appended.
 struct StoreHistory<'a> {
-    tree: &'a sled::Tree,
+    segments: &'a Segments,
     first_pending: u64,
     pending: &'a [(PublicKey, EventKind)],
 }
@@ -1073,7 +1458,7 @@ impl History for StoreHistory<'_> {
                 .get(usize::try_from(seq - self.first_pending).ok()?)
                 .copied();
         }
-        let bytes = self.tree.get(entry_key(seq)).ok()??;
+        let bytes = self.segments.get(seq).ok()?;
         let entry = Entry::from_bytes(&bytes).ok()?;
         Some((entry.unsigned.signer, entry.event().kind()))
     }
@@ -1089,7 +1474,7 @@ impl index::Lookup for Staged<'_> {
                 .get(usize::try_from(seq - self.first_seq).ok()?)?;
             return Entry::from_bytes(bytes).ok().map(|e| e.unsigned.event);
         }
-        index::stored_event(self.nodes.tree(), seq)
+        index::stored_event(&self.log.segments, seq)
     }
 
     fn corrections_of(&self, target: u64) -> Vec<u64> {
@@ -1104,6 +1489,7 @@ impl index::Lookup for Staged<'_> {
 /// go through it: events signed here ([`Staged::sign_and_record`]) and
 /// entries signed elsewhere (`submit.rs`).
 struct Staged<'a> {
+    log: &'a Log,
     batch: sled::Batch,
     /// Index postings of the entries staged, added to the batch at the end.
     postings: index::Postings,
@@ -1124,6 +1510,7 @@ struct Staged<'a> {
 impl<'a> Staged<'a> {
     fn new(log: &'a Log, head: Option<Head>, batch_len: usize) -> Staged<'a> {
         Staged {
+            log,
             batch: sled::Batch::default(),
             postings: index::Postings::default(),
             corrections: std::collections::HashMap::new(),
@@ -1168,7 +1555,7 @@ impl<'a> Staged<'a> {
     ) -> std::result::Result<(), Problem> {
         event.validate().map_err(Problem::InvalidEvent)?;
         let history = StoreHistory {
-            tree: self.nodes.tree(),
+            segments: &self.log.segments,
             first_pending: self.first_seq,
             pending: &self.pending,
         };
@@ -1235,7 +1622,6 @@ impl<'a> Staged<'a> {
         }
         self.rows.extend(authority.apply(seq, &u.signer, &u.event));
         self.pending.push((u.signer, u.event.kind()));
-        self.batch.insert(entry_key(seq), bytes.as_slice());
         self.entries.push(bytes);
         self.head = Some(Head {
             seq,
@@ -1247,10 +1633,7 @@ impl<'a> Staged<'a> {
     }
 
     /// The sled batch, the new head and where each entry landed.
-    fn finish(
-        mut self,
-        authority: &Authority,
-    ) -> Result<(sled::Batch, Option<Head>, Vec<Appended>)> {
+    fn finish(mut self, authority: &Authority) -> Result<Built> {
         // An empty batch moves nothing: no new head.
         let new_head = self.head.filter(|_| !self.appended.is_empty());
         if let Some(new_head) = new_head {
@@ -1265,7 +1648,7 @@ impl<'a> Staged<'a> {
             }
             self.batch.insert(HEAD_KEY, encode_head(&new_head));
         }
-        Ok((self.batch, new_head, self.appended))
+        Ok((self.batch, new_head, self.appended, self.entries))
     }
 }
 
@@ -1294,6 +1677,20 @@ fn remove_unfinished_snapshots(dir: &Path) -> bool {
 }
 
 /// Flushes a directory's own entries (the names in it) to disk.
+/// Replaces `path` with `bytes` whole: a crash leaves the old file or the new.
+pub(crate) fn write_file_durably(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = parent_dir(path);
+    let io = |source| Error::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let mut file = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
+    std::io::Write::write_all(&mut file, bytes).map_err(io)?;
+    file.as_file().sync_all().map_err(io)?;
+    file.persist(path).map_err(|e| io(e.error))?;
+    sync_dir(dir)
+}
+
 pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
     std::fs::File::open(dir)
         .and_then(|d| d.sync_all())

@@ -6,7 +6,11 @@
 //! the error names the first bad seq (`trail export --partial` saves the
 //! entries before it).
 
-use super::{HEAD_KEY, Head, Log, VERIFIED_KEY, encode_head, tree};
+use std::path::Path;
+
+use super::{BRIEF_WAIT, HEAD_KEY, Head, Log, Role, SLED_WAIT, VERIFIED_KEY, encode_head, tree};
+use super::{MARKER_FILE, MARKER_TEXT, segments, write_file_durably};
+use crate::error::Damage;
 use crate::error::{Error, Result};
 use crate::verify::{Problem, Verifier, VerifyError};
 
@@ -18,9 +22,81 @@ pub struct Repaired {
     pub entries: u64,
     /// Whether the head record had to be rewritten.
     pub head_rewritten: bool,
+    /// Whether sled's files were damaged, and were removed and derived
+    /// again from the segments.
+    pub sled_recreated: bool,
+    /// Whether the marker file was damaged and was rewritten.
+    pub marker_rewritten: bool,
+}
+
+impl Repaired {
+    fn with(mut self, sled_recreated: bool, marker_rewritten: bool) -> Repaired {
+        self.sled_recreated = sled_recreated;
+        self.marker_rewritten = marker_rewritten;
+        self
+    }
+}
+
+/// sled's own files in a log directory: everything in them is derived.
+fn remove_sled_files(dir: &Path) -> Result<()> {
+    let io = |path: &Path| {
+        let path = path.to_owned();
+        move |source| Error::Io { path, source }
+    };
+    for item in std::fs::read_dir(dir).map_err(io(dir))? {
+        let item = item.map_err(io(dir))?;
+        let name = item.file_name();
+        let name = name.to_string_lossy();
+        let path = item.path();
+        if name == "blobs" {
+            std::fs::remove_dir_all(&path).map_err(io(&path))?;
+        } else if name == "db" || name == "conf" || name.starts_with("snap.") {
+            std::fs::remove_file(&path).map_err(io(&path))?;
+        }
+    }
+    super::sync_dir(dir)
 }
 
 impl Log {
+    /// Opens the log in `dir` as its writer and repairs it ([`Log::repair`]),
+    /// first mending what keeps it from opening: a damaged marker file is
+    /// rewritten, and sled's files, when damaged, are removed and everything
+    /// in them derived again from the segments (the entries are never in
+    /// them).
+    pub fn repair_dir(dir: &Path) -> Result<Repaired> {
+        let mut marker_rewritten = false;
+        match super::check_is_log(dir) {
+            Err(Error::Damaged(Damage::Marker { .. })) => {
+                write_file_durably(&dir.join(MARKER_FILE), MARKER_TEXT.as_bytes())?;
+                marker_rewritten = true;
+            }
+            other => other?,
+        }
+        let mut sled_recreated = false;
+        loop {
+            let lock = super::take_writer_lock(dir, Some(BRIEF_WAIT))?;
+            let opened = super::open_sled(dir, Some(SLED_WAIT))
+                .and_then(|db| Log::assemble(dir, db, Role::Writer { _lock: lock }));
+            match opened {
+                Ok(log) => {
+                    return log
+                        .repair()
+                        .map(|r| r.with(sled_recreated, marker_rewritten));
+                }
+                Err(e)
+                    if !sled_recreated
+                        && super::is_derived_damage(&e)
+                        && segments::present(dir) =>
+                {
+                    let _lock = super::take_writer_lock(dir, Some(BRIEF_WAIT))?;
+                    remove_sled_files(dir)?;
+                    sled_recreated = true;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
     /// Checks every entry from the genesis (signatures, chain, rules), then
     /// rewrites the head record, the Merkle tree, the registry rows and the
     /// indexes from them, verifies the whole log again, and removes the
@@ -86,7 +162,7 @@ impl Log {
         }
         batch.remove(VERIFIED_KEY);
         self.tree.apply_batch(batch).map_err(sled_error)?;
-        tree::rebuild(&self.tree, &self.db, &self.path)?;
+        tree::rebuild(self)?;
         self.rebuild_registry_rows()?;
         self.rebuild_indexes()?;
         self.db.flush().map_err(sled_error)?;
@@ -94,6 +170,8 @@ impl Log {
             Repaired {
                 entries: verifier.len(),
                 head_rewritten,
+                sled_recreated: false,
+                marker_rewritten: false,
             },
             last,
         ))
@@ -131,8 +209,8 @@ mod tests {
         let log = log_with_a_report(dir.path(), "Issuer", "A report", "Do it");
         let before = log.authority().unwrap();
         let root = log.tree_root(log.tree_size()).unwrap();
-        // A wrong tree node, a garbled registry row, a head naming seq 1,
-        // and the indexes gone.
+        // A wrong tree node, a garbled registry row, a head with a wrong
+        // hash, and the indexes gone.
         let mut doctor = sled::Batch::default();
         doctor.insert(tree::node_key(1, 0), &[7u8; 32][..]);
         let key_row = log.tree.scan_prefix(b"k:").keys().next().unwrap().unwrap();
@@ -142,7 +220,8 @@ mod tests {
             doctor.remove(key.unwrap());
         }
         let mut wrong_head = head.to_vec();
-        wrong_head[0] = 1;
+        // Past the seq (8 bytes), in the hash.
+        wrong_head[12] ^= 1;
         doctor.insert(HEAD_KEY, wrong_head);
         log.tree.apply_batch(doctor).unwrap();
         log.db.flush().unwrap();
@@ -166,7 +245,7 @@ mod tests {
     fn a_head_beyond_the_entries_is_refused_not_rewritten() {
         let dir = tempfile::tempdir().unwrap();
         let log = log_with_a_report(dir.path(), "Issuer", "A report", "Do it");
-        log.tree.remove(crate::store::entry_key(3)).unwrap();
+        crate::store::segments::doctor::rewrite(dir.path(), 3, |_| None);
         let e = log.repair().unwrap_err();
         assert!(e.to_string().starts_with("seq 3: entry is missing"), "{e}");
     }
@@ -175,11 +254,11 @@ mod tests {
     fn a_bad_entry_is_named_and_nothing_is_rebuilt() {
         let dir = tempfile::tempdir().unwrap();
         let log = log_with_a_report(dir.path(), "Issuer", "A report", "Do it");
-        let key = crate::store::entry_key(2);
-        let mut bytes = log.tree.get(&key).unwrap().unwrap().to_vec();
-        let last = bytes.len() - 1;
-        bytes[last] ^= 1;
-        log.tree.insert(key, bytes).unwrap();
+        crate::store::segments::doctor::rewrite(dir.path(), 2, |mut bytes| {
+            let last = bytes.len() - 1;
+            bytes[last] ^= 1;
+            Some(bytes)
+        });
         let head = log.tree.get(HEAD_KEY).unwrap();
         let e = log.repair().unwrap_err();
         assert!(e.to_string().starts_with("seq 2: "), "{e}");

@@ -26,9 +26,9 @@ use crate::error::{Damage, Error, Result};
 use crate::event::EventKind;
 use crate::merkle::tree::NodeStore;
 use crate::state::{State, View};
+use crate::store::Log;
 use crate::store::index::{Index, subjects_of};
 use crate::store::tree::SledNodes;
-use crate::store::{Log, entry_key};
 use crate::types::{Day, Id, Timestamp};
 use crate::verify::{Problem, VerifiedEntry, VerifyError};
 
@@ -63,11 +63,7 @@ impl Log {
     /// so a binary search over the entries finds it in O(log n) reads).
     pub(crate) fn last_seq_recorded_by(&self, t: Timestamp, head: u64) -> Result<Option<u64>> {
         let recorded = |seq| -> Result<Timestamp> {
-            let bytes = self
-                .tree
-                .get(entry_key(seq))
-                .map_err(|e| self.store_error(e))?
-                .ok_or_else(|| missing(seq))?;
+            let bytes = self.stored_entry(seq)?;
             Ok(crate::entry::Entry::from_bytes(&bytes)?
                 .unsigned
                 .recorded_at)
@@ -148,12 +144,7 @@ impl Log {
 
     /// Reads entry `seq` back from the verified prefix.
     fn reread(&self, seq: u64) -> Result<VerifiedEntry> {
-        let bytes = self
-            .tree
-            .get(entry_key(seq))
-            .map_err(|e| self.store_error(e))?
-            .ok_or_else(|| missing(seq))?
-            .to_vec();
+        let bytes = self.stored_entry(seq)?;
         let leaf = SledNodes(&self.tree)
             .get(0, seq)
             .map_err(|e| Damage::Tree(e.to_string()))?;
@@ -289,13 +280,6 @@ impl Log {
     }
 }
 
-fn missing(seq: u64) -> Error {
-    Error::Verify(VerifyError {
-        seq,
-        problem: Problem::Missing,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -312,6 +296,15 @@ mod tests {
         }
     }
 
+    /// Changes entry `seq` as an attacker would, its frame kept whole.
+    fn flip_last_byte(dir: &std::path::Path, seq: u64) {
+        crate::store::segments::doctor::rewrite(dir, seq, |mut bytes| {
+            let last = bytes.len() - 1;
+            bytes[last] ^= 1;
+            Some(bytes)
+        });
+    }
+
     fn on() -> Day {
         Day::new(2021, 3, 1).unwrap()
     }
@@ -321,10 +314,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let log = log_of(dir.path());
         assert!(log.selected_view(&r1(), Cut::AtSeq(3), on()).is_ok());
-        let mut bytes = log.tree.get(entry_key(3)).unwrap().unwrap().to_vec();
-        let last = bytes.len() - 1;
-        bytes[last] ^= 1;
-        log.tree.insert(entry_key(3), bytes).unwrap();
+        flip_last_byte(dir.path(), 3);
         let Err(Error::Verify(e)) = log.selected_view(&r1(), Cut::AtSeq(3), on()) else {
             panic!("a changed entry must not be folded");
         };
@@ -342,16 +332,12 @@ mod tests {
         assert!(!log.state.lock().unwrap().verified);
         // A bad signature anywhere stops the selective replay, even on an
         // entry it would not read.
-        let mut bytes = log.tree.get(entry_key(1)).unwrap().unwrap().to_vec();
-        let last = bytes.len() - 1;
-        bytes[last] ^= 1;
-        log.tree.insert(entry_key(1), bytes.clone()).unwrap();
+        flip_last_byte(dir.path(), 1);
         let Err(Error::Verify(e)) = log.selected_view(&r1(), Cut::AtSeq(3), on()) else {
             panic!("an unverified log must be verified first");
         };
         assert_eq!(e.seq, 1);
-        bytes[last] ^= 1;
-        log.tree.insert(entry_key(1), bytes).unwrap();
+        flip_last_byte(dir.path(), 1);
         let view = log.selected_view(&r1(), Cut::AtSeq(3), on()).unwrap();
         assert_eq!(view.recs.len(), 1);
         assert!(log.state.lock().unwrap().verified);

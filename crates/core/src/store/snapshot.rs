@@ -18,15 +18,12 @@ use std::path::{Path, PathBuf};
 
 use bincode::{Decode, Encode};
 
-use crate::authority::History;
 use crate::encoding;
-use crate::entry::Entry;
-use crate::error::{Damage, Error, Result};
-use crate::event::EventKind;
+use crate::error::{Damage, Result};
 use crate::state::State;
-use crate::store::{Log, entry_key};
-use crate::types::{PublicKey, Timestamp};
-use crate::verify::{Problem, ResumePoint, Verifier, VerifyError};
+use crate::store::{Log, SegmentHistory};
+use crate::types::Timestamp;
+use crate::verify::{ResumePoint, Verifier};
 
 /// Default number of entries between snapshots.
 ///
@@ -76,17 +73,6 @@ struct Snapshot {
 struct SnapshotOf<'a> {
     state: &'a State,
     resume: ResumePoint,
-}
-
-/// Answers a resumed verifier's questions about entries before the snapshot.
-struct StoredEntries(sled::Tree);
-
-impl History for StoredEntries {
-    fn signer_and_kind(&self, seq: u64) -> Option<(PublicKey, EventKind)> {
-        let bytes = self.0.get(entry_key(seq)).ok()??;
-        let entry = Entry::from_bytes(&bytes).ok()?;
-        Some((entry.unsigned.signer, entry.event().kind()))
-    }
 }
 
 /// The folder of a log directory that holds its snapshots.
@@ -193,14 +179,8 @@ impl Log {
 
     /// The stored bytes of entry `seq`, undecoded: the verifier decodes
     /// them, and reports a damaged entry with its seq.
-    fn stored_bytes(&self, seq: u64) -> Result<sled::IVec> {
-        self.tree
-            .get(entry_key(seq))
-            .map_err(|e| self.store_error(e))?
-            .ok_or(Error::Verify(VerifyError {
-                seq,
-                problem: Problem::Missing,
-            }))
+    fn stored_bytes(&self, seq: u64) -> Result<Vec<u8>> {
+        self.stored_entry(seq)
     }
 
     /// The newest usable snapshot at or before `target`, deleting stale ones met on the way.
@@ -251,7 +231,7 @@ impl Log {
         let (mut state, mut verifier) = match nearest {
             Some(s) => (
                 s.state,
-                Verifier::resume(s.resume, Box::new(StoredEntries(self.tree.clone()))),
+                Verifier::resume(s.resume, Box::new(SegmentHistory(self.segments.clone()))),
             ),
             None => (State::new(), Verifier::new()),
         };
@@ -502,11 +482,14 @@ mod tests {
     #[test]
     fn a_damaged_entry_is_reported_with_its_seq() {
         let dir = tempfile::tempdir().unwrap();
-        let log = log_of(dir.path(), "a", 30);
-        let mut bytes = log.stored_bytes(12).unwrap().to_vec();
-        bytes.truncate(bytes.len() / 2);
-        log.tree.insert(entry_key(12), bytes).unwrap();
-        let Err(Error::Verify(e)) = log.replay_state(Cut::AtSeq(31), SnapshotOptions { every: 0 })
+        drop(log_of(dir.path(), "a", 30));
+        crate::store::segments::doctor::rewrite(dir.path(), 12, |mut bytes| {
+            bytes.truncate(bytes.len() / 2);
+            Some(bytes)
+        });
+        let log = Log::open(dir.path()).unwrap();
+        let Err(crate::Error::Verify(e)) =
+            log.replay_state(Cut::AtSeq(31), SnapshotOptions { every: 0 })
         else {
             panic!("a truncated entry must fail verification");
         };

@@ -11,7 +11,7 @@
 
 use std::time::Duration;
 
-use super::{Appended, Error, Head, Log, MARKER_FILE, Result, Staged, entry_key};
+use super::{Appended, Error, Head, Log, Result, Staged};
 use crate::clock::AppendOptions;
 use crate::limits::MAX_ENTRY_BYTES;
 use crate::types::Timestamp;
@@ -46,11 +46,6 @@ impl Log {
     /// filled with entries copied from another log, genesis included, by
     /// [`Log::append_signed`] with [`Arrival::Copied`].
     pub fn create_copy(dir: &std::path::Path) -> Result<Log> {
-        if dir.join(MARKER_FILE).exists() || dir.join("db").exists() || dir.join("conf").exists() {
-            return Err(Error::LogExists {
-                path: dir.to_owned(),
-            });
-        }
         let log = Log::create_empty(dir)?;
         log.finish_import()?;
         super::sync_dir(dir)?;
@@ -163,7 +158,7 @@ impl Log {
         &self,
         items: impl Iterator<Item = PreparedItem>,
         head: Option<Head>,
-    ) -> Result<(sled::Batch, Option<Head>, Vec<Appended>)> {
+    ) -> Result<super::Built> {
         let mut appended: Vec<Appended> = Vec::new();
         for (bytes, decoded, _) in items {
             let Ok((entry, hash)) = decoded else {
@@ -174,16 +169,13 @@ impl Log {
             if appended.last().is_some_and(|a| a.seq + 1 != seq) {
                 return Err(head_moved(head));
             }
-            let stored = self
-                .tree
-                .get(entry_key(seq))
-                .map_err(|e| self.store_error(e))?;
+            let stored = self.segments.get(seq).ok();
             if stored.as_deref() != Some(bytes.as_slice()) {
                 return Err(head_moved(head));
             }
             appended.push(Appended { seq, hash });
         }
-        Ok((sled::Batch::default(), None, appended))
+        Ok((sled::Batch::default(), None, appended, Vec::new()))
     }
 }
 

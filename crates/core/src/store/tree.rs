@@ -198,40 +198,37 @@ pub(crate) fn check_root(tree: &sled::Tree, path: &Path, frontier: &Frontier) ->
 /// whose tree stops short of the head), so that proofs can be made from it;
 /// says whether it did. The result is checked like any stored tree by
 /// verification.
-pub(crate) fn rebuild_if_missing(
-    tree: &sled::Tree,
-    db: &sled::Db,
-    path: &Path,
-    head_seq: u64,
-) -> Result<bool, Error> {
-    if SledNodes(tree).get(0, head_seq).map_err(corrupt)?.is_some() {
+pub(crate) fn rebuild_if_missing(log: &super::Log, head_seq: u64) -> Result<bool, Error> {
+    if SledNodes(&log.tree)
+        .get(0, head_seq)
+        .map_err(corrupt)?
+        .is_some()
+    {
         return Ok(false);
     }
-    rebuild(tree, db, path)?;
+    rebuild(log)?;
     Ok(true)
 }
 
 /// Rewrites every Merkle node from the stored entries' leaf hashes.
-pub(crate) fn rebuild(tree: &sled::Tree, db: &sled::Db, path: &Path) -> Result<(), Error> {
+pub(crate) fn rebuild(log: &super::Log) -> Result<(), Error> {
+    let (tree, path) = (&log.tree, log.path());
     let sled_error = |e| super::store_error(path, e);
     let mut clear = sled::Batch::default();
     for key in tree.scan_prefix(TREE_PREFIX).keys() {
         clear.remove(key.map_err(sled_error)?);
     }
     tree.apply_batch(clear).map_err(sled_error)?;
-    let mut seq = 0u64;
-    let mut entries = tree.scan_prefix(super::ENTRY_PREFIX).values().peekable();
+    // Up to the first entry that cannot be read: verification names it.
+    let mut entries = log.raw_entries().map_while(|item| item.ok()).peekable();
     while entries.peek().is_some() {
         let mut batch = sled::Batch::default();
         let mut nodes = PendingNodes::new(tree, path);
-        for bytes in entries.by_ref().take(super::CHUNK) {
-            let bytes = bytes.map_err(sled_error)?;
+        for (seq, bytes) in entries.by_ref().take(super::CHUNK) {
             nodes.append(&mut batch, seq, encoding::merkle_leaf_hash(&bytes))?;
-            seq += 1;
         }
         tree.apply_batch(batch).map_err(sled_error)?;
     }
-    db.flush().map_err(sled_error)?;
     Ok(())
 }
 

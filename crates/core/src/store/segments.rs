@@ -1,0 +1,779 @@
+//! The record: a log's entries in append-only segment files, its source of
+//! truth. Everything sled holds is derived from these files and can be
+//! rebuilt from them (`repair.rs`, `catch_up.rs`).
+//!
+//! `segments/` in the log directory holds one file per [`PER_SEGMENT`]
+//! entries, named by the seq of its first entry in ten decimal digits
+//! (`0000000000.seg`, `0000065536.seg`, ...). A file is a 24-byte header,
+//! `trail segment v1` and its first seq (u64, big-endian), then one frame
+//! per entry:
+//!
+//! ```text
+//! length: u16 BE (1..=65535) | the entry's canonical bytes | check: 8 bytes
+//! ```
+//!
+//! where `check` is the first 8 bytes of BLAKE3 over `trail frame v1`, the
+//! entry's seq (u64 BE) and its bytes. A frame that runs past the end of
+//! the file is torn (a write cut short); one whose check does not match is
+//! damaged. The check is not a defence against tampering (the signatures
+//! and the hash chain are): it tells a reader where good bytes stop, so
+//! damage is located to the entry and never mistaken for a shorter log.
+//!
+//! `segments/durable` says how many entries are acknowledged: 8 bytes of
+//! count (u64 BE) and the first 8 bytes of BLAKE3 over `trail durable v1`
+//! and the count. The writer rewrites it after every fdatasync of the
+//! segments, so a reader in another process never goes past what is on
+//! disk, and the writer never cuts an acknowledged entry as a torn tail.
+//! It is not synced itself: written only after the entries it counts are,
+//! it can fall behind the disk but never run ahead of it.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{self, BufReader, Read, Write};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, RwLock};
+
+use crate::limits::MAX_ENTRY_BYTES;
+
+/// The folder in the log directory.
+pub(crate) const DIR: &str = "segments";
+/// Entries per segment file.
+pub(crate) const PER_SEGMENT: u64 = 1 << 16;
+const MAGIC: &[u8; 16] = b"trail segment v1";
+const HEADER_LEN: usize = 24;
+const CHECK_LEN: usize = 8;
+const DURABLE_FILE: &str = "durable";
+const READ_BUFFER: usize = 256 * 1024;
+
+/// Why an entry cannot be read from the segments.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum FrameError {
+    /// Its frame (or the file header before it) is damaged: `what` says how.
+    Damaged { seq: u64, what: String },
+    /// The segments end before it.
+    Missing { seq: u64 },
+    /// The file could not be read.
+    Io { path: PathBuf, message: String },
+}
+
+/// The 8-byte check of the frame holding entry `seq`.
+pub(crate) fn frame_check(seq: u64, bytes: &[u8]) -> [u8; CHECK_LEN] {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(b"trail frame v1");
+    hasher.update(&seq.to_be_bytes());
+    hasher.update(bytes);
+    let mut check = [0; CHECK_LEN];
+    check.copy_from_slice(&hasher.finalize().as_bytes()[..CHECK_LEN]);
+    check
+}
+
+/// Appends the frame of entry `seq` to `out`.
+pub(crate) fn frame(seq: u64, bytes: &[u8], out: &mut Vec<u8>) {
+    let len = u16::try_from(bytes.len()).unwrap_or(u16::MAX);
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(bytes);
+    out.extend_from_slice(&frame_check(seq, bytes));
+}
+
+fn header(first_seq: u64) -> [u8; HEADER_LEN] {
+    let mut h = [0; HEADER_LEN];
+    h[..16].copy_from_slice(MAGIC);
+    h[16..].copy_from_slice(&first_seq.to_be_bytes());
+    h
+}
+
+fn durable_record(count: u64) -> [u8; 16] {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(b"trail durable v1");
+    hasher.update(&count.to_be_bytes());
+    let mut record = [0; 16];
+    record[..8].copy_from_slice(&count.to_be_bytes());
+    record[8..].copy_from_slice(&hasher.finalize().as_bytes()[..8]);
+    record
+}
+
+/// The acknowledged count `segments/durable` records, if it is whole.
+pub(crate) fn read_durable(log_dir: &Path) -> Option<u64> {
+    let bytes = std::fs::read(log_dir.join(DIR).join(DURABLE_FILE)).ok()?;
+    let count = u64::from_be_bytes(bytes.get(..8)?.try_into().ok()?);
+    (bytes.len() == 16 && bytes[..] == durable_record(count)).then_some(count)
+}
+
+pub(crate) fn segment_name(first_seq: u64) -> String {
+    format!("{first_seq:010}.seg")
+}
+
+fn segment_path(log_dir: &Path, number: u64) -> PathBuf {
+    log_dir.join(DIR).join(segment_name(number * PER_SEGMENT))
+}
+
+/// Whether `log_dir` holds segment files.
+pub(crate) fn present(log_dir: &Path) -> bool {
+    log_dir.join(DIR).join(segment_name(0)).is_file()
+}
+
+/// Whether the first segment file begins with a segment header: what
+/// marks a directory as a trail log when its marker file is damaged.
+pub(crate) fn first_header_is_whole(log_dir: &Path) -> bool {
+    let mut h = [0; HEADER_LEN];
+    File::open(log_dir.join(DIR).join(segment_name(0)))
+        .and_then(|mut f| f.read_exact(&mut h))
+        .is_ok_and(|()| h == header(0))
+}
+
+/// Reads one segment's frames in order, checking each.
+pub(crate) struct SegmentReader {
+    reader: BufReader<File>,
+    path: PathBuf,
+    number: u64,
+    next_seq: u64,
+    /// Bytes read so far: where the next frame starts.
+    offset: u64,
+}
+
+/// How a scan of one segment ended.
+pub(crate) struct Scanned {
+    /// Where each good frame starts, in order.
+    pub(crate) offsets: Vec<u32>,
+    /// Where the last good frame ends.
+    pub(crate) end: u64,
+    /// Why the scan stopped before the end of the file, if it did:
+    /// `Some(true)` for a torn frame (past the end of the file),
+    /// `Some(false)` for a damaged one.
+    pub(crate) stopped: Option<(bool, FrameError)>,
+}
+
+impl SegmentReader {
+    /// Opens segment `number`, checking its header.
+    pub(crate) fn open(log_dir: &Path, number: u64) -> Result<SegmentReader, FrameError> {
+        let path = segment_path(log_dir, number);
+        let first_seq = number * PER_SEGMENT;
+        let file = File::open(&path).map_err(|e| match e.kind() {
+            io::ErrorKind::NotFound => FrameError::Missing { seq: first_seq },
+            _ => FrameError::Io {
+                path: path.clone(),
+                message: e.to_string(),
+            },
+        })?;
+        let mut reader = BufReader::with_capacity(READ_BUFFER, file);
+        let mut h = [0; HEADER_LEN];
+        match read_full(&mut reader, &mut h) {
+            Ok(HEADER_LEN) if h == header(first_seq) => {}
+            Ok(_) => {
+                return Err(FrameError::Damaged {
+                    seq: first_seq,
+                    what: format!("the header of {} is damaged", segment_name(first_seq)),
+                });
+            }
+            Err(e) => {
+                return Err(FrameError::Io {
+                    path,
+                    message: e.to_string(),
+                });
+            }
+        }
+        Ok(SegmentReader {
+            reader,
+            path,
+            number,
+            next_seq: first_seq,
+            offset: HEADER_LEN as u64,
+        })
+    }
+
+    /// The next frame's entry bytes; `Ok(None)` at a clean end of the file;
+    /// an error with `true` for a torn frame, `false` for a damaged one.
+    pub(crate) fn next_frame(&mut self) -> Result<Option<Vec<u8>>, (bool, FrameError)> {
+        let seq = self.next_seq;
+        let damaged = |what: &str| {
+            (
+                false,
+                FrameError::Damaged {
+                    seq,
+                    what: what.to_owned(),
+                },
+            )
+        };
+        let torn = || {
+            (
+                true,
+                FrameError::Damaged {
+                    seq,
+                    what: "its frame is cut short (a torn write)".into(),
+                },
+            )
+        };
+        let io_error = |e: io::Error, path: &Path| {
+            (
+                false,
+                FrameError::Io {
+                    path: path.to_owned(),
+                    message: e.to_string(),
+                },
+            )
+        };
+        let mut len = [0u8; 2];
+        match read_full(&mut self.reader, &mut len) {
+            Ok(0) => return Ok(None),
+            Ok(2) => {}
+            Ok(_) => return Err(torn()),
+            Err(e) => return Err(io_error(e, &self.path)),
+        }
+        let len = usize::from(u16::from_be_bytes(len));
+        if len == 0 {
+            return Err(damaged("its frame's length is zero"));
+        }
+        let mut body = vec![0; len + CHECK_LEN];
+        match read_full(&mut self.reader, &mut body) {
+            Ok(n) if n == body.len() => {}
+            Ok(_) => return Err(torn()),
+            Err(e) => return Err(io_error(e, &self.path)),
+        }
+        let check = body.split_off(len);
+        if check[..] != frame_check(seq, &body) {
+            return Err(damaged(
+                "its frame's check does not match its bytes (they were changed on disk)",
+            ));
+        }
+        self.next_seq += 1;
+        self.offset += (2 + len + CHECK_LEN) as u64;
+        Ok(Some(body))
+    }
+
+    /// Moves to the frame of `seq`, which starts at `offset`.
+    fn seek(&mut self, seq: u64, offset: u64) -> io::Result<()> {
+        use std::io::Seek;
+        self.reader.seek(io::SeekFrom::Start(offset))?;
+        self.next_seq = seq;
+        self.offset = offset;
+        Ok(())
+    }
+
+    /// Reads the whole segment (at most `limit` frames), noting where each
+    /// good frame starts and why it stopped.
+    pub(crate) fn scan(mut self, limit: u64) -> Scanned {
+        let mut offsets = Vec::new();
+        let mut stopped = None;
+        while (offsets.len() as u64) < limit {
+            let at = self.offset;
+            match self.next_frame() {
+                Ok(Some(_)) => offsets.push(u32::try_from(at).unwrap_or(u32::MAX)),
+                Ok(None) => break,
+                Err(e) => {
+                    stopped = Some(e);
+                    break;
+                }
+            }
+        }
+        Scanned {
+            offsets,
+            end: self.offset,
+            stopped,
+        }
+    }
+}
+
+/// Reads until `buf` is full or the file ends; how many bytes it read.
+fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match reader.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+/// The writer's end of the last segment.
+struct Tail {
+    file: File,
+    number: u64,
+    /// Bytes of good frames in `file`.
+    end: u64,
+    /// Files written since the last sync, other than `file` (a segment just
+    /// filled), and whether the folder gained a name since.
+    unsynced: Vec<File>,
+    folder_unsynced: bool,
+    durable: File,
+}
+
+/// The segments of an open log.
+pub(crate) struct Segments {
+    log_dir: PathBuf,
+    /// Entries this handle reads: all of them for the writer, the
+    /// acknowledged ones for a reader beside a writer.
+    len: AtomicU64,
+    /// Where the good frames of each segment start, read when first needed
+    /// (and kept up to date by the writer for its last segment).
+    offsets: RwLock<HashMap<u64, Vec<u32>>>,
+    /// The writer's last segment; `None` for a reader.
+    tail: Option<Mutex<Tail>>,
+    /// The first entry found damaged or missing when the segments were
+    /// opened: a log may not be appended to past it.
+    damaged: Option<FrameError>,
+}
+
+/// How segments are opened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Access {
+    /// The one writer: cuts a torn, unacknowledged tail and appends.
+    Write {
+        /// Entries the derived data says are there, when the durable record
+        /// is unreadable: none of them is cut as a torn tail.
+        known: u64,
+    },
+    /// A reader while no writer is running: every good frame.
+    ReadAll,
+    /// A reader beside a running writer: the acknowledged entries only.
+    ReadDurable,
+}
+
+fn io_error(path: &Path) -> impl Fn(io::Error) -> crate::error::Error + '_ {
+    move |source| crate::error::Error::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+impl Segments {
+    /// Creates the folder and an empty first segment.
+    pub(crate) fn create(log_dir: &Path) -> crate::error::Result<Segments> {
+        let dir = log_dir.join(DIR);
+        std::fs::create_dir_all(&dir).map_err(io_error(&dir))?;
+        let path = segment_path(log_dir, 0);
+        let mut file = File::create_new(&path).map_err(io_error(&path))?;
+        file.write_all(&header(0)).map_err(io_error(&path))?;
+        file.sync_all().map_err(io_error(&path))?;
+        super::sync_dir(&dir)?;
+        Segments::open(log_dir, Access::Write { known: 0 })
+    }
+
+    /// Opens the segments; a writer cuts a torn tail past the acknowledged
+    /// entries. Damage is not an error here: it is kept, and reading the
+    /// damaged entry reports it, so that everything before it stays readable.
+    pub(crate) fn open(log_dir: &Path, access: Access) -> crate::error::Result<Segments> {
+        let dir = log_dir.join(DIR);
+        let mut numbers = Vec::new();
+        for item in std::fs::read_dir(&dir).map_err(io_error(&dir))? {
+            let name = item.map_err(io_error(&dir))?.file_name();
+            let name = name.to_string_lossy();
+            if let Some(first) = name
+                .strip_suffix(".seg")
+                .and_then(|n| n.parse::<u64>().ok())
+                && first % PER_SEGMENT == 0
+            {
+                numbers.push(first / PER_SEGMENT);
+            }
+        }
+        numbers.sort_unstable();
+        let durable = read_durable(log_dir);
+        let mut damaged = None;
+        // Every segment but the last must be full; a gap in the names is
+        // entries missing.
+        let last = numbers.last().copied().unwrap_or(0);
+        if let Some(gap) = (0..=last)
+            .zip(numbers.iter())
+            .find(|(want, have)| want != *have)
+        {
+            damaged = Some(FrameError::Missing {
+                seq: gap.0 * PER_SEGMENT,
+            });
+        }
+        let mut header_damaged = false;
+        let scanned = match SegmentReader::open(log_dir, last) {
+            Ok(reader) => reader.scan(PER_SEGMENT),
+            Err(e) => {
+                header_damaged = matches!(e, FrameError::Damaged { .. });
+                Scanned {
+                    offsets: Vec::new(),
+                    end: 0,
+                    stopped: Some((false, e)),
+                }
+            }
+        };
+        let good = last * PER_SEGMENT + scanned.offsets.len() as u64;
+        let mut len = good;
+        let mut cut = None;
+        if let Some((_, error)) = &scanned.stopped {
+            let acknowledged = match access {
+                Access::Write { known } => durable.unwrap_or(known),
+                _ => durable.unwrap_or(0),
+            };
+            // Only the writer cuts, only past every acknowledged entry, and
+            // never what it could not read.
+            let cuttable = matches!(access, Access::Write { .. })
+                && damaged.is_none()
+                && good >= acknowledged
+                && !matches!(error, FrameError::Io { .. });
+            if cuttable {
+                cut = Some(scanned.end);
+            } else if damaged.is_none() {
+                damaged = Some(error.clone());
+                len = len.max(acknowledged);
+            }
+        }
+        if let Some(d) = durable
+            && d > len
+            && damaged.is_none()
+        {
+            damaged = Some(FrameError::Missing { seq: len });
+            len = d;
+        }
+        if access == Access::ReadDurable
+            && let Some(d) = durable
+        {
+            len = len.min(d);
+        }
+        let mut offsets = HashMap::new();
+        offsets.insert(last, scanned.offsets);
+        let tail = match access {
+            Access::Write { .. } => {
+                let path = segment_path(log_dir, last);
+                let file = std::fs::OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .open(&path)
+                    .map_err(io_error(&path))?;
+                if let Some(end) = cut {
+                    file.set_len(end).map_err(io_error(&path))?;
+                    if header_damaged {
+                        // A segment whose header write was torn: begun again.
+                        file.write_all_at(&header(last * PER_SEGMENT), 0)
+                            .map_err(io_error(&path))?;
+                    }
+                    file.sync_data().map_err(io_error(&path))?;
+                }
+                let durable_path = dir.join(DURABLE_FILE);
+                let durable_file = std::fs::OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .create(true)
+                    .truncate(false)
+                    .open(&durable_path)
+                    .map_err(io_error(&durable_path))?;
+                if damaged.is_none() {
+                    durable_file
+                        .write_all_at(&durable_record(len), 0)
+                        .and_then(|()| durable_file.set_len(16))
+                        .map_err(io_error(&durable_path))?;
+                }
+                Some(Mutex::new(Tail {
+                    file,
+                    number: last,
+                    end: scanned.end.max(HEADER_LEN as u64),
+                    unsynced: Vec::new(),
+                    folder_unsynced: false,
+                    durable: durable_file,
+                }))
+            }
+            _ => None,
+        };
+        Ok(Segments {
+            log_dir: log_dir.to_owned(),
+            len: AtomicU64::new(len),
+            offsets: RwLock::new(offsets),
+            tail,
+            damaged,
+        })
+    }
+
+    /// Entries this handle reads.
+    pub(crate) fn len(&self) -> u64 {
+        self.len.load(Ordering::Acquire)
+    }
+
+    /// The first damaged or missing entry found on open.
+    pub(crate) fn damaged(&self) -> Option<&FrameError> {
+        self.damaged.as_ref()
+    }
+
+    fn offsets_of(&self, number: u64) -> Result<(), FrameError> {
+        if self
+            .offsets
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains_key(&number)
+        {
+            return Ok(());
+        }
+        let scanned = SegmentReader::open(&self.log_dir, number)?.scan(PER_SEGMENT);
+        self.offsets
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(number, scanned.offsets);
+        Ok(())
+    }
+
+    /// Entry `seq`'s bytes, its frame checked.
+    pub(crate) fn get(&self, seq: u64) -> Result<Vec<u8>, FrameError> {
+        if seq >= self.len() {
+            return Err(FrameError::Missing { seq });
+        }
+        let number = seq / PER_SEGMENT;
+        self.offsets_of(number)?;
+        let offset = {
+            let offsets = self.offsets.read().unwrap_or_else(|p| p.into_inner());
+            let index = usize::try_from(seq % PER_SEGMENT).unwrap_or(usize::MAX);
+            offsets.get(&number).and_then(|o| o.get(index)).copied()
+        };
+        let Some(offset) = offset else {
+            // The scan stopped before it: read from the segment's start to
+            // say why.
+            return match self.read(seq, seq).next() {
+                Some(Err(e)) => Err(e),
+                _ => Err(FrameError::Missing { seq }),
+            };
+        };
+        let path = segment_path(&self.log_dir, number);
+        let io = |e: io::Error| FrameError::Io {
+            path: path.clone(),
+            message: e.to_string(),
+        };
+        let file = File::open(&path).map_err(io)?;
+        let mut len = [0; 2];
+        file.read_exact_at(&mut len, u64::from(offset))
+            .map_err(io)?;
+        let len = usize::from(u16::from_be_bytes(len));
+        let mut body = vec![0; len + CHECK_LEN];
+        file.read_exact_at(&mut body, u64::from(offset) + 2)
+            .map_err(io)?;
+        let check = body.split_off(len);
+        if len == 0 || check[..] != frame_check(seq, &body) {
+            return Err(FrameError::Damaged {
+                seq,
+                what: "its frame's check does not match its bytes (they were changed on disk)"
+                    .into(),
+            });
+        }
+        Ok(body)
+    }
+
+    /// Entries `from..=to` (clamped to the log) in order, each frame
+    /// checked; the first error ends the run.
+    pub(crate) fn read(
+        &self,
+        from: u64,
+        to: u64,
+    ) -> impl Iterator<Item = Result<(u64, Vec<u8>), FrameError>> + '_ {
+        let end = to.saturating_add(1).min(self.len());
+        let mut seq = from;
+        let mut reader: Option<SegmentReader> = None;
+        let mut failed = false;
+        std::iter::from_fn(move || {
+            if failed || seq >= end {
+                return None;
+            }
+            let item = self.next_frame(&mut reader, seq).map(|bytes| (seq, bytes));
+            match item {
+                Ok(_) => seq += 1,
+                Err(_) => failed = true,
+            }
+            Some(item)
+        })
+    }
+
+    /// Entry `seq` from `reader`, opened (at the right frame) when it reads
+    /// another segment or none.
+    fn next_frame(
+        &self,
+        reader: &mut Option<SegmentReader>,
+        seq: u64,
+    ) -> Result<Vec<u8>, FrameError> {
+        let number = seq / PER_SEGMENT;
+        let current = match reader {
+            Some(r) if r.next_seq == seq && r.number == number => r,
+            _ => {
+                let mut r = SegmentReader::open(&self.log_dir, number)?;
+                if seq % PER_SEGMENT != 0 {
+                    self.offsets_of(number)?;
+                    let offset = self
+                        .offsets
+                        .read()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .get(&number)
+                        .and_then(|o| o.get(usize::try_from(seq % PER_SEGMENT).ok()?).copied());
+                    if let Some(offset) = offset {
+                        r.seek(seq, u64::from(offset)).map_err(|e| FrameError::Io {
+                            path: r.path.clone(),
+                            message: e.to_string(),
+                        })?;
+                    }
+                }
+                reader.insert(r)
+            }
+        };
+        loop {
+            match current.next_frame() {
+                Ok(Some(bytes)) if current.next_seq == seq + 1 => return Ok(bytes),
+                // Frames before `seq` when its offset is unknown (the scan
+                // stopped short of it): read past them to say what stops it.
+                Ok(Some(_)) => {}
+                Ok(None) => {
+                    return Err(FrameError::Missing {
+                        seq: current.next_seq,
+                    });
+                }
+                Err((_, e)) => return Err(e),
+            }
+        }
+    }
+
+    /// Writes the frames of `entries` (seqs from `first_seq`) after the
+    /// last one, without syncing; on failure the segment is cut back.
+    pub(crate) fn append(&self, first_seq: u64, entries: &[Vec<u8>]) -> crate::error::Result<()> {
+        let Some(tail) = &self.tail else {
+            return Err(crate::error::Error::Store {
+                path: self.log_dir.clone(),
+                message: "this handle only reads the log".into(),
+            });
+        };
+        let mut tail = tail.lock().unwrap_or_else(|p| p.into_inner());
+        debug_assert_eq!(first_seq, self.len());
+        let mut buffer = Vec::new();
+        let mut starts = Vec::new();
+        for (seq, bytes) in (first_seq..).zip(entries) {
+            if bytes.is_empty() || bytes.len() > MAX_ENTRY_BYTES {
+                return Err(crate::error::Error::EntryTooLarge {
+                    size: bytes.len(),
+                    limit: MAX_ENTRY_BYTES,
+                });
+            }
+            if seq / PER_SEGMENT != tail.number {
+                self.write_out(&mut tail, &mut buffer, &mut starts)?;
+                self.roll(&mut tail, seq / PER_SEGMENT)?;
+            }
+            starts.push(u32::try_from(tail.end + buffer.len() as u64).unwrap_or(u32::MAX));
+            frame(seq, bytes, &mut buffer);
+        }
+        self.write_out(&mut tail, &mut buffer, &mut starts)?;
+        Ok(())
+    }
+
+    fn write_out(
+        &self,
+        tail: &mut Tail,
+        buffer: &mut Vec<u8>,
+        starts: &mut Vec<u32>,
+    ) -> crate::error::Result<()> {
+        if buffer.is_empty() {
+            return Ok(());
+        }
+        let path = segment_path(&self.log_dir, tail.number);
+        if let Err(e) = tail.file.write_all_at(buffer, tail.end) {
+            // Nothing of a failed write may stay to be mistaken for entries.
+            let _ = tail.file.set_len(tail.end);
+            return Err(io_error(&path)(e));
+        }
+        tail.end += buffer.len() as u64;
+        self.offsets
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(tail.number)
+            .or_default()
+            .extend(starts.iter());
+        self.len.fetch_add(starts.len() as u64, Ordering::AcqRel);
+        buffer.clear();
+        starts.clear();
+        Ok(())
+    }
+
+    fn roll(&self, tail: &mut Tail, number: u64) -> crate::error::Result<()> {
+        let path = segment_path(&self.log_dir, number);
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)
+            .map_err(io_error(&path))?;
+        file.write_all(&header(number * PER_SEGMENT))
+            .map_err(io_error(&path))?;
+        let full = std::mem::replace(&mut tail.file, file);
+        tail.unsynced.push(full);
+        tail.folder_unsynced = true;
+        tail.number = number;
+        tail.end = HEADER_LEN as u64;
+        Ok(())
+    }
+
+    /// Makes every frame written so far durable (one fdatasync per file
+    /// written since the last call), then records the count as acknowledged.
+    pub(crate) fn sync(&self) -> crate::error::Result<()> {
+        let Some(tail) = &self.tail else {
+            return Ok(());
+        };
+        let (files, folder, durable, len) = {
+            let mut tail = tail.lock().unwrap_or_else(|p| p.into_inner());
+            let mut files = std::mem::take(&mut tail.unsynced);
+            let clone = |f: &File| f.try_clone().map_err(io_error(&self.log_dir));
+            files.push(clone(&tail.file)?);
+            let folder = std::mem::take(&mut tail.folder_unsynced);
+            (files, folder, clone(&tail.durable)?, self.len())
+        };
+        for file in &files {
+            file.sync_data().map_err(io_error(&self.log_dir))?;
+        }
+        if folder {
+            super::sync_dir(&self.log_dir.join(DIR))?;
+        }
+        let path = self.log_dir.join(DIR).join(DURABLE_FILE);
+        durable
+            .write_all_at(&durable_record(len), 0)
+            .map_err(io_error(&path))?;
+        Ok(())
+    }
+
+    /// Makes the durable record itself durable: on close.
+    pub(crate) fn sync_durable_record(&self) {
+        if let Some(tail) = &self.tail {
+            let _ = tail
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .durable
+                .sync_data();
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod doctor {
+    //! Tests change stored entries through here, as an attacker with write
+    //! access to the files would: the frame is rewritten whole, with a
+    //! matching check, so that what is caught is the entry, not the frame.
+
+    use super::*;
+
+    /// Rewrites entry `seq` of the log in `log_dir` as `edit` leaves it;
+    /// `None` removes it and everything after it.
+    pub(crate) fn rewrite(log_dir: &Path, seq: u64, edit: impl FnOnce(Vec<u8>) -> Option<Vec<u8>>) {
+        let number = seq / PER_SEGMENT;
+        let first = number * PER_SEGMENT;
+        let mut reader = SegmentReader::open(log_dir, number).unwrap();
+        let mut frames = Vec::new();
+        while let Some(bytes) = reader.next_frame().unwrap() {
+            frames.push(bytes);
+        }
+        let at = usize::try_from(seq - first).unwrap();
+        let edited = edit(frames[at].clone());
+        let mut out = header(first).to_vec();
+        for (s, bytes) in (first..).zip(&frames) {
+            if s == seq {
+                match &edited {
+                    Some(b) => frame(s, b, &mut out),
+                    None => break,
+                }
+            } else {
+                frame(s, bytes, &mut out);
+            }
+        }
+        std::fs::write(segment_path(log_dir, number), out).unwrap();
+        if edited.is_none() {
+            std::fs::write(log_dir.join(DIR).join(DURABLE_FILE), durable_record(seq)).unwrap();
+        }
+    }
+}
