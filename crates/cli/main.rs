@@ -52,6 +52,17 @@ impl From<trail_core::Error> for Failure {
         // The library says what is wrong; what to do about it is ours.
         let advice = match &e {
             E::NotALog { .. } => " (run trail init to create one)",
+            // Derived data: rebuilt from the entries, which it never holds.
+            E::Damaged(
+                trail_core::Damage::Sled { .. }
+                | trail_core::Damage::Marker { .. }
+                | trail_core::Damage::Record { .. }
+                | trail_core::Damage::Tree(_)
+                | trail_core::Damage::HeadMismatch
+                | trail_core::Damage::RegistryMismatch,
+            ) => {
+                "; the entries are not affected: run trail repair --log on the log to rebuild it from them"
+            }
             E::KeyFileTooOpen { .. } => "; run chmod 600 on it",
             E::Publish(trail_core::PublishError::AheadOfLog { .. }) => {
                 "; sign a newer checkpoint first"

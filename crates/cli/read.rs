@@ -34,6 +34,16 @@ pub fn verify(source: &Source, json: bool) -> Outcome {
                 bar.set(done);
                 Ok(())
             });
+            if let Some(damage) = log.derived_damage() {
+                // The entries were read from the segments, which sled's
+                // files never hold: a note on the derived data, and the fix.
+                eprintln!(
+                    "trail: {}: the derived data in sled's files is damaged ({damage}) and was \
+                     rebuilt in memory from the entries; run trail repair --log {} to rebuild it on disk",
+                    dir.display(),
+                    dir.display()
+                );
+            }
             (source.describe(&dir), result.map(|v| (v, None)))
         }
     };
