@@ -349,9 +349,12 @@ impl Log {
     /// Either way it reads a consistent, durable prefix of the log.
     pub fn open_read(dir: &Path) -> Result<Log> {
         check_is_log(dir)?;
-        if !segments::present(dir) {
-            // The first layout keeps its entries inside sled: only the
-            // writer can read them, and it moves them out.
+        let first_layout =
+            std::fs::read_to_string(dir.join(MARKER_FILE)).is_ok_and(|m| m == MARKER_TEXT_V1);
+        if first_layout || !segments::present(dir) {
+            // The first layout keeps its entries inside sled (until its
+            // migration ends by rewriting the marker): only the writer can
+            // read them, and it moves them out.
             return Log::open(dir);
         }
         let mut damage = None;

@@ -777,3 +777,129 @@ pub(crate) mod doctor {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The bytes of docs/FORMAT.md's "Segment files", computed independently
+    /// (Python's `blake3` package): a frame holding the 5 bytes `trail` as
+    /// entry 7, the durable record of 100 entries, and the header of the
+    /// second segment file.
+    #[test]
+    fn frames_headers_and_the_durable_record_are_the_specified_bytes() {
+        let mut framed = Vec::new();
+        frame(7, b"trail", &mut framed);
+        assert_eq!(hex::encode(framed), "0005747261696cbd51d02ea5af17c8");
+        assert_eq!(
+            hex::encode(durable_record(100)),
+            "000000000000006438285e4b946b3872"
+        );
+        assert_eq!(
+            hex::encode(header(PER_SEGMENT)),
+            "747261696c207365676d656e742076310000000000010000"
+        );
+        assert_eq!(segment_name(PER_SEGMENT), "0000065536.seg");
+    }
+
+    fn log_dir_with(frames: &[&[u8]]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let segments = Segments::create(dir.path()).unwrap();
+        let entries: Vec<Vec<u8>> = frames.iter().map(|f| f.to_vec()).collect();
+        segments.append(0, &entries).unwrap();
+        segments.sync().unwrap();
+        dir
+    }
+
+    #[test]
+    fn the_writer_cuts_a_torn_unacknowledged_tail_and_readers_never_cut() {
+        let dir = log_dir_with(&[b"one", b"two"]);
+        let path = segment_path(dir.path(), 0);
+        // A third frame cut short, never acknowledged (the record says 2).
+        let mut torn = Vec::new();
+        frame(2, b"three", &mut torn);
+        let whole = std::fs::read(&path).unwrap();
+        let mut bytes = whole.clone();
+        bytes.extend_from_slice(&torn[..torn.len() - 3]);
+        std::fs::write(&path, &bytes).unwrap();
+        let reader = Segments::open(dir.path(), Access::ReadAll).unwrap();
+        assert_eq!(reader.len(), 2);
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            bytes,
+            "a reader cuts nothing"
+        );
+        let writer = Segments::open(dir.path(), Access::Write { known: 0 }).unwrap();
+        assert_eq!((writer.len(), writer.damaged()), (2, None));
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            whole,
+            "the torn frame is cut"
+        );
+        assert_eq!(writer.get(1).unwrap(), b"two");
+    }
+
+    #[test]
+    fn a_damaged_acknowledged_frame_is_named_never_cut() {
+        let dir = log_dir_with(&[b"one", b"two", b"three"]);
+        let path = segment_path(dir.path(), 0);
+        let mut bytes = std::fs::read(&path).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        std::fs::write(&path, &bytes).unwrap();
+        let writer = Segments::open(dir.path(), Access::Write { known: 0 }).unwrap();
+        assert!(
+            matches!(writer.damaged(), Some(FrameError::Damaged { seq: 2, .. })),
+            "{:?}",
+            writer.damaged()
+        );
+        assert_eq!(std::fs::read(&path).unwrap(), bytes, "nothing is cut");
+        let read: Vec<_> = writer.read(0, u64::MAX).collect();
+        assert_eq!(read.len(), 3);
+        assert_eq!(read[1], Ok((1, b"two".to_vec())));
+        assert!(matches!(read[2], Err(FrameError::Damaged { seq: 2, .. })));
+    }
+
+    #[test]
+    fn a_reader_beside_the_writer_stops_at_the_durable_count() {
+        let dir = log_dir_with(&[b"one"]);
+        let writer = Segments::open(dir.path(), Access::Write { known: 1 }).unwrap();
+        writer.append(1, &[b"two".to_vec()]).unwrap();
+        // Written, not yet synced: not acknowledged.
+        let reader = Segments::open(dir.path(), Access::ReadDurable).unwrap();
+        assert_eq!(reader.len(), 1);
+        writer.sync().unwrap();
+        let reader = Segments::open(dir.path(), Access::ReadDurable).unwrap();
+        assert_eq!(reader.len(), 2);
+        assert_eq!(reader.get(1).unwrap(), b"two");
+    }
+
+    #[test]
+    fn entries_roll_over_into_the_next_segment_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let segments = Segments::create(dir.path()).unwrap();
+        let entries: Vec<Vec<u8>> = (0..PER_SEGMENT + 3)
+            .map(|n| n.to_be_bytes().to_vec())
+            .collect();
+        segments.append(0, &entries).unwrap();
+        segments.sync().unwrap();
+        assert!(segment_path(dir.path(), 1).is_file());
+        drop(segments);
+        let reader = Segments::open(dir.path(), Access::ReadAll).unwrap();
+        assert_eq!(reader.len(), PER_SEGMENT + 3);
+        assert_eq!(reader.get(PER_SEGMENT + 1).unwrap(), entries[65537]);
+        let around: Vec<_> = reader
+            .read(PER_SEGMENT - 2, PER_SEGMENT + 1)
+            .map(|r| r.unwrap().0)
+            .collect();
+        assert_eq!(
+            around,
+            [
+                PER_SEGMENT - 2,
+                PER_SEGMENT - 1,
+                PER_SEGMENT,
+                PER_SEGMENT + 1
+            ]
+        );
+    }
+}
