@@ -377,14 +377,14 @@ fn entry_from_bundle(path: &Path, proof: &[u8]) -> Result<Vec<u8>, Failure> {
         }
         Ok(())
     })?;
-    if let Some(origin) = origin {
-        if origin != cp.origin() {
-            return Err(trail_core::Error::from(TransparencyError::WrongLog {
-                expected: origin,
-                found: cp.origin().to_owned(),
-            })
-            .into());
-        }
+    if let Some(origin) = origin
+        && origin != cp.origin()
+    {
+        return Err(trail_core::Error::from(TransparencyError::WrongLog {
+            expected: origin,
+            found: cp.origin().to_owned(),
+        })
+        .into());
     }
     found.ok_or_else(|| Failure::input(format!("the bundle holds no entry at seq {index}")))
 }

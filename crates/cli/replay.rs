@@ -59,13 +59,14 @@ fn view_of(
     let view = log.view_at(selection, cut, at_day, snapshot_options())?;
     // A --known-at before the log began answers with an empty state: say
     // so, or a pipeline with a mistyped date would pass on "0 findings".
-    if known_at.is_some() && view.last_seq.is_none() {
-        if let Some(first) = log.entries(0, Some(0)).next().transpose()? {
-            eprintln!(
-                "trail: nothing was recorded by {known}: the log's first entry was recorded at {}",
-                first.unsigned.recorded_at
-            );
-        }
+    if known_at.is_some()
+        && view.last_seq.is_none()
+        && let Some(first) = log.entries(0, Some(0)).next().transpose()?
+    {
+        eprintln!(
+            "trail: nothing was recorded by {known}: the log's first entry was recorded at {}",
+            first.unsigned.recorded_at
+        );
     }
     Ok(view)
 }

@@ -132,7 +132,7 @@ fn kind_key(kind: EventKind, seq: u64) -> Posting {
 fn seqs_of(key: &[u8], value: &[u8]) -> Option<Vec<u64>> {
     let tail = key.len().checked_sub(4).and_then(|at| key.get(at..))?;
     let base = u64::from(u32::from_be_bytes(tail.try_into().ok()?)) << block_bits(key);
-    if value.len() % 2 != 0 {
+    if !value.len().is_multiple_of(2) {
         return None;
     }
     let offsets: Vec<u16> = value

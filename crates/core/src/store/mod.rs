@@ -1,31 +1,34 @@
-//! The log on disk: one sled directory per log.
+//! The log on disk: a directory (docs/FORMAT.md, "The log directory").
 //!
-//! Everything lives in one sled tree, under key prefixes, so that each append
-//! (entry, head and registry rows) is a single atomic sled batch, and is
-//! flushed to disk before the append returns. sled's own file lock keeps a
-//! second process out; within a process, appends are serialised by a mutex,
-//! and concurrent appends share flushes (group commit, `commit.rs`).
+//! The entries are in append-only segment files (`segments.rs`): the
+//! record, and the only copy. sled holds what is derived from them, in one
+//! tree under key prefixes: `m:format`, `m:head`, registry rows
+//! (`k:` / `a:` / `p:` / `r:` / `s:` + id: keys, actors, reports,
+//! recommendations, successions) so that an append need not re-read the
+//! log, `t:` + level + index for the Merkle tree (`tree.rs`), and the query
+//! indexes (`index.rs`). An append writes its frames, applies one sled batch
+//! (head, nodes, rows, postings) and is acknowledged once an fdatasync of the
+//! segments has made its frames durable; concurrent appends share that sync
+//! (group commit, `commit.rs`). sled is flushed only on close: after a crash
+//! the derived data lags, and open derives the missing entries from the
+//! segments again (`Log::catch_up`).
 //!
-//! Keys: `m:format`, `m:head`, `m:checkpoint` (the latest signed checkpoint),
-//! `e:` + seq (big-endian u64) for entries, and
-//! `k:` / `a:` / `p:` / `r:` / `s:` + id for registry rows (keys, actors,
-//! reports, recommendations, successions), which are derived from the entries
-//! so that an append need not re-read the log. `t:` + level + index hold the
-//! Merkle tree over the entries (see `tree.rs`), written in the same
-//! batch as the entries, so the tree is always exactly the log.
+//! One process writes (it holds `LOCK`); readers (`Log::open_read`) never
+//! take that lock: with no writer they use sled, beside one they derive what
+//! they need in memory from the acknowledged entries. The latest checkpoint
+//! is a file of its own (it is signed, not derived), and the `TRAIL_LOG`
+//! marker is checked before sled opens anything, because sled rewrites files
+//! it does not recognise. Replay snapshots are files in `snapshots/`
+//! (`snapshot.rs`).
 //!
-//! Beside sled's files, a `TRAIL_LOG` marker file says the directory is a
-//! trail log; it is checked before sled opens anything, because sled rewrites
-//! files it does not recognise. Replay snapshots are files in a `snapshots/`
-//! folder beside sled's (see `snapshot.rs`), outside the append batch: they
-//! are derived data and can always be rebuilt.
-//!
-//! The folder: this file opens, appends and verifies; `commit.rs` shares
-//! flushes between appenders; `submit.rs` takes entries signed elsewhere;
-//! `tree.rs` keeps the Merkle nodes and `tiles.rs` reads tiles from them;
-//! `index.rs` keeps the query indexes, `select.rs` folds one
-//! recommendation's entries from them and `search.rs` the search text;
-//! `snapshot.rs` keeps replay snapshots.
+//! The folder: this file opens, appends and verifies; `segments.rs` keeps
+//! the record; `migrate.rs` moves a log of the first layout (entries inside
+//! sled) to segments; `commit.rs` shares syncs between appenders; `submit.rs`
+//! takes entries signed elsewhere; `tree.rs` keeps the Merkle nodes and
+//! `tiles.rs` reads tiles from them; `index.rs` keeps the query indexes,
+//! `select.rs` folds one recommendation's entries from them and `search.rs`
+//! the search text; `snapshot.rs` keeps replay snapshots; `repair.rs`
+//! rebuilds everything derived.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -198,8 +201,8 @@ pub struct Log {
     state: Mutex<WriterState>,
     /// Set when a flush fails: what is on disk is then unknown.
     flush_failed: std::sync::atomic::AtomicBool,
-    /// Shares flushes between concurrent appenders.
-    group_commit: commit::GroupCommit,
+    /// The writer's syncing thread, shared by concurrent appenders.
+    syncer: Option<commit::Syncer>,
     /// The time appends record; `None` is the system clock.
     clock: Mutex<Option<Timestamp>>,
     /// The index rows' signer lookup while verified entries are imported.
@@ -424,6 +427,18 @@ impl Log {
             Role::Detached { .. } => Access::ReadDurable,
         };
         let segments = std::sync::Arc::new(Segments::open(dir, access)?);
+        let syncer = match role {
+            Role::Writer { .. } => {
+                let segments = std::sync::Arc::clone(&segments);
+                let syncer =
+                    commit::Syncer::start(move || segments.sync().map_err(|e| e.to_string()));
+                Some(syncer.map_err(|source| Error::Io {
+                    path: dir.to_owned(),
+                    source,
+                })?)
+            }
+            _ => None,
+        };
         let log = Log {
             path: dir.to_owned(),
             db,
@@ -436,7 +451,7 @@ impl Log {
                 verified: false,
             }),
             flush_failed: std::sync::atomic::AtomicBool::new(false),
-            group_commit: commit::GroupCommit::default(),
+            syncer,
             clock: Mutex::new(None),
             importing: Mutex::new(index::Indexer::new()),
             verifying: Mutex::new(()),
@@ -787,12 +802,11 @@ impl Log {
         &self,
         build: impl FnOnce(&mut Authority, Option<Head>, Timestamp) -> Result<Built>,
     ) -> Result<Vec<Appended>> {
-        // Registered before queueing for the lock, so that a flush about to
-        // start waits for this batch and carries it too.
-        let in_flight = self.group_commit.begin();
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         // Checked under the lock, so no append can slip in after a failed flush.
-        if self.flush_failed.load(std::sync::atomic::Ordering::SeqCst) {
+        if self.flush_failed.load(std::sync::atomic::Ordering::SeqCst)
+            || self.syncer.as_ref().is_some_and(|s| s.failure().is_some())
+        {
             return Err(self.failed_flush_error());
         }
         let now = self.now();
@@ -813,9 +827,11 @@ impl Log {
             let Some(head) = head else {
                 return Ok((None, appended));
             };
-            // The record first: derived data never runs ahead of it.
+            // The record first: derived data never runs ahead of it. Its
+            // sync starts now, while the derived rows are applied.
             self.segments
                 .append(head.seq + 1 - entries.len() as u64, &entries)?;
+            let ticket = self.syncer.as_ref().map_or(0, commit::Syncer::written);
             let mut batch = batch;
             if state.verified {
                 // Appends make every check verification makes, so a verified
@@ -829,7 +845,7 @@ impl Log {
                     .store(true, std::sync::atomic::Ordering::SeqCst);
                 return Err(self.store_error(e));
             }
-            Ok((Some((head, in_flight.applied())), appended))
+            Ok((Some((head, ticket)), appended))
         });
         let (written, appended) = match written {
             Ok(written) => written,
@@ -862,7 +878,6 @@ impl Log {
         Ok(appended)
     }
 
-    /// Returns once the batch holding `ticket` is on disk; see `commit.rs`.
     /// Why this handle may not append after `head`, if it may not: it only
     /// reads, or the log is damaged there (nothing may chain onto it).
     fn refusal_to_append(&self, head: Option<Head>) -> Option<Error> {
@@ -886,20 +901,24 @@ impl Log {
         })
     }
 
+    /// Returns once the frames holding `ticket` are on disk; see `commit.rs`.
     fn wait_durable(&self, ticket: u64) -> Result<()> {
-        self.group_commit.wait_durable(
-            ticket,
-            || {
-                self.segments.sync().inspect_err(|_| {
-                    // The batch may or may not reach the disk, and later
-                    // appends would chain onto it: refuse them until the log
-                    // is reopened and its real head read back.
-                    self.flush_failed
-                        .store(true, std::sync::atomic::Ordering::SeqCst);
-                })
-            },
-            || self.failed_flush_error(),
-        )
+        let Some(syncer) = &self.syncer else {
+            return Ok(());
+        };
+        syncer.wait_durable(ticket).map_err(|e| {
+            // The frames may or may not reach the disk, and later appends
+            // would chain onto them: refused until the log is reopened and
+            // its real end read back.
+            self.flush_failed
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+            Error::Store {
+                path: self.path.clone(),
+                message: format!(
+                    "a write to this log failed ({e}); reopen the log before appending"
+                ),
+            }
+        })
     }
 
     /// Waits until every batch applied on this handle so far is on disk.
@@ -907,7 +926,7 @@ impl Log {
     /// as it is applied, before its flush; what is published from the log (a
     /// bundle, a proof) must not hold an entry a crash could still take back.
     pub fn settle(&self) -> Result<()> {
-        self.wait_durable(self.group_commit.last_applied())
+        self.wait_durable(self.syncer.as_ref().map_or(0, commit::Syncer::last_written))
     }
 
     fn failed_flush_error(&self) -> Error {

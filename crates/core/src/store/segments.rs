@@ -589,7 +589,7 @@ impl Segments {
             Some(r) if r.next_seq == seq && r.number == number => r,
             _ => {
                 let mut r = SegmentReader::open(&self.log_dir, number)?;
-                if seq % PER_SEGMENT != 0 {
+                if !seq.is_multiple_of(PER_SEGMENT) {
                     self.offsets_of(number)?;
                     let offset = self
                         .offsets
