@@ -536,7 +536,7 @@ fn signature_holds(message: &[u8], sig: &DalekSignature, key: &VerifyingKey) -> 
 /// and falling back to one-by-one checks only inside a group that fails.
 fn check_signatures(raw: &[Vec<u8>], decoded: &[Result<Decoded, DecodeFailure>]) -> Vec<bool> {
     let items: Vec<(usize, Vec<u8>, DalekSignature, VerifyingKey)> = decoded
-        .iter()
+        .par_iter()
         .enumerate()
         .filter_map(|(i, d)| {
             let (message, sig, key) = signed_parts(&raw[i], d.as_ref().ok()?)?;

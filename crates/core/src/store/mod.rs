@@ -113,7 +113,7 @@ pub(crate) const ENTRY_PREFIX: &[u8] = b"e:";
 const CACHE_BYTES: u64 = 64 * 1024 * 1024;
 /// Entries read per verification chunk: enough for parallel batch checks,
 /// small enough to keep memory flat.
-const CHUNK: usize = 4096;
+const CHUNK: usize = 8192;
 
 /// The last entry of a log.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -1005,7 +1005,6 @@ impl Log {
     fn verify_all(&self, mut sink: impl FnMut(&[VerifiedEntry]) -> Result<()>) -> Result<Verifier> {
         let mut verifier = Verifier::new();
         let mut frontier = Frontier::default();
-        let mut chunk = Vec::with_capacity(CHUNK);
         // Pipelined: while one chunk is decoded and its signatures checked
         // on every core, the chunk before it goes through the in-order checks
         // and the Merkle nodes, so those sequential passes do not leave cores
@@ -1041,27 +1040,43 @@ impl Log {
             *previous = Some(next);
             Ok(())
         };
-        for item in self.raw_entries() {
-            let stored = item.map(|(_, bytes)| bytes);
-            let value = match stored {
-                Ok(value) => value,
-                Err(e) => {
+        // The entries are read (and their frames checked) on a thread of
+        // their own, a chunk or two ahead, so that reading never leaves the
+        // cores idle between chunks.
+        let read: Result<()> = std::thread::scope(|scope| {
+            let (chunks, received) =
+                std::sync::mpsc::sync_channel::<(Vec<Vec<u8>>, Option<Error>)>(2);
+            scope.spawn(move || {
+                let mut chunk = Vec::with_capacity(CHUNK);
+                for item in self.raw_entries() {
+                    match item {
+                        Ok((_, bytes)) => chunk.push(bytes),
+                        Err(e) => {
+                            let _ = chunks.send((chunk, Some(e)));
+                            return;
+                        }
+                    }
+                    if chunk.len() == CHUNK {
+                        let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
+                        if chunks.send((full, None)).is_err() {
+                            return;
+                        }
+                    }
+                }
+                let _ = chunks.send((chunk, None));
+            });
+            for (chunk, failed) in received {
+                step(chunk, &mut previous, &mut verifier, &mut frontier)?;
+                if let Some(e) = failed {
                     // An earlier bad entry among those not yet checked is the
                     // first problem, not the gap or the read error after it.
-                    let rest = std::mem::take(&mut chunk);
-                    step(rest, &mut previous, &mut verifier, &mut frontier)?;
                     step(Vec::new(), &mut previous, &mut verifier, &mut frontier)?;
                     return Err(e);
                 }
-            };
-            chunk.push(value);
-            if chunk.len() == CHUNK {
-                let full = std::mem::take(&mut chunk);
-                step(full, &mut previous, &mut verifier, &mut frontier)?;
             }
-        }
-        step(chunk, &mut previous, &mut verifier, &mut frontier)?;
-        step(Vec::new(), &mut previous, &mut verifier, &mut frontier)?;
+            step(Vec::new(), &mut previous, &mut verifier, &mut frontier)
+        });
+        read?;
         tree::check_root(&self.tree, &self.path, &frontier)?;
         self.settle()?;
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());

@@ -149,15 +149,36 @@ pub(crate) fn check_nodes(
     frontier: &mut Frontier,
     verified: &[VerifiedEntry],
 ) -> Result<(), Error> {
-    let stored = SledNodes(tree);
     let leaves: Vec<Hash> = verified
         .par_iter()
         .map(|v| encoding::merkle_leaf_hash(v.bytes()))
         .collect();
+    let mut computed: Vec<StoredNode> = Vec::with_capacity(leaves.len() * 2);
     for leaf in leaves {
-        for node in frontier.push(leaf) {
+        computed.extend(frontier.push(leaf));
+    }
+    // Compared level by level with one ordered scan each: the nodes a chunk
+    // completes on a level have consecutive indexes, and a scan reads sled's
+    // pages once where a lookup per node would search from the root.
+    computed.sort_unstable_by_key(|n| (n.id.level, n.id.index));
+    for level_nodes in computed.chunk_by(|a, b| a.id.level == b.id.level) {
+        let (first, last) = (level_nodes[0].id, level_nodes[level_nodes.len() - 1].id);
+        let mut stored =
+            tree.range(node_key(first.level, first.index)..=node_key(last.level, last.index));
+        for node in level_nodes {
             let (level, index) = (node.id.level, node.id.index);
-            let found = stored.get(level, index).map_err(corrupt)?;
+            let found = match stored.next() {
+                Some(Ok((key, value))) if key.as_ref() == node_key(level, index).as_slice() => {
+                    Some(
+                        Hash::from_slice(&value)
+                            .map_err(|_| corrupt(NodeReadError::BadValue { level, index }))?,
+                    )
+                }
+                Some(Err(e)) => return Err(corrupt(e.into())),
+                // Another key, or none: this node is missing (the scan's
+                // next key is reread by the next lookup below).
+                _ => SledNodes(tree).get(level, index).map_err(corrupt)?,
+            };
             if found != Some(node.hash) {
                 return Err(Damage::Tree(format!(
                     "the stored tree does not match the entries: node (level {level}, index {index}) is {} but the entries give {}",
