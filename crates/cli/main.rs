@@ -60,9 +60,7 @@ impl From<trail_core::Error> for Failure {
                 | trail_core::Damage::Tree(_)
                 | trail_core::Damage::HeadMismatch
                 | trail_core::Damage::RegistryMismatch,
-            ) => {
-                "; the entries are not affected: run trail repair --log on the log to rebuild it from them"
-            }
+            ) => "; run trail repair --log on the log to rebuild it from its entries",
             E::KeyFileTooOpen { .. } => "; run chmod 600 on it",
             E::Publish(trail_core::PublishError::AheadOfLog { .. }) => {
                 "; sign a newer checkpoint first"

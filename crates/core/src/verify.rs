@@ -299,6 +299,16 @@ impl Prepared {
 pub(crate) type PreparedItem = (Vec<u8>, Result<(Entry, EntryHash), DecodeFailure>, bool);
 
 impl Prepared {
+    fn into_items_decoded(
+        self,
+    ) -> impl Iterator<Item = (Vec<u8>, Result<Decoded, DecodeFailure>, bool)> {
+        self.chunk
+            .into_iter()
+            .zip(self.decoded)
+            .zip(self.signatures_ok)
+            .map(|((bytes, decoded), ok)| (bytes, decoded, ok))
+    }
+
     /// The chunk's entries with what preparing found out about each, in order.
     pub(crate) fn into_items(self) -> impl Iterator<Item = PreparedItem> {
         self.chunk
@@ -396,6 +406,23 @@ impl Verifier {
             .zip(signatures_ok)
             .map(|((bytes, decoded), sig_ok)| self.accept(bytes, decoded, sig_ok))
             .collect()
+    }
+
+    /// Like [`Verifier::commit`], but keeps the entries before a bad one:
+    /// the accepted prefix (the verifier stands after it), and the error
+    /// that stopped it, if one did.
+    pub(crate) fn commit_prefix(
+        &mut self,
+        prepared: Prepared,
+    ) -> (Vec<VerifiedEntry>, Option<VerifyError>) {
+        let mut accepted = Vec::with_capacity(prepared.chunk.len());
+        for (bytes, decoded, sig_ok) in prepared.into_items_decoded() {
+            match self.accept(bytes, decoded, sig_ok) {
+                Ok(v) => accepted.push(v),
+                Err(e) => return (accepted, Some(e)),
+            }
+        }
+        (accepted, None)
     }
 
     /// Verifies the next entry on its own (one about to be appended, say).

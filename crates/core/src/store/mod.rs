@@ -114,6 +114,8 @@ const CACHE_BYTES: u64 = 64 * 1024 * 1024;
 /// Entries read per verification chunk: enough for parallel batch checks,
 /// small enough to keep memory flat.
 const CHUNK: usize = 8192;
+/// The most entry bytes in one verification chunk.
+const CHUNK_BYTES: usize = 16 * 1024 * 1024;
 
 /// The last entry of a log.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -584,22 +586,10 @@ impl Log {
                 break;
             }
             let full = chunk.len() == CHUNK;
-            let verified = match verifier.commit(Prepared::new(chunk.clone())) {
-                Ok(verified) => verified,
-                Err(_) => {
-                    // The good entries before the bad one are derived still.
-                    complete = false;
-                    let mut good = Vec::new();
-                    for bytes in chunk {
-                        match verifier.verify_one(bytes) {
-                            Ok(v) => good.push(v),
-                            Err(_) => break,
-                        }
-                    }
-                    good
-                }
-            };
-            self.derive(&verified, verifier.authority())?;
+            // The good entries before a bad one are derived still.
+            let (verified, failed) = verifier.commit_prefix(Prepared::new(chunk));
+            complete &= failed.is_none();
+            self.derive(&verified, verifier.authority(), false)?;
             if let Some(last) = verified.last() {
                 head = Some(Head {
                     seq: last.seq(),
@@ -613,7 +603,13 @@ impl Log {
             }
         }
         if let Some(a) = authority {
+            // The head moves with the rows, in one batch: a catch-up cut
+            // short leaves the old head and its rows, and the next one
+            // derives the same nodes and postings again.
             let mut batch = sled::Batch::default();
+            if let Some(h) = head {
+                batch.insert(HEAD_KEY, encode_head(&h));
+            }
             for row in all_rows(&a) {
                 batch.insert(row_key(&row), row_value(&a, &row));
             }
@@ -1048,15 +1044,22 @@ impl Log {
                 std::sync::mpsc::sync_channel::<(Vec<Vec<u8>>, Option<Error>)>(2);
             scope.spawn(move || {
                 let mut chunk = Vec::with_capacity(CHUNK);
+                let mut chunk_bytes = 0;
                 for item in self.raw_entries() {
                     match item {
-                        Ok((_, bytes)) => chunk.push(bytes),
+                        Ok((_, bytes)) => {
+                            chunk_bytes += bytes.len();
+                            chunk.push(bytes);
+                        }
                         Err(e) => {
                             let _ = chunks.send((chunk, Some(e)));
                             return;
                         }
                     }
-                    if chunk.len() == CHUNK {
+                    // Bounded in bytes too, so that a log of large entries
+                    // keeps a few chunks in memory, not gigabytes.
+                    if chunk.len() == CHUNK || chunk_bytes >= CHUNK_BYTES {
+                        chunk_bytes = 0;
                         let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
                         if chunks.send((full, None)).is_err() {
                             return;
@@ -1216,13 +1219,18 @@ impl Log {
             let bytes: Vec<Vec<u8>> = entries.iter().map(|v| v.bytes().to_vec()).collect();
             self.segments.append(first.seq(), &bytes)?;
         }
-        self.derive(entries, authority)
+        self.derive(entries, authority, true)
     }
 
     /// Writes what `entries` (verified, and in the segments) derive: their
     /// Merkle nodes, index rows and the head; the registry rows are the
     /// caller's to write.
-    fn derive(&self, entries: &[VerifiedEntry], authority: &Authority) -> Result<()> {
+    fn derive(
+        &self,
+        entries: &[VerifiedEntry],
+        authority: &Authority,
+        with_head: bool,
+    ) -> Result<()> {
         let mut batch = sled::Batch::default();
         let mut nodes = PendingNodes::new(&self.tree, &self.path);
         let first = entries.first().map_or(0, VerifiedEntry::seq);
@@ -1243,7 +1251,8 @@ impl Log {
         postings
             .write(&self.tree, &mut batch)
             .map_err(|e| self.store_error(e))?;
-        if let Some(last) = entries.last() {
+        // Catching up writes the head once, with the rows (`catch_up`).
+        if let Some(last) = entries.last().filter(|_| with_head) {
             let head = Head {
                 seq: last.seq(),
                 hash: last.hash(),
@@ -1334,6 +1343,9 @@ impl Log {
 
 impl Drop for Log {
     fn drop(&mut self) {
+        // The syncing thread ends first, while the writer's lock is still
+        // held: no sync may rewrite the durable record under a next writer.
+        drop(self.syncer.take());
         // The derived data is not flushed by appends (the segments are what
         // must be durable); flushed here, a clean close leaves nothing to
         // derive again on the next open.

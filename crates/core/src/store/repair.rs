@@ -83,10 +83,16 @@ impl Log {
                         .repair()
                         .map(|r| r.with(sled_recreated, marker_rewritten));
                 }
+                // Only where sled holds nothing but derived data: a log of
+                // the first layout (or one whose marker had to be guessed)
+                // may keep its only copy of the entries in sled.
                 Err(e)
                     if !sled_recreated
+                        && !marker_rewritten
                         && super::is_derived_damage(&e)
-                        && segments::present(dir) =>
+                        && segments::present(dir)
+                        && std::fs::read_to_string(dir.join(MARKER_FILE))
+                            .is_ok_and(|m| m == MARKER_TEXT) =>
                 {
                     let _lock = super::take_writer_lock(dir, Some(BRIEF_WAIT))?;
                     remove_sled_files(dir)?;

@@ -129,6 +129,8 @@ pub(crate) struct SegmentReader {
     path: PathBuf,
     number: u64,
     next_seq: u64,
+    /// The length field of the last frame read (whole or not).
+    last_len: u16,
     /// Bytes read so far: where the next frame starts.
     offset: u64,
 }
@@ -136,13 +138,17 @@ pub(crate) struct SegmentReader {
 /// How a scan of one segment ended.
 pub(crate) struct Scanned {
     /// Where each good frame starts, in order.
-    pub(crate) offsets: Vec<u32>,
+    pub(crate) offsets: Vec<u64>,
     /// Where the last good frame ends.
     pub(crate) end: u64,
     /// Why the scan stopped before the end of the file, if it did:
     /// `Some(true)` for a torn frame (past the end of the file),
     /// `Some(false)` for a damaged one.
     pub(crate) stopped: Option<(bool, FrameError)>,
+    /// Whether the bad frame the scan stopped at, if any, is the last thing
+    /// in the file: torn, or damaged with nothing after it. Only such a
+    /// tail can be a write cut short.
+    pub(crate) at_tail: bool,
 }
 
 impl SegmentReader {
@@ -179,6 +185,7 @@ impl SegmentReader {
             path,
             number,
             next_seq: first_seq,
+            last_len: 0,
             offset: HEADER_LEN as u64,
         })
     }
@@ -221,7 +228,8 @@ impl SegmentReader {
             Ok(_) => return Err(torn()),
             Err(e) => return Err(io_error(e, &self.path)),
         }
-        let len = usize::from(u16::from_be_bytes(len));
+        self.last_len = u16::from_be_bytes(len);
+        let len = usize::from(self.last_len);
         if len == 0 {
             return Err(damaged("its frame's length is zero"));
         }
@@ -256,21 +264,34 @@ impl SegmentReader {
     pub(crate) fn scan(mut self, limit: u64) -> Scanned {
         let mut offsets = Vec::new();
         let mut stopped = None;
+        let mut declared_end = None;
         while (offsets.len() as u64) < limit {
             let at = self.offset;
             match self.next_frame() {
-                Ok(Some(_)) => offsets.push(u32::try_from(at).unwrap_or(u32::MAX)),
+                Ok(Some(_)) => offsets.push(at),
                 Ok(None) => break,
                 Err(e) => {
+                    declared_end = Some(at + 2 + u64::from(self.last_len) + CHECK_LEN as u64);
                     stopped = Some(e);
                     break;
                 }
             }
         }
+        let file_len = self
+            .reader
+            .get_ref()
+            .metadata()
+            .map_or(u64::MAX, |m| m.len());
+        let at_tail = match &stopped {
+            Some((true, _)) => true,
+            Some((false, _)) => declared_end.is_some_and(|end| end >= file_len),
+            None => false,
+        };
         Scanned {
             offsets,
             end: self.offset,
             stopped,
+            at_tail,
         }
     }
 }
@@ -310,7 +331,7 @@ pub(crate) struct Segments {
     len: AtomicU64,
     /// Where the good frames of each segment start, read when first needed
     /// (and kept up to date by the writer for its last segment).
-    offsets: RwLock<HashMap<u64, Vec<u32>>>,
+    offsets: RwLock<HashMap<u64, Vec<u64>>>,
     /// The writer's last segment; `None` for a reader.
     tail: Option<Mutex<Tail>>,
     /// The first entry found damaged or missing when the segments were
@@ -350,6 +371,9 @@ impl Segments {
         file.write_all(&header(0)).map_err(io_error(&path))?;
         file.sync_all().map_err(io_error(&path))?;
         super::sync_dir(&dir)?;
+        // The folder's own name: a migration relies on it before it lets go
+        // of sled's copies.
+        super::sync_dir(log_dir)?;
         Segments::open(log_dir, Access::Write { known: 0 })
     }
 
@@ -371,7 +395,19 @@ impl Segments {
             }
         }
         numbers.sort_unstable();
-        let durable = read_durable(log_dir);
+        let mut durable = read_durable(log_dir);
+        if access == Access::ReadDurable {
+            // Beside a writer the record may be caught mid-rewrite, or not
+            // yet written by a writer just starting: read again before
+            // falling back to every good frame.
+            for _ in 0..10 {
+                if durable.is_some() {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(5));
+                durable = read_durable(log_dir);
+            }
+        }
         let mut damaged = None;
         // Every segment but the last must be full; a gap in the names is
         // entries missing.
@@ -393,6 +429,8 @@ impl Segments {
                     offsets: Vec::new(),
                     end: 0,
                     stopped: Some((false, e)),
+                    // A file begun (header first) when a crash came.
+                    at_tail: true,
                 }
             }
         };
@@ -408,6 +446,7 @@ impl Segments {
             // never what it could not read.
             let cuttable = matches!(access, Access::Write { .. })
                 && damaged.is_none()
+                && scanned.at_tail
                 && good >= acknowledged
                 && !matches!(error, FrameError::Io { .. });
             if cuttable {
@@ -417,12 +456,15 @@ impl Segments {
                 len = len.max(acknowledged);
             }
         }
-        if let Some(d) = durable
-            && d > len
-            && damaged.is_none()
-        {
+        // Entries acknowledged (or, with the durable record unreadable,
+        // derived by the writer's sled) that the segments no longer hold.
+        let claimed = match access {
+            Access::Write { known } => durable.unwrap_or(known),
+            _ => durable.unwrap_or(0),
+        };
+        if claimed > len && damaged.is_none() {
             damaged = Some(FrameError::Missing { seq: len });
-            len = d;
+            len = claimed;
         }
         if access == Access::ReadDurable
             && let Some(d) = durable
@@ -457,6 +499,17 @@ impl Segments {
                     .open(&durable_path)
                     .map_err(io_error(&durable_path))?;
                 if damaged.is_none() {
+                    // Frames the last writer wrote but may not have synced
+                    // are counted now: made durable first.
+                    let first = durable.unwrap_or(0).min(len) / PER_SEGMENT;
+                    for number in first..last {
+                        let path = segment_path(log_dir, number);
+                        File::open(&path)
+                            .and_then(|f| f.sync_data())
+                            .map_err(io_error(&path))?;
+                    }
+                    file.sync_data().map_err(io_error(&path))?;
+                    super::sync_dir(&dir)?;
                     durable_file
                         .write_all_at(&durable_record(len), 0)
                         .and_then(|()| durable_file.set_len(16))
@@ -624,7 +677,9 @@ impl Segments {
     }
 
     /// Writes the frames of `entries` (seqs from `first_seq`) after the
-    /// last one, without syncing; on failure the segment is cut back.
+    /// last one, without syncing. All or nothing: a failure cuts every file
+    /// back to where it ended (a file begun for the batch is removed), and
+    /// the frames are readable only once all of them are written.
     pub(crate) fn append(&self, first_seq: u64, entries: &[Vec<u8>]) -> crate::error::Result<()> {
         let Some(tail) = &self.tail else {
             return Err(crate::error::Error::Store {
@@ -634,8 +689,8 @@ impl Segments {
         };
         let mut tail = tail.lock().unwrap_or_else(|p| p.into_inner());
         debug_assert_eq!(first_seq, self.len());
-        let mut buffer = Vec::new();
-        let mut starts = Vec::new();
+        // Each file's frames, and where each frame starts in it.
+        let mut groups: Vec<(u64, Vec<u8>, Vec<u64>)> = Vec::new();
         for (seq, bytes) in (first_seq..).zip(entries) {
             if bytes.is_empty() || bytes.len() > MAX_ENTRY_BYTES {
                 return Err(crate::error::Error::EntryTooLarge {
@@ -643,43 +698,70 @@ impl Segments {
                     limit: MAX_ENTRY_BYTES,
                 });
             }
-            if seq / PER_SEGMENT != tail.number {
-                self.write_out(&mut tail, &mut buffer, &mut starts)?;
-                self.roll(&mut tail, seq / PER_SEGMENT)?;
+            let number = seq / PER_SEGMENT;
+            if groups.last().is_none_or(|g| g.0 != number) {
+                let start = if number == tail.number {
+                    tail.end
+                } else {
+                    HEADER_LEN as u64
+                };
+                groups.push((number, Vec::new(), vec![start]));
+            } else if let Some(g) = groups.last_mut() {
+                let next = g.2[0] + g.1.len() as u64;
+                g.2.push(next);
             }
-            starts.push(u32::try_from(tail.end + buffer.len() as u64).unwrap_or(u32::MAX));
-            frame(seq, bytes, &mut buffer);
+            if let Some(g) = groups.last_mut() {
+                frame(seq, bytes, &mut g.1);
+            }
         }
-        self.write_out(&mut tail, &mut buffer, &mut starts)?;
+        let before = (tail.number, tail.end, tail.unsynced.len());
+        if let Err(e) = self.write_groups(&mut tail, &groups) {
+            self.roll_back(&mut tail, before);
+            return Err(e);
+        }
+        let mut offsets = self.offsets.write().unwrap_or_else(|p| p.into_inner());
+        let mut added = 0;
+        for (number, _, starts) in groups {
+            added += starts.len() as u64;
+            offsets.entry(number).or_default().extend(starts);
+        }
+        self.len.fetch_add(added, Ordering::AcqRel);
         Ok(())
     }
 
-    fn write_out(
+    fn write_groups(
         &self,
         tail: &mut Tail,
-        buffer: &mut Vec<u8>,
-        starts: &mut Vec<u32>,
+        groups: &[(u64, Vec<u8>, Vec<u64>)],
     ) -> crate::error::Result<()> {
-        if buffer.is_empty() {
-            return Ok(());
+        for (number, buffer, _) in groups {
+            if *number != tail.number {
+                self.roll(tail, *number)?;
+            }
+            let path = segment_path(&self.log_dir, tail.number);
+            tail.file
+                .write_all_at(buffer, tail.end)
+                .map_err(io_error(&path))?;
+            tail.end += buffer.len() as u64;
         }
-        let path = segment_path(&self.log_dir, tail.number);
-        if let Err(e) = tail.file.write_all_at(buffer, tail.end) {
-            // Nothing of a failed write may stay to be mistaken for entries.
-            let _ = tail.file.set_len(tail.end);
-            return Err(io_error(&path)(e));
-        }
-        tail.end += buffer.len() as u64;
-        self.offsets
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(tail.number)
-            .or_default()
-            .extend(starts.iter());
-        self.len.fetch_add(starts.len() as u64, Ordering::AcqRel);
-        buffer.clear();
-        starts.clear();
         Ok(())
+    }
+
+    /// Undoes a failed [`Segments::append`]: the files begun for it are
+    /// removed and the one it began in is cut back to where it ended.
+    fn roll_back(&self, tail: &mut Tail, (number, end, unsynced): (u64, u64, usize)) {
+        while tail.number != number {
+            let _ = std::fs::remove_file(segment_path(&self.log_dir, tail.number));
+            match tail.unsynced.pop() {
+                Some(previous) if tail.unsynced.len() >= unsynced => {
+                    tail.file = previous;
+                    tail.number -= 1;
+                }
+                _ => break,
+            }
+        }
+        let _ = tail.file.set_len(end);
+        tail.end = end;
     }
 
     fn roll(&self, tail: &mut Tail, number: u64) -> crate::error::Result<()> {
@@ -691,14 +773,13 @@ impl Segments {
             .truncate(true)
             .open(&path)
             .map_err(io_error(&path))?;
-        file.write_all(&header(number * PER_SEGMENT))
-            .map_err(io_error(&path))?;
+        let begun = file.write_all(&header(number * PER_SEGMENT));
         let full = std::mem::replace(&mut tail.file, file);
         tail.unsynced.push(full);
         tail.folder_unsynced = true;
         tail.number = number;
         tail.end = HEADER_LEN as u64;
-        Ok(())
+        begun.map_err(io_error(&path))
     }
 
     /// Makes every frame written so far durable (one fdatasync per file
