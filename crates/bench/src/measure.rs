@@ -160,10 +160,6 @@ pub fn run(options: &RunOptions) -> Result<Results, BoxError> {
             "ed25519 sign, all cores",
             bulk_rate / limits.sign_all_per_s,
             RatioKind::FractionOfLimit,
-        )
-        .target(
-            ">= 60% of all-core signing",
-            bulk_rate >= 0.6 * limits.sign_all_per_s,
         ),
     );
     rows.push(
@@ -177,6 +173,10 @@ pub fn run(options: &RunOptions) -> Result<Results, BoxError> {
             "ed25519 sign, one thread (the hash chain makes signing sequential)",
             bulk_rate / limits.sign_per_s,
             RatioKind::FractionOfLimit,
+        )
+        .target(
+            ">= 80% of one-core signing",
+            bulk_rate >= 0.8 * limits.sign_per_s,
         ),
     );
 
@@ -185,7 +185,7 @@ pub fn run(options: &RunOptions) -> Result<Results, BoxError> {
     single_appends(&built, scratch.path(), options.singles, &mut rows)?;
 
     echo(&rows, &mut shown);
-    note(t0, "verifying the sled log");
+    note(t0, "verifying the log directory");
     let mut raw_bytes = 0u64;
     let mut n = 0;
     let (verify_rate, limit) = around(&signed, || {
@@ -199,7 +199,7 @@ pub fn run(options: &RunOptions) -> Result<Results, BoxError> {
     })?;
     rows.push(verify_row(
         4,
-        "verify sled log (Log::verify_with)",
+        "verify the log directory (Log::verify_with)",
         verify_rate,
         limit,
     ));
@@ -255,7 +255,7 @@ pub fn run(options: &RunOptions) -> Result<Results, BoxError> {
     rows.push(
         Row::plain(
             7,
-            "sled log on disk (du after flush), per entry",
+            "log directory on disk (du after close: segments, sled's derived data, indexes), per entry",
             disk as f64 / n as f64,
             "bytes",
         )
@@ -264,7 +264,7 @@ pub fn run(options: &RunOptions) -> Result<Results, BoxError> {
             disk as f64 / raw_bytes as f64,
             RatioKind::MultipleOfFloor,
         )
-        .target("<= 2.5x raw", disk as f64 <= 2.5 * raw_bytes as f64),
+        .target("<= 1.5x raw", disk as f64 <= 1.5 * raw_bytes as f64),
     );
     rows.push(
         Row::plain(
@@ -323,7 +323,7 @@ pub fn run(options: &RunOptions) -> Result<Results, BoxError> {
             "MiB",
         )
         .vs(
-            "sled log without snapshots",
+            "log directory without snapshots",
             snapshots as f64 / disk as f64,
             RatioKind::MultipleOf,
         ),
@@ -514,7 +514,7 @@ fn single_appends(
             p50 / floor50,
             RatioKind::MultipleOfFloor,
         )
-        .target("<= 2x fdatasync floor", p50 <= 2.0 * floor50),
+        .target("<= 1.3x fdatasync floor", p50 <= 1.3 * floor50),
     );
     rows.push(
         Row::plain(3, "single durable append p99", p99 * 1e3, "ms").vs(

@@ -425,7 +425,7 @@ impl Log {
         let known = head.map_or(0, |h| h.seq + 1);
         let access = match role {
             Role::Writer { .. } => Access::Write { known },
-            Role::Reader => Access::ReadAll,
+            Role::Reader => Access::ReadAll { known },
             Role::Detached { .. } => Access::ReadDurable,
         };
         let segments = std::sync::Arc::new(Segments::open(dir, access)?);

@@ -109,6 +109,36 @@ fn segment_path(log_dir: &Path, number: u64) -> PathBuf {
     log_dir.join(DIR).join(segment_name(number * PER_SEGMENT))
 }
 
+/// Segment `number`'s offset file: where each of its frames starts, a u64
+/// (big-endian) per frame. Derived (a scan of the segment rebuilds it) and
+/// never trusted: a frame's check covers its seq, so an offset that points
+/// anywhere else fails it, and the segment is scanned instead.
+fn index_path(log_dir: &Path, number: u64) -> PathBuf {
+    log_dir
+        .join(DIR)
+        .join(format!("{:010}.idx", number * PER_SEGMENT))
+}
+
+/// Rewrites segment `number`'s offset file; derived, so not synced, and a
+/// failure costs only a scan later.
+fn write_index(log_dir: &Path, number: u64, offsets: &[u64]) {
+    let bytes: Vec<u8> = offsets.iter().flat_map(|o| o.to_be_bytes()).collect();
+    let _ = std::fs::write(index_path(log_dir, number), bytes);
+}
+
+/// Segment `number`'s offset file, if it holds at least `needed` offsets.
+fn read_index(log_dir: &Path, number: u64, needed: u64) -> Option<Vec<u64>> {
+    let bytes = std::fs::read(index_path(log_dir, number)).ok()?;
+    if bytes.len() % 8 != 0 || ((bytes.len() / 8) as u64) < needed {
+        return None;
+    }
+    let offsets = bytes
+        .chunks_exact(8)
+        .map(|b| u64::from_be_bytes(b.try_into().unwrap_or_default()))
+        .collect();
+    Some(offsets)
+}
+
 /// Whether `log_dir` holds segment files.
 pub(crate) fn present(log_dir: &Path) -> bool {
     log_dir.join(DIR).join(segment_name(0)).is_file()
@@ -316,6 +346,9 @@ struct Tail {
     number: u64,
     /// Bytes of good frames in `file`.
     end: u64,
+    /// Frames in `file`, and its offset file.
+    frames: u64,
+    index: File,
     /// Files written since the last sync, other than `file` (a segment just
     /// filled), and whether the folder gained a name since.
     unsynced: Vec<File>,
@@ -337,6 +370,9 @@ pub(crate) struct Segments {
     /// The first entry found damaged or missing when the segments were
     /// opened: a log may not be appended to past it.
     damaged: Option<FrameError>,
+    /// Whether this handle rewrites an offset file it found wrong: not a
+    /// reader beside a writer, which writes them.
+    heals_indexes: bool,
 }
 
 /// How segments are opened.
@@ -349,7 +385,11 @@ pub(crate) enum Access {
         known: u64,
     },
     /// A reader while no writer is running: every good frame.
-    ReadAll,
+    ReadAll {
+        /// Entries the derived data says are there: when the durable record
+        /// counts at least as many, the last segment need not be scanned.
+        known: u64,
+    },
     /// A reader beside a running writer: the acknowledged entries only.
     ReadDurable,
 }
@@ -420,6 +460,26 @@ impl Segments {
                 seq: gap.0 * PER_SEGMENT,
             });
         }
+        // A reader need not scan the last segment when the durable record
+        // counts everything the derived data knows of: it reads no further.
+        if let Some(count) = durable
+            && damaged.is_none()
+            && last == count.saturating_sub(1) / PER_SEGMENT
+            && match access {
+                Access::ReadDurable => true,
+                Access::ReadAll { known } => known <= count,
+                Access::Write { .. } => false,
+            }
+        {
+            return Ok(Segments {
+                log_dir: log_dir.to_owned(),
+                len: AtomicU64::new(count),
+                offsets: RwLock::new(HashMap::new()),
+                tail: None,
+                damaged: None,
+                heals_indexes: matches!(access, Access::ReadAll { .. }),
+            });
+        }
         let mut header_damaged = false;
         let scanned = match SegmentReader::open(log_dir, last) {
             Ok(reader) => reader.scan(PER_SEGMENT),
@@ -472,6 +532,12 @@ impl Segments {
             len = len.min(d);
         }
         let mut offsets = HashMap::new();
+        let last_frames = scanned.offsets.len() as u64;
+        if matches!(access, Access::Write { .. }) {
+            // The last segment's offset file, made to match it (it may lag
+            // after a crash, or run past a cut).
+            write_index(log_dir, last, &scanned.offsets);
+        }
         offsets.insert(last, scanned.offsets);
         let tail = match access {
             Access::Write { .. } => {
@@ -515,10 +581,19 @@ impl Segments {
                         .and_then(|()| durable_file.set_len(16))
                         .map_err(io_error(&durable_path))?;
                 }
+                let index_path = index_path(log_dir, last);
+                let index = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create(true)
+                    .truncate(false)
+                    .open(&index_path)
+                    .map_err(io_error(&index_path))?;
                 Some(Mutex::new(Tail {
                     file,
                     number: last,
                     end: scanned.end.max(HEADER_LEN as u64),
+                    frames: last_frames,
+                    index,
                     unsynced: Vec::new(),
                     folder_unsynced: false,
                     durable: durable_file,
@@ -532,6 +607,7 @@ impl Segments {
             offsets: RwLock::new(offsets),
             tail,
             damaged,
+            heals_indexes: !matches!(access, Access::ReadDurable),
         })
     }
 
@@ -554,16 +630,53 @@ impl Segments {
         {
             return Ok(());
         }
-        let scanned = SegmentReader::open(&self.log_dir, number)?.scan(PER_SEGMENT);
+        // Offsets this handle needs from the file: all of a full segment,
+        // up to its length for the last.
+        let needed = self
+            .len()
+            .saturating_sub(number * PER_SEGMENT)
+            .min(PER_SEGMENT);
+        let offsets = match read_index(&self.log_dir, number, needed) {
+            Some(offsets) => offsets,
+            None => self.scan_offsets(number)?,
+        };
         self.offsets
             .write()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(number, scanned.offsets);
+            .insert(number, offsets);
         Ok(())
+    }
+
+    /// Segment `number`'s offsets, found by reading it through; its offset
+    /// file is rewritten from them where this handle may.
+    fn scan_offsets(&self, number: u64) -> Result<Vec<u64>, FrameError> {
+        let scanned = SegmentReader::open(&self.log_dir, number)?.scan(PER_SEGMENT);
+        let full = scanned.offsets.len() as u64 == PER_SEGMENT;
+        if self.heals_indexes && (full || self.tail.is_none()) && scanned.stopped.is_none() {
+            write_index(&self.log_dir, number, &scanned.offsets);
+        }
+        Ok(scanned.offsets)
     }
 
     /// Entry `seq`'s bytes, its frame checked.
     pub(crate) fn get(&self, seq: u64) -> Result<Vec<u8>, FrameError> {
+        match self.get_at_known_offset(seq) {
+            Err(FrameError::Damaged { .. } | FrameError::Io { .. }) => {
+                // The offset may be what is wrong (a damaged offset file):
+                // found again by a scan before the frame is blamed.
+                let number = seq / PER_SEGMENT;
+                let offsets = self.scan_offsets(number)?;
+                self.offsets
+                    .write()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(number, offsets);
+                self.get_at_known_offset(seq)
+            }
+            other => other,
+        }
+    }
+
+    fn get_at_known_offset(&self, seq: u64) -> Result<Vec<u8>, FrameError> {
         if seq >= self.len() {
             return Err(FrameError::Missing { seq });
         }
@@ -589,12 +702,10 @@ impl Segments {
         };
         let file = File::open(&path).map_err(io)?;
         let mut len = [0; 2];
-        file.read_exact_at(&mut len, u64::from(offset))
-            .map_err(io)?;
+        file.read_exact_at(&mut len, offset).map_err(io)?;
         let len = usize::from(u16::from_be_bytes(len));
         let mut body = vec![0; len + CHECK_LEN];
-        file.read_exact_at(&mut body, u64::from(offset) + 2)
-            .map_err(io)?;
+        file.read_exact_at(&mut body, offset + 2).map_err(io)?;
         let check = body.split_off(len);
         if len == 0 || check[..] != frame_check(seq, &body) {
             return Err(FrameError::Damaged {
@@ -714,7 +825,7 @@ impl Segments {
                 frame(seq, bytes, &mut g.1);
             }
         }
-        let before = (tail.number, tail.end, tail.unsynced.len());
+        let before = (tail.number, tail.end, tail.frames, tail.unsynced.len());
         if let Err(e) = self.write_groups(&mut tail, &groups) {
             self.roll_back(&mut tail, before);
             return Err(e);
@@ -734,7 +845,7 @@ impl Segments {
         tail: &mut Tail,
         groups: &[(u64, Vec<u8>, Vec<u64>)],
     ) -> crate::error::Result<()> {
-        for (number, buffer, _) in groups {
+        for (number, buffer, starts) in groups {
             if *number != tail.number {
                 self.roll(tail, *number)?;
             }
@@ -743,15 +854,20 @@ impl Segments {
                 .write_all_at(buffer, tail.end)
                 .map_err(io_error(&path))?;
             tail.end += buffer.len() as u64;
+            // The offset file follows; a failure there costs a scan later.
+            let offsets: Vec<u8> = starts.iter().flat_map(|o| o.to_be_bytes()).collect();
+            let _ = tail.index.write_all_at(&offsets, tail.frames * 8);
+            tail.frames += starts.len() as u64;
         }
         Ok(())
     }
 
     /// Undoes a failed [`Segments::append`]: the files begun for it are
     /// removed and the one it began in is cut back to where it ended.
-    fn roll_back(&self, tail: &mut Tail, (number, end, unsynced): (u64, u64, usize)) {
+    fn roll_back(&self, tail: &mut Tail, (number, end, frames, unsynced): (u64, u64, u64, usize)) {
         while tail.number != number {
             let _ = std::fs::remove_file(segment_path(&self.log_dir, tail.number));
+            let _ = std::fs::remove_file(index_path(&self.log_dir, tail.number));
             match tail.unsynced.pop() {
                 Some(previous) if tail.unsynced.len() >= unsynced => {
                     tail.file = previous;
@@ -762,6 +878,14 @@ impl Segments {
         }
         let _ = tail.file.set_len(end);
         tail.end = end;
+        if let Ok(index) = std::fs::OpenOptions::new()
+            .write(true)
+            .open(index_path(&self.log_dir, number))
+        {
+            let _ = index.set_len(frames * 8);
+            tail.index = index;
+        }
+        tail.frames = frames;
     }
 
     fn roll(&self, tail: &mut Tail, number: u64) -> crate::error::Result<()> {
@@ -779,6 +903,11 @@ impl Segments {
         tail.folder_unsynced = true;
         tail.number = number;
         tail.end = HEADER_LEN as u64;
+        tail.frames = 0;
+        let index_path = index_path(&self.log_dir, number);
+        if let Ok(index) = File::create(&index_path) {
+            tail.index = index;
+        }
         begun.map_err(io_error(&path))
     }
 
@@ -903,7 +1032,7 @@ mod tests {
         let mut bytes = whole.clone();
         bytes.extend_from_slice(&torn[..torn.len() - 3]);
         std::fs::write(&path, &bytes).unwrap();
-        let reader = Segments::open(dir.path(), Access::ReadAll).unwrap();
+        let reader = Segments::open(dir.path(), Access::ReadAll { known: u64::MAX }).unwrap();
         assert_eq!(reader.len(), 2);
         assert_eq!(
             std::fs::read(&path).unwrap(),
@@ -966,7 +1095,7 @@ mod tests {
         segments.sync().unwrap();
         assert!(segment_path(dir.path(), 1).is_file());
         drop(segments);
-        let reader = Segments::open(dir.path(), Access::ReadAll).unwrap();
+        let reader = Segments::open(dir.path(), Access::ReadAll { known: 0 }).unwrap();
         assert_eq!(reader.len(), PER_SEGMENT + 3);
         assert_eq!(reader.get(PER_SEGMENT + 1).unwrap(), entries[65537]);
         let around: Vec<_> = reader
@@ -982,5 +1111,40 @@ mod tests {
                 PER_SEGMENT + 1
             ]
         );
+    }
+}
+
+#[cfg(test)]
+mod index_tests {
+    use super::*;
+
+    #[test]
+    fn a_wrong_offset_file_costs_a_scan_and_is_rewritten_never_a_wrong_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let segments = Segments::create(dir.path()).unwrap();
+        let entries: Vec<Vec<u8>> = (0u64..50).map(|n| n.to_be_bytes().repeat(3)).collect();
+        segments.append(0, &entries).unwrap();
+        segments.sync().unwrap();
+        drop(segments);
+        let path = index_path(dir.path(), 0);
+        let whole = std::fs::read(&path).unwrap();
+        assert_eq!(whole.len(), 50 * 8, "one offset per frame");
+        // Entry 20's offset now points at entry 21's frame.
+        let mut wrong = whole.clone();
+        let next: [u8; 8] = wrong[21 * 8..22 * 8].try_into().unwrap();
+        wrong[20 * 8..21 * 8].copy_from_slice(&next);
+        std::fs::write(&path, &wrong).unwrap();
+        let reader = Segments::open(dir.path(), Access::ReadAll { known: 50 }).unwrap();
+        assert_eq!(reader.get(20).unwrap(), entries[20]);
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            whole,
+            "rewritten from a scan"
+        );
+        // Beside a writer a reader leaves the file to the writer.
+        std::fs::write(&path, &wrong).unwrap();
+        let beside = Segments::open(dir.path(), Access::ReadDurable).unwrap();
+        assert_eq!(beside.get(20).unwrap(), entries[20]);
+        assert_eq!(std::fs::read(&path).unwrap(), wrong);
     }
 }
