@@ -762,7 +762,7 @@ impl Segments {
                         .get(&number)
                         .and_then(|o| o.get(usize::try_from(seq % PER_SEGMENT).ok()?).copied());
                     if let Some(offset) = offset {
-                        r.seek(seq, u64::from(offset)).map_err(|e| FrameError::Io {
+                        r.seek(seq, offset).map_err(|e| FrameError::Io {
                             path: r.path.clone(),
                             message: e.to_string(),
                         })?;
