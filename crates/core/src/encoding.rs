@@ -123,7 +123,11 @@ pub fn entry_bytes(entry: &Entry) -> Vec<u8> {
 
 /// The entry hash: BLAKE3 in derive-key mode over the full canonical bytes.
 pub fn entry_hash(canonical: &[u8]) -> EntryHash {
-    let mut hasher = blake3::Hasher::new_derive_key(ENTRY_HASH_CONTEXT);
+    // Deriving the context key is a hash of its own: done once, and the
+    // keyed hasher cloned for each entry (the same bytes come out).
+    static KEYED: std::sync::LazyLock<blake3::Hasher> =
+        std::sync::LazyLock::new(|| blake3::Hasher::new_derive_key(ENTRY_HASH_CONTEXT));
+    let mut hasher = KEYED.clone();
     hasher.update(canonical);
     EntryHash(*hasher.finalize().as_bytes())
 }
