@@ -8,7 +8,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{arg, trail_run};
+use common::{arg, trail, trail_run};
 
 fn unpack(dir: &Path) {
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v1-log.tar.gz");
@@ -66,4 +66,40 @@ fn a_first_layout_log_is_migrated_to_segments_losing_nothing() {
     .ok();
     let verified = trail_run(&["verify", "--log", arg(&log)]).ok().to_owned();
     assert!(verified.contains("intact: 32 entries"), "{verified}");
+}
+
+#[test]
+fn repair_never_removes_the_sled_files_of_a_first_layout_log() {
+    let dir = tempfile::tempdir().unwrap();
+    unpack(dir.path());
+    let log = dir.path().join("log");
+    // A migration cut short: a segment file begun, the marker still of the
+    // first layout, and sled's data file damaged. sled still holds the
+    // only copy of the entries, so repair must leave its files alone.
+    let segments = log.join("segments");
+    std::fs::create_dir(&segments).unwrap();
+    let mut header = b"trail segment v1".to_vec();
+    header.extend_from_slice(&0u64.to_be_bytes());
+    std::fs::write(segments.join("0000000000.seg"), header).unwrap();
+    let db = std::fs::read(log.join("db")).unwrap();
+    let name = b"Operation Linden recommendations (demo)";
+    let at = db
+        .windows(name.len())
+        .position(|w| w == name)
+        .expect("the first layout keeps the genesis entry in sled's data file");
+    let mut damaged = db.clone();
+    damaged.truncate(at + 10);
+    std::fs::write(log.join("db"), &damaged).unwrap();
+    let out = trail()
+        .args(["repair", "--log", arg(&log)])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "repair must refuse: {stderr}");
+    // sled may mend its own file on open; what matters is that it is there.
+    assert!(stderr.contains("a repair cannot rebuild them"), "{stderr}");
+    for name in ["db", "conf"] {
+        assert!(log.join(name).is_file(), "{name} was removed: {stderr}");
+    }
+    eprintln!("repair refused: {stderr}");
 }

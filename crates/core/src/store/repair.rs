@@ -98,6 +98,20 @@ impl Log {
                     remove_sled_files(dir)?;
                     sled_recreated = true;
                 }
+                Err(e)
+                    if super::is_derived_damage(&e)
+                        && std::fs::read_to_string(dir.join(MARKER_FILE))
+                            .is_ok_and(|m| m != MARKER_TEXT) =>
+                {
+                    return Err(Error::Store {
+                        path: dir.to_owned(),
+                        message: format!(
+                            "{e}; in a log of the first layout sled's files hold the entries \
+                             themselves, so a repair cannot rebuild them: restore the log from a \
+                             bundle (trail import) or a backup"
+                        ),
+                    });
+                }
                 Err(e) => return Err(e),
             }
         }
