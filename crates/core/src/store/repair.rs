@@ -106,9 +106,11 @@ impl Log {
                     return Err(Error::Store {
                         path: dir.to_owned(),
                         message: format!(
-                            "{e}; in a log of the first layout sled's files hold the entries \
-                             themselves, so a repair cannot rebuild them: restore the log from a \
-                             bundle (trail import) or a backup"
+                            "{e}; its marker names the first layout, in which sled's files hold \
+                             the entries themselves, so a repair removes nothing: if the log was \
+                             migrated (its segment files hold every entry), write 'trail log v2' \
+                             to TRAIL_LOG and repair again, else restore it from a bundle (trail \
+                             import) or a backup"
                         ),
                     });
                 }

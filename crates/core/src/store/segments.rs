@@ -132,11 +132,15 @@ fn read_index(log_dir: &Path, number: u64, needed: u64) -> Option<Vec<u64>> {
     if bytes.len() % 8 != 0 || ((bytes.len() / 8) as u64) < needed {
         return None;
     }
-    let offsets = bytes
+    let offsets: Vec<u64> = bytes
         .chunks_exact(8)
         .map(|b| u64::from_be_bytes(b.try_into().unwrap_or_default()))
         .collect();
-    Some(offsets)
+    // Offsets begin after the header and grow by a whole frame (at least
+    // 11 bytes) each time: a file of zeros or one out of order is not used.
+    let ordered = offsets.first().is_none_or(|f| *f == HEADER_LEN as u64)
+        && offsets.windows(2).all(|w| w[1] >= w[0] + 11);
+    ordered.then_some(offsets)
 }
 
 /// Whether `log_dir` holds segment files.
@@ -314,7 +318,11 @@ impl SegmentReader {
             .map_or(u64::MAX, |m| m.len());
         let at_tail = match &stopped {
             Some((true, _)) => true,
-            Some((false, _)) => declared_end.is_some_and(|end| end >= file_len),
+            // Nothing after the bad frame, or nothing but zeros (a write cut
+            // short on a filesystem that extended the file first).
+            Some((false, _)) => declared_end.is_some_and(|end| {
+                end >= file_len || zeros_from(self.reader.get_ref(), end, file_len)
+            }),
             None => false,
         };
         Scanned {
@@ -324,6 +332,20 @@ impl SegmentReader {
             at_tail,
         }
     }
+}
+
+/// Whether the bytes of `file` from `from` to `to` are all zeros.
+fn zeros_from(file: &File, from: u64, to: u64) -> bool {
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut at = from;
+    while at < to {
+        let n = usize::try_from((to - at).min(buf.len() as u64)).unwrap_or(buf.len());
+        if file.read_exact_at(&mut buf[..n], at).is_err() || buf[..n].iter().any(|b| *b != 0) {
+            return false;
+        }
+        at += n as u64;
+    }
+    true
 }
 
 /// Reads until `buf` is full or the file ends; how many bytes it read.
@@ -346,9 +368,10 @@ struct Tail {
     number: u64,
     /// Bytes of good frames in `file`.
     end: u64,
-    /// Frames in `file`, and its offset file.
+    /// Frames in `file`, and its offset file (`None` once a write to it
+    /// failed: it is then left short, and rebuilt by a scan when needed).
     frames: u64,
-    index: File,
+    index: Option<File>,
     /// Files written since the last sync, other than `file` (a segment just
     /// filled), and whether the folder gained a name since.
     unsynced: Vec<File>,
@@ -480,6 +503,34 @@ impl Segments {
                 heals_indexes: matches!(access, Access::ReadAll { .. }),
             });
         }
+        // The writer counts every segment before the last as full: those
+        // that may hold frames the last writer did not sync are read
+        // through first (a crash can keep a new file's name and lose the
+        // end of the one before it).
+        if let Access::Write { known } = access
+            && damaged.is_none()
+        {
+            for number in durable.unwrap_or(known) / PER_SEGMENT..last {
+                let short = match SegmentReader::open(log_dir, number) {
+                    Ok(reader) => {
+                        let scanned = reader.scan(PER_SEGMENT);
+                        let frames = scanned.offsets.len() as u64;
+                        match scanned.stopped {
+                            Some((_, e)) => Some(e),
+                            None if frames < PER_SEGMENT => Some(FrameError::Missing {
+                                seq: number * PER_SEGMENT + frames,
+                            }),
+                            None => None,
+                        }
+                    }
+                    Err(e) => Some(e),
+                };
+                if short.is_some() {
+                    damaged = short;
+                    break;
+                }
+            }
+        }
         let mut header_damaged = false;
         let scanned = match SegmentReader::open(log_dir, last) {
             Ok(reader) => reader.scan(PER_SEGMENT),
@@ -593,7 +644,7 @@ impl Segments {
                     number: last,
                     end: scanned.end.max(HEADER_LEN as u64),
                     frames: last_frames,
-                    index,
+                    index: Some(index),
                     unsynced: Vec::new(),
                     folder_unsynced: false,
                     durable: durable_file,
@@ -666,10 +717,12 @@ impl Segments {
                 // found again by a scan before the frame is blamed.
                 let number = seq / PER_SEGMENT;
                 let offsets = self.scan_offsets(number)?;
-                self.offsets
-                    .write()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .insert(number, offsets);
+                let mut known = self.offsets.write().unwrap_or_else(|p| p.into_inner());
+                // Not shorter than what the writer has added meanwhile.
+                if known.get(&number).is_none_or(|k| k.len() <= offsets.len()) {
+                    known.insert(number, offsets);
+                }
+                drop(known);
                 self.get_at_known_offset(seq)
             }
             other => other,
@@ -691,8 +744,9 @@ impl Segments {
             // The scan stopped before it: read from the segment's start to
             // say why.
             return match self.read(seq, seq).next() {
+                Some(Ok((_, bytes))) => Ok(bytes),
                 Some(Err(e)) => Err(e),
-                _ => Err(FrameError::Missing { seq }),
+                None => Err(FrameError::Missing { seq }),
             };
         };
         let path = segment_path(&self.log_dir, number);
@@ -749,6 +803,7 @@ impl Segments {
         seq: u64,
     ) -> Result<Vec<u8>, FrameError> {
         let number = seq / PER_SEGMENT;
+        let mut seeked = false;
         let current = match reader {
             Some(r) if r.next_seq == seq && r.number == number => r,
             _ => {
@@ -766,6 +821,7 @@ impl Segments {
                             path: r.path.clone(),
                             message: e.to_string(),
                         })?;
+                        seeked = true;
                     }
                 }
                 reader.insert(r)
@@ -774,6 +830,12 @@ impl Segments {
         loop {
             match current.next_frame() {
                 Ok(Some(bytes)) if current.next_seq == seq + 1 => return Ok(bytes),
+                // The offset may be what is wrong (a damaged offset file):
+                // read again from the segment's start before blaming the frame.
+                Ok(None) | Err(_) if seeked => {
+                    seeked = false;
+                    *current = SegmentReader::open(&self.log_dir, number)?;
+                }
                 // Frames before `seq` when its offset is unknown (the scan
                 // stopped short of it): read past them to say what stops it.
                 Ok(Some(_)) => {}
@@ -856,7 +918,13 @@ impl Segments {
             tail.end += buffer.len() as u64;
             // The offset file follows; a failure there costs a scan later.
             let offsets: Vec<u8> = starts.iter().flat_map(|o| o.to_be_bytes()).collect();
-            let _ = tail.index.write_all_at(&offsets, tail.frames * 8);
+            let at = tail.frames * 8;
+            if let Some(index) = &tail.index
+                && index.write_all_at(&offsets, at).is_err()
+            {
+                let _ = index.set_len(0);
+                tail.index = None;
+            }
             tail.frames += starts.len() as u64;
         }
         Ok(())
@@ -878,13 +946,15 @@ impl Segments {
         }
         let _ = tail.file.set_len(end);
         tail.end = end;
-        if let Ok(index) = std::fs::OpenOptions::new()
+        // Made durable, so that no sync after a power cut brings back
+        // frames the caller was told failed.
+        let _ = tail.file.sync_data();
+        let _ = super::sync_dir(&self.log_dir.join(DIR));
+        tail.index = std::fs::OpenOptions::new()
             .write(true)
             .open(index_path(&self.log_dir, number))
-        {
-            let _ = index.set_len(frames * 8);
-            tail.index = index;
-        }
+            .and_then(|index| index.set_len(frames * 8).map(|()| index))
+            .ok();
         tail.frames = frames;
     }
 
@@ -904,10 +974,7 @@ impl Segments {
         tail.number = number;
         tail.end = HEADER_LEN as u64;
         tail.frames = 0;
-        let index_path = index_path(&self.log_dir, number);
-        if let Ok(index) = File::create(&index_path) {
-            tail.index = index;
-        }
+        tail.index = File::create(index_path(&self.log_dir, number)).ok();
         begun.map_err(io_error(&path))
     }
 
@@ -1141,10 +1208,68 @@ mod index_tests {
             whole,
             "rewritten from a scan"
         );
+        // Reading a run from the wrong offset reads it again from the start.
+        std::fs::write(&path, &wrong).unwrap();
+        let reader = Segments::open(dir.path(), Access::ReadDurable).unwrap();
+        let run: Vec<_> = reader.read(20, 22).map(|r| r.unwrap().1).collect();
+        assert_eq!(run, entries[20..=22]);
         // Beside a writer a reader leaves the file to the writer.
         std::fs::write(&path, &wrong).unwrap();
         let beside = Segments::open(dir.path(), Access::ReadDurable).unwrap();
         assert_eq!(beside.get(20).unwrap(), entries[20]);
         assert_eq!(std::fs::read(&path).unwrap(), wrong);
+    }
+}
+
+#[cfg(test)]
+mod recovery_tests {
+    use super::*;
+
+    #[test]
+    fn a_torn_frame_followed_by_zeros_is_a_torn_tail() {
+        let dir = tempfile::tempdir().unwrap();
+        let segments = Segments::create(dir.path()).unwrap();
+        segments.append(0, &[b"one".to_vec()]).unwrap();
+        segments.sync().unwrap();
+        drop(segments);
+        let path = segment_path(dir.path(), 0);
+        let whole = std::fs::read(&path).unwrap();
+        // A write cut short on a filesystem that extended the file first.
+        let mut bytes = whole.clone();
+        let mut torn = Vec::new();
+        frame(1, b"two", &mut torn);
+        bytes.extend_from_slice(&torn[..4]);
+        bytes.extend_from_slice(&[0; 4096]);
+        std::fs::write(&path, &bytes).unwrap();
+        let writer = Segments::open(dir.path(), Access::Write { known: 1 }).unwrap();
+        assert_eq!((writer.len(), writer.damaged()), (1, None));
+        assert_eq!(std::fs::read(&path).unwrap(), whole);
+    }
+
+    #[test]
+    fn a_short_segment_before_the_last_is_missing_entries_not_counted_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let segments = Segments::create(dir.path()).unwrap();
+        let entries: Vec<Vec<u8>> = (0..PER_SEGMENT + 2)
+            .map(|n| n.to_be_bytes().to_vec())
+            .collect();
+        segments.append(0, &entries).unwrap();
+        drop(segments);
+        // The first file lost its end (never synced), the second kept its
+        // name; the durable record counts none of them.
+        std::fs::remove_file(dir.path().join(DIR).join(DURABLE_FILE)).unwrap();
+        let path = segment_path(dir.path(), 0);
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &bytes[..bytes.len() - 1000]).unwrap();
+        let writer = Segments::open(dir.path(), Access::Write { known: 0 }).unwrap();
+        assert!(
+            matches!(
+                writer.damaged(),
+                Some(FrameError::Damaged { .. } | FrameError::Missing { .. })
+            ),
+            "{:?}",
+            writer.damaged()
+        );
+        assert!(read_durable(dir.path()).is_none(), "nothing is counted");
     }
 }
