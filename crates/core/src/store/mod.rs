@@ -568,7 +568,7 @@ impl Log {
             ),
         };
         let mut head = head;
-        let mut authority = None;
+        let mut derived_any = false;
         let mut entries = self.segments.read(from, u64::MAX);
         let mut complete = true;
         loop {
@@ -597,12 +597,13 @@ impl Log {
                     recorded_at: last.entry().unsigned.recorded_at,
                 });
             }
-            authority = Some(verifier.authority().clone());
+            derived_any = true;
             if !full || !complete {
                 break;
             }
         }
-        if let Some(a) = authority {
+        if derived_any {
+            let a = verifier.authority();
             // The head moves with the rows, in one batch: a catch-up cut
             // short leaves the old head and its rows, and the next one
             // derives the same nodes and postings again.
@@ -610,8 +611,8 @@ impl Log {
             if let Some(h) = head {
                 batch.insert(HEAD_KEY, encode_head(&h));
             }
-            for row in all_rows(&a) {
-                batch.insert(row_key(&row), row_value(&a, &row));
+            for row in all_rows(a) {
+                batch.insert(row_key(&row), row_value(a, &row));
             }
             match head.filter(|_| was_verified && complete) {
                 Some(h) => batch.insert(VERIFIED_KEY, encode_head(&h)),
