@@ -294,8 +294,10 @@ pub enum Command {
     /// Every entry is checked from the genesis; then the head record, the
     /// Merkle tree, the registry rows and the indexes are rewritten from
     /// them, and the replay snapshots and the search text are dropped, to be
-    /// rebuilt when next needed. A repair cannot mend an entry: one that does
-    /// not verify is named (exit 1), and `trail export --partial` saves the
+    /// rebuilt when next needed. sled's files, when damaged, are replaced
+    /// (they hold only what derives from the entries), and a damaged marker
+    /// file is rewritten. A repair cannot mend an entry: one that does not
+    /// verify is named (exit 1), and `trail export --partial` saves the
     /// entries before it.
     Repair {
         /// The log directory.
