@@ -886,15 +886,15 @@ impl Log {
         }
         let next = head.map_or(0, |h| h.seq + 1);
         (next != self.segments.len()).then(|| {
-            // The derived data stopped short of the entries: the entry after
-            // it did not verify.
-            Error::Verify(VerifyError {
-                seq: next,
-                problem: Problem::Undecodable(encoding::DecodeFailure(
-                    "the entry does not verify where the derived data stops; run trail verify --log"
-                        .into(),
-                )),
-            })
+            // Catching up stopped short of the entries: the one after it
+            // did not verify, and nothing may chain onto the log past it.
+            Error::Store {
+                path: self.path.clone(),
+                message: format!(
+                    "appends are refused: the entry at seq {next} does not verify \
+                     (trail verify --log says why)"
+                ),
+            }
         })
     }
 

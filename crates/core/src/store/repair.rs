@@ -318,3 +318,47 @@ mod ahead_tests {
             .expect("verifies as the three entries it holds");
     }
 }
+
+#[cfg(test)]
+mod refusal_tests {
+    use crate::store::testlog::{issuer, log_with_a_report};
+    use crate::store::{HEAD_KEY, Head, Log, encode_head};
+
+    /// Derived data behind the segments, and the entry after it changed:
+    /// catching up stops there, and appends are refused with a clear line.
+    #[test]
+    fn appends_are_refused_past_an_entry_catching_up_could_not_verify() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = log_with_a_report(dir.path(), "Issuer", "A report", "Do it");
+        let entry = log.entries(2, Some(2)).next().unwrap().unwrap();
+        let behind = Head {
+            seq: 2,
+            hash: entry.hash(),
+            recorded_at: entry.unsigned.recorded_at,
+        };
+        log.tree.insert(HEAD_KEY, encode_head(&behind)).unwrap();
+        log.db.flush().unwrap();
+        drop(log);
+        crate::store::segments::doctor::rewrite(dir.path(), 3, |mut bytes| {
+            let last = bytes.len() - 1;
+            bytes[last] ^= 1;
+            Some(bytes)
+        });
+        let log = Log::open(dir.path()).unwrap();
+        assert_eq!(log.head().map(|h| h.seq), Some(2));
+        let event = crate::Event::from_json(
+            r#"{"type": "report_published", "report": "R2", "title": "T", "date": "2021-02-01"}"#,
+        )
+        .unwrap();
+        let e = log.append(&issuer(), event).unwrap_err().to_string();
+        assert!(
+            e.contains("appends are refused: the entry at seq 3 does not verify"),
+            "{e}"
+        );
+        assert_eq!(log.tree_size(), 3, "nothing was written");
+        let Err(e) = log.verify_with(|_| Ok(())) else {
+            panic!("the changed entry must not verify");
+        };
+        assert!(e.to_string().starts_with("seq 3: "), "{e}");
+    }
+}

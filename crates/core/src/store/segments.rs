@@ -548,11 +548,13 @@ impl Segments {
         let good = last * PER_SEGMENT + scanned.offsets.len() as u64;
         let mut len = good;
         let mut cut = None;
+        // Entries acknowledged: the durable record's count, or, when it is
+        // unreadable, what the writer's sled derived.
+        let acknowledged = match access {
+            Access::Write { known } => durable.unwrap_or(known),
+            _ => durable.unwrap_or(0),
+        };
         if let Some((_, error)) = &scanned.stopped {
-            let acknowledged = match access {
-                Access::Write { known } => durable.unwrap_or(known),
-                _ => durable.unwrap_or(0),
-            };
             // Only the writer cuts, only past every acknowledged entry, and
             // never what it could not read.
             let cuttable = matches!(access, Access::Write { .. })
@@ -567,15 +569,10 @@ impl Segments {
                 len = len.max(acknowledged);
             }
         }
-        // Entries acknowledged (or, with the durable record unreadable,
-        // derived by the writer's sled) that the segments no longer hold.
-        let claimed = match access {
-            Access::Write { known } => durable.unwrap_or(known),
-            _ => durable.unwrap_or(0),
-        };
-        if claimed > len && damaged.is_none() {
+        // Acknowledged entries that the segments no longer hold.
+        if acknowledged > len && damaged.is_none() {
             damaged = Some(FrameError::Missing { seq: len });
-            len = claimed;
+            len = acknowledged;
         }
         if access == Access::ReadDurable
             && let Some(d) = durable
